@@ -1,0 +1,39 @@
+# campaign-ops: `make demo` and `make test` are all a fresh machine with Python 3.11+ needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install demo dev test test-fast lint bench clean stop-db
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the embedded database, migrate, seed demo data and run the main job.
+demo: install
+	$(BIN)/campaign-ops db upgrade
+	$(BIN)/campaign-ops demo seed --clients 5 --campaigns-per-client 3 --leads 5000 --seed 42
+	$(BIN)/campaign-ops db verify | tail -n 1
+
+## The database plus the Dagster UI on http://127.0.0.1:3000.
+dev: install
+	$(BIN)/campaign-ops dev
+
+## The whole suite, on the embedded PostgreSQL unless TEST_DATABASE_URL/DATABASE_URL name a server.
+test: install
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+stop-db: install
+	$(BIN)/python -c "from campaign_ops.db.embedded import stop_embedded_server as s; print('stopped' if s() else 'not running')"
+
+clean: stop-db
+	rm -rf .campaign_ops .pytest_cache .ruff_cache

@@ -1,0 +1,47 @@
+"""`campaign-ops`: the operators' command line. Each command calls the same core functions as Dagster."""
+
+import logging
+import sys
+from typing import Any
+
+import click
+from sqlalchemy.exc import SQLAlchemyError
+
+from campaign_ops.cli.db import db_group
+from campaign_ops.cli.demo import demo_group
+from campaign_ops.cli.dev import dev_command
+from campaign_ops.db.urls import mask_url
+from campaign_ops.errors import CampaignOpsError
+
+
+class _OneLineErrors(click.Group):
+    """Bad input and unreachable servers end as one line on stderr and exit 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CampaignOpsError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            click.echo(f"error: database: {mask_secrets(reason)}", err=True)
+            sys.exit(1)
+
+
+def mask_secrets(message: str) -> str:
+    """Replace anything that looks like a database URL by its masked form."""
+    words = [mask_url(w) if "://" in w else w for w in message.split(" ")]
+    return " ".join(words)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+def main(verbose: bool) -> None:
+    """Keep campaign lead data correct: migrations, de-enrollment, reconciliation, archival, checks, alerts."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+
+
+main.add_command(db_group)
+main.add_command(demo_group)
+main.add_command(dev_command)

@@ -1,0 +1,53 @@
+"""Clients: which exist and are active, and validation of client ids given by users."""
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+from campaign_ops.errors import UnknownClientError
+
+
+def active_client_ids(conn: Connection) -> list[str]:
+    """Active clients' ids (the clients partition keys), in a stable order."""
+    return [str(i) for i in conn.execute(text("SELECT id FROM clients WHERE is_active ORDER BY id")).scalars()]
+
+
+def parse_client_id(value: str) -> str:
+    """The canonical text of a client uuid; UnknownClientError for anything that is not a uuid."""
+    try:
+        return str(uuid.UUID(str(value).strip()))
+    except ValueError:
+        raise UnknownClientError(f"client id {value!r} is not a uuid") from None
+
+
+def require_active_clients(conn: Connection, client_ids: Iterable[str]) -> list[str]:
+    """Validate ids before any work: each must be a uuid of an existing, active client."""
+    ids = [parse_client_id(c) for c in client_ids]
+    if not ids:
+        return []
+    rows = dict(
+        conn.execute(
+            text("SELECT id::text, is_active FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+        ).all()
+    )
+    unknown = [c for c in ids if c not in rows]
+    if unknown:
+        raise UnknownClientError(f"unknown client id(s): {', '.join(unknown)}")
+    inactive = [c for c in ids if not rows[c]]
+    if inactive:
+        raise UnknownClientError(f"inactive client id(s): {', '.join(inactive)}")
+    return ids
+
+
+@dataclass(frozen=True)
+class PartitionChanges:
+    to_add: list[str]
+    to_remove: list[str]
+
+
+def partition_changes(existing_keys: Iterable[str], active_ids: Iterable[str]) -> PartitionChanges:
+    """What makes the clients partitions equal to the active clients."""
+    existing, active = set(existing_keys), set(active_ids)
+    return PartitionChanges(to_add=sorted(active - existing), to_remove=sorted(existing - active))

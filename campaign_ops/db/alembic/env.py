@@ -1,0 +1,26 @@
+"""Alembic environment: one transaction, under an advisory lock, with applied-file checksums verified."""
+
+from alembic import context
+from sqlalchemy import text
+
+from campaign_ops.db.engine import connect, make_engine
+from campaign_ops.db.migrations import MIGRATION_LOCK_KEY, ensure_checksum_table, verify_checksums
+
+engine = make_engine(context.config.attributes["url"], pooled=False)
+with connect(engine) as connection, connection.begin():
+    # A second upgrade started at the same time waits here, then finds nothing left to apply.
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    ensure_checksum_table(connection)
+    verify_checksums(connection)
+    applied: list[str] = context.config.attributes.setdefault("applied", [])
+    context.configure(
+        connection=connection,
+        transactional_ddl=True,
+        transaction_per_migration=False,
+        on_version_apply=lambda *, step, **_: applied.append(
+            step.up_revision_id if step.is_upgrade else step.down_revision_ids[0] if step.down_revision_ids else "base"
+        ),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

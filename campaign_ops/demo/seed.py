@@ -1,0 +1,89 @@
+"""Reproducible, realistic demo data, generated inside PostgreSQL (set-based: no rows travel through Python)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, text
+
+from campaign_ops.errors import ConfigError
+from campaign_ops.sqlfiles import load_sql
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    clients: int
+    inactive_clients: int
+    campaigns: int
+    leads: int
+    completable: int
+    opted_out_waiting: int
+    booked_waiting: int
+    already_completed: int
+
+
+def seed_demo_data(
+    conn: Connection,
+    *,
+    clients: int,
+    campaigns_per_client: int,
+    leads: int,
+    seed: int,
+    as_of: datetime | None = None,
+) -> SeedSummary:
+    """Replace the demo clients of `seed` with fresh data; the same arguments give the same rows.
+
+    Runs in the caller's transaction. `as_of` anchors every timestamp (default: now).
+    """
+    if clients < 1 or clients > 10000:
+        raise ConfigError("--clients must be between 1 and 10000")
+    if campaigns_per_client < 1:
+        raise ConfigError("--campaigns-per-client must be at least 1")
+    if leads < 0:
+        raise ConfigError("--leads must not be negative")
+    params = {
+        "seed": str(seed),
+        "clients": clients,
+        "campaigns_per_client": campaigns_per_client,
+        "leads": leads,
+        "as_of": as_of or datetime.now(UTC),
+    }
+    conn.execute(load_sql(__file__, "remove_demo_data.sql"), params)
+    conn.execute(load_sql(__file__, "seed_clients_campaigns.sql"), params)
+    conn.execute(load_sql(__file__, "seed_leads.sql"), params)
+    # counters consistent with the leads, by the same definitions de-enrollment and reconciliation use
+    conn.execute(
+        text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns WHERE client_id = ANY(:ids)"),
+        {"ids": _client_ids(conn, params)},
+    )
+    conn.execute(text("ANALYZE clients; ANALYZE campaigns; ANALYZE leads"))
+    return summarise(conn, _client_ids(conn, params))
+
+
+def _client_ids(conn: Connection, params: dict) -> list:
+    return list(
+        conn.execute(
+            text("SELECT md5(:seed || ':client:' || i)::uuid FROM generate_series(1, :clients) AS i"), params
+        ).scalars()
+    )
+
+
+def summarise(conn: Connection, client_ids: list) -> SeedSummary:
+    row = conn.execute(
+        text(
+            """
+            SELECT (SELECT count(*) FROM clients WHERE id = ANY(:ids)),
+                   (SELECT count(*) FROM clients WHERE id = ANY(:ids) AND NOT is_active),
+                   (SELECT count(*) FROM campaigns WHERE client_id = ANY(:ids)),
+                   count(*),
+                   count(*) FILTER (WHERE l.is_active AND NOT l.opted_out AND NOT l.booked_meeting
+                                    AND l.current_message_position >= jsonb_array_length(c.messages)),
+                   count(*) FILTER (WHERE l.is_active AND l.opted_out),
+                   count(*) FILTER (WHERE l.is_active AND l.booked_meeting),
+                   count(*) FILTER (WHERE l.completed_at IS NOT NULL)
+              FROM leads l JOIN campaigns c ON c.id = l.campaign_link_id
+             WHERE l.client_id = ANY(:ids)
+            """
+        ),
+        {"ids": client_ids},
+    ).one()
+    return SeedSummary(*row)
