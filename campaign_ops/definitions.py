@@ -2,10 +2,20 @@
 
 import dagster as dg
 
-from campaign_ops.partitions import clients_partition_sync_sensor
-from campaign_ops.resources import DatabaseResource
+from campaign_ops import core_dagster
+from campaign_ops.alerts import dagster as alerts
+from campaign_ops.archival import dagster as archival
+from campaign_ops.checks import dagster as checks
+from campaign_ops.de_enrollment import dagster as de_enrollment
+from campaign_ops.reconciliation import dagster as reconciliation
+from campaign_ops.reports import dagster as reports
 
-defs = dg.Definitions(
-    sensors=[clients_partition_sync_sensor],
-    resources={"database": DatabaseResource(url=dg.EnvVar("DATABASE_URL"))},
+defs = dg.Definitions.merge(
+    core_dagster.defs,
+    de_enrollment.defs,
+    reconciliation.defs,
+    archival.defs,
+    checks.defs,
+    reports.defs,
+    alerts.defs,
 )

@@ -7,6 +7,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from campaign_ops.cli import alerts, archival, de_enrollment, reconciliation, reports
 from campaign_ops.cli.db import db_group
 from campaign_ops.cli.demo import demo_group
 from campaign_ops.cli.dev import dev_command
@@ -42,6 +43,9 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
-main.add_command(db_group)
-main.add_command(demo_group)
-main.add_command(dev_command)
+for command in [db_group, demo_group, dev_command]:
+    main.add_command(command)
+# each capability lists its own commands in campaign_ops/cli/<capability>.py
+for module in (de_enrollment, reconciliation, archival, reports, alerts):
+    for command in module.commands:
+        main.add_command(command)

@@ -126,6 +126,8 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "de_enrollment_lead_log_one_per_enrollment_idx",
     "alert_logs_alert_type_idx",
     "alert_logs_delivered_at_idx",
+    # issue 4 (reconciliation, archival) adds its indexes below this line
+    # issue 6 (alerts) adds its indexes below this line
 )
 
 

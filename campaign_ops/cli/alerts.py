@@ -1,0 +1,5 @@
+"""`campaign-ops` commands of alerts."""
+
+import click
+
+commands: list[click.Command] = []

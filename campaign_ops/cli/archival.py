@@ -1,0 +1,5 @@
+"""`campaign-ops` commands of archival."""
+
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,5 @@
+"""`campaign-ops` commands of de-enrollment."""
+
+import click
+
+commands: list[click.Command] = []

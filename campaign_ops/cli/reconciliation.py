@@ -1,0 +1,5 @@
+"""`campaign-ops` commands of reconciliation."""
+
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,5 @@
+"""`campaign-ops` commands of reports."""
+
+import click
+
+commands: list[click.Command] = []

@@ -1,0 +1,5 @@
+"""Dagster objects of reports: assembled into the code location by campaign_ops/definitions.py."""
+
+import dagster as dg
+
+defs = dg.Definitions()

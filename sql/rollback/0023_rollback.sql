@@ -1,0 +1,2 @@
+-- Rollback of 0023: placeholder.
+SELECT 1;

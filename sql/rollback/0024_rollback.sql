@@ -1,0 +1,2 @@
+-- Rollback of 0024: placeholder.
+SELECT 1;

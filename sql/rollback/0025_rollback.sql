@@ -1,0 +1,2 @@
+-- Rollback of 0025: placeholder.
+SELECT 1;
