@@ -89,6 +89,48 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "updated_at",
     ),
+    # issue 4 (reconciliation, archival): its tables
+    "stats_reconciliation_log": (
+        "id",
+        "reconciliation_id",
+        "reconciled_at",
+        "client_id",
+        "campaign_id",
+        "counter",
+        "reported",
+        "actual",
+        "difference",
+        "dagster_run_id",
+    ),
+    "de_enrollment_runs_archive": (
+        "id",
+        "run_at",
+        "client_id",
+        "status",
+        "leads_evaluated",
+        "leads_de_enrolled",
+        "leads_skipped",
+        "duration_ms",
+        "error_details",
+        "batch_size",
+        "dagster_run_id",
+        "finished_at",
+        "archived_at",
+    ),
+    "de_enrollment_lead_log_archive": (
+        "id",
+        "run_id",
+        "lead_id",
+        "client_id",
+        "campaign_id",
+        "enrolled_at",
+        "action",
+        "outcome",
+        "messages_received",
+        "error_message",
+        "processed_at",
+        "archived_at",
+    ),
 }
 EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
     "de_enrollment_health": (
@@ -105,6 +147,22 @@ EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
         "last_success_at",
         "hours_since_success",
     ),
+    # issue 4 (archival): the lead history over live and archived rows
+    "de_enrollment_lead_history": (
+        "log_id",
+        "run_id",
+        "run_at",
+        "lead_id",
+        "client_id",
+        "campaign_id",
+        "enrolled_at",
+        "action",
+        "outcome",
+        "messages_received",
+        "error_message",
+        "processed_at",
+        "archived_at",
+    ),
 }
 EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "client_lock_key",
@@ -112,6 +170,8 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "de_enroll_client_leads",
     "get_leads_for_de_enrollment",
     "process_de_enrollment_batch",
+    # issue 4 (reconciliation)
+    "campaign_counter_drift",
 )
 EXPECTED_INDEXES: tuple[str, ...] = (
     "campaigns_client_id_idx",
@@ -127,6 +187,12 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "alert_logs_alert_type_idx",
     "alert_logs_delivered_at_idx",
     # issue 4 (reconciliation, archival) adds its indexes below this line
+    "stats_reconciliation_log_client_time_idx",
+    "stats_reconciliation_log_campaign_idx",
+    "de_enrollment_runs_archive_client_run_at_idx",
+    "de_enrollment_lead_log_archive_lead_id_idx",
+    "de_enrollment_lead_log_archive_run_id_idx",
+    "de_enrollment_lead_log_archive_client_processed_idx",
     # issue 6 (alerts) adds its indexes below this line
 )
 

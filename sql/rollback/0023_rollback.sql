@@ -1,2 +1,3 @@
--- Rollback of 0023: placeholder.
-SELECT 1;
+-- Rollback of 0023 (issue 4): remove the drift computation and the reconciliation log (its history goes with it).
+DROP FUNCTION IF EXISTS campaign_counter_drift(uuid);
+DROP TABLE IF EXISTS stats_reconciliation_log;

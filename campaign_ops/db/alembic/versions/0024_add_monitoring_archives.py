@@ -1,4 +1,5 @@
-"""0024: archive tables for de_enrollment_runs and de_enrollment_lead_log (issue 4)."""
+"""0024: archives of de_enrollment_runs and de_enrollment_lead_log, and the de_enrollment_lead_history view
+(issue 4)."""
 
 from alembic import op
 
