@@ -88,6 +88,42 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "resolved_at",
         "created_at",
         "updated_at",
+        # issue 6 (alerts): incident and delivery bookkeeping
+        "active_since",
+        "last_seen_at",
+        "seen_count",
+        "escalated_at",
+        "resolved_notified_at",
+        "pending_kind",
+        "next_attempt_at",
+        "attempt_count",
+        "last_payload",
+    ),
+    # issue 6 (alerts): silences and the delivery log
+    "alert_silences": (
+        "id",
+        "alert_type",
+        "client_id",
+        "starts_at",
+        "until",
+        "created_by",
+        "reason",
+        "created_at",
+        "lifted_at",
+        "lifted_by",
+    ),
+    "alert_deliveries": (
+        "id",
+        "alert_log_id",
+        "message_id",
+        "kind",
+        "severity",
+        "channel",
+        "status",
+        "http_status",
+        "error",
+        "silence_id",
+        "attempted_at",
     ),
     # issue 4 (reconciliation, archival): its tables
     "stats_reconciliation_log": (
@@ -194,6 +230,12 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "de_enrollment_lead_log_archive_run_id_idx",
     "de_enrollment_lead_log_archive_client_processed_idx",
     # issue 6 (alerts) adds its indexes below this line
+    "alert_silences_active_idx",
+    "alert_logs_pending_idx",
+    "alert_logs_open_idx",
+    "alert_deliveries_alert_log_id_idx",
+    "alert_deliveries_attempted_at_idx",
+    "de_enrollment_runs_dagster_run_id_idx",
 )
 
 
