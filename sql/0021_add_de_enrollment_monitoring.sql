@@ -26,7 +26,9 @@ CREATE TABLE de_enrollment_lead_log (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id            uuid        NOT NULL REFERENCES de_enrollment_runs (id),
     lead_id           uuid        NOT NULL REFERENCES leads (id),
-    client_id         uuid        NOT NULL REFERENCES clients (id),
+    -- denormalised from the lead for per-client queries; no foreign key: lead_id's already guarantees it, and a
+    -- second per-row check costs ~2 s per 350k de-enrollments (measured, BENCHMARKS.md)
+    client_id         uuid        NOT NULL,
     campaign_id       uuid,
     enrolled_at       timestamptz,
     action            text        NOT NULL,

@@ -5,7 +5,10 @@ WITH params AS (
     SELECT n,
            ((n - 1) % :clients) + 1 AS i,
            (('x' || substr(md5(:seed || ':lc:' || n), 1, 8))::bit(32)::bigint % :campaigns_per_client) + 1 AS j,
-           (('x' || substr(md5(:seed || ':lk:' || n), 1, 8))::bit(32)::bigint % 100) AS kind,
+           -- the inactive (last) client has nothing waiting for de-enrollment: its leads were paused in progress
+           CASE WHEN ((n - 1) % :clients) + 1 = :clients AND :clients > 1
+                THEN (('x' || substr(md5(:seed || ':lk:' || n), 1, 8))::bit(32)::bigint % 100) % 45
+                ELSE (('x' || substr(md5(:seed || ':lk:' || n), 1, 8))::bit(32)::bigint % 100) END AS kind,
            (('x' || substr(md5(:seed || ':lp:' || n), 1, 8))::bit(32)::bigint % 1000) / 1000.0 AS r
       FROM generate_series(1, :leads) AS n
 ), placed AS (
