@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from campaign_ops.cli import alerts, archival, de_enrollment, reconciliation, reports
 from campaign_ops.cli.db import db_group
 from campaign_ops.cli.demo import demo_group
-from campaign_ops.cli.dev import dev_command
+from campaign_ops.cli.dev import dev_command, run_job_command
 from campaign_ops.db.urls import mask_url
 from campaign_ops.errors import CampaignOpsError
 
@@ -43,7 +43,7 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
-for command in [db_group, demo_group, dev_command]:
+for command in [db_group, demo_group, dev_command, run_job_command]:
     main.add_command(command)
 # each capability lists its own commands in campaign_ops/cli/<capability>.py
 for module in (de_enrollment, reconciliation, archival, reports, alerts):

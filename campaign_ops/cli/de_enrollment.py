@@ -1,5 +1,104 @@
-"""`campaign-ops` commands of de-enrollment."""
+"""`campaign-ops de-enroll` and `migrate-stuck-leads`: the SOP's script, on the same core as the Dagster job."""
 
 import click
+from sqlalchemy import text
+from tqdm import tqdm
 
-commands: list[click.Command] = []
+from campaign_ops.clients.core import active_client_ids, require_active_clients
+from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.de_enrollment.core import ClientResult, DeEnrollmentSettings, SweepResult, de_enroll_clients
+from campaign_ops.errors import ConfigError
+from campaign_ops.sqlfiles import load_sql
+
+ICONS = {"success": "✅", "partial": "⚠️", "skipped": "⏭️", "failed": "❌"}
+
+
+def _run(client_ids: tuple[str, ...], all_clients: bool, settings: DeEnrollmentSettings) -> SweepResult:
+    if bool(client_ids) == all_clients:
+        raise ConfigError("give --client-id (one or more) or --all")
+    engine = make_engine(resolve_database_url())
+    with connect(engine) as conn:
+        ids = active_client_ids(conn) if all_clients else require_active_clients(conn, client_ids)
+    with tqdm(total=len(ids), unit="client", desc="de-enrolling", leave=False, disable=None) as bar:
+
+        def done(r: ClientResult) -> None:
+            bar.update(1)
+            bar.set_postfix_str(f"{r.leads_de_enrolled} de-enrolled")
+
+        sweep = de_enroll_clients(engine, ids, settings, on_client_done=done, log_line=lambda _: None)
+    engine.dispose()
+    return sweep
+
+
+def _print(sweep: SweepResult) -> None:
+    for r in sweep.clients:
+        line = (
+            f"{ICONS[r.status]} {r.client_name or r.client_id} ({r.client_id}): {r.status} — "
+            f"{r.leads_de_enrolled} de-enrolled of {r.leads_evaluated} evaluated "
+            f"(completed {r.completed}, opted out {r.opted_out}, booked {r.booked}) in {r.duration_ms} ms"
+        )
+        if r.error_details:
+            line += f" — {r.error_details}"
+        click.echo(line)
+    click.echo(
+        f"{len(sweep.clients)} client(s), {sweep.leads_de_enrolled} leads de-enrolled in {sweep.duration_ms} ms; "
+        f"{len(sweep.failed)} failed"
+    )
+
+
+@click.command("de-enroll")
+@click.option("--client-id", "client_ids", multiple=True, help="A client uuid (repeatable).")
+@click.option("--all", "all_clients", is_flag=True, help="Every active client.")
+@click.option("--batch-size", type=int, help="Leads per batch on the SOP path [env DE_ENROLLMENT_BATCH_SIZE, 100].")
+@click.option("--max-runtime", "max_runtime_ms", type=int, help="Budget in ms [env DE_ENROLLMENT_MAX_RUNTIME, 240000].")
+@click.option("--chunk-size", type=int, help="Leads per transaction, set-based path [env DE_ENROLLMENT_CHUNK_SIZE].")
+@click.option("--batched", is_flag=True, help="Use the SOP's get_leads_for_de_enrollment/process batches.")
+def de_enroll_command(
+    client_ids: tuple[str, ...],
+    all_clients: bool,
+    batch_size: int | None,
+    max_runtime_ms: int | None,
+    chunk_size: int | None,
+    batched: bool,
+) -> None:
+    """De-enroll leads that completed their sequence, opted out or booked (exit 1 if a client failed)."""
+    settings = DeEnrollmentSettings.from_env(
+        batch_size=batch_size,
+        max_runtime_ms=max_runtime_ms,
+        chunk_size=chunk_size,
+        mode="batched" if batched else None,
+    )
+    sweep = _run(client_ids, all_clients, settings)
+    _print(sweep)
+    if sweep.failed:
+        raise SystemExit(1)
+
+
+@click.command("migrate-stuck-leads")
+@click.option("--max-runtime", "max_runtime_ms", type=int, default=3_600_000, show_default=True)
+def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
+    """The SOP's one-time Phase 3 migration: de-enroll every stuck lead, with a before/after report."""
+    engine = make_engine(resolve_database_url())
+    with connect(engine) as conn:
+        before = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
+    sweep = _run((), True, DeEnrollmentSettings.from_env(max_runtime_ms=max_runtime_ms))
+    with connect(engine) as conn:
+        after = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
+        names = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
+    engine.dispose()
+    click.echo("Stuck leads migration report")
+    click.echo(f"{'client':<40} {'stuck before':>12} {'de-enrolled':>12} {'stuck after':>12}")
+    by_client = {r.client_id: r for r in sweep.clients}
+    for client_id in sorted(set(before) | set(after) | set(by_client), key=lambda c: names.get(c, c)):
+        done = by_client[client_id].leads_de_enrolled if client_id in by_client else 0
+        label = f"{names.get(client_id, '')} ({client_id[:8]})"
+        click.echo(f"{label:<40} {before.get(client_id, 0):>12} {done:>12} {after.get(client_id, 0):>12}")
+    click.echo(
+        f"total: {sum(before.values())} stuck before, {sweep.leads_de_enrolled} de-enrolled, "
+        f"{sum(after.values())} stuck after (stuck leads of inactive clients are left alone)"
+    )
+    if sweep.failed:
+        raise SystemExit(1)
+
+
+commands: list[click.Command] = [de_enroll_command, migrate_stuck_leads_command]

@@ -43,3 +43,52 @@ def dev_command(port: int, host: str) -> None:
         raise SystemExit(subprocess.call(cmd, env=env, cwd=PROJECT_ROOT))
     except KeyboardInterrupt:
         raise SystemExit(0) from None
+
+
+@click.command("run-job")
+@click.argument("job_name")
+@click.option("--client-id", help="One client partition; default: one run over all client partitions.")
+def run_job_command(job_name: str, client_id: str | None) -> None:
+    """Run a partitioned job as a real Dagster run on the project's instance (it shows in the UI)."""
+    import dagster as dg
+
+    from campaign_ops.clients.core import active_client_ids, partition_changes, require_active_clients
+    from campaign_ops.db.engine import connect, make_engine
+    from campaign_ops.definitions import defs
+    from campaign_ops.partitions import clients_partitions
+    from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+
+    env = dagster_environment()
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
+    engine = make_engine(env["DATABASE_URL"], pooled=False)
+    with connect(engine) as conn:
+        active = active_client_ids(conn)
+        if client_id:
+            client_id = require_active_clients(conn, [client_id])[0]
+    engine.dispose()
+    try:
+        job = defs.resolve_job_def(job_name)
+    except dg.DagsterInvariantViolationError:
+        raise click.BadParameter(f"no job named {job_name!r}") from None
+    with dg.DagsterInstance.get() as instance:
+        # the same sync the clients_partition_sync_sensor does, so the run does not wait for the daemon
+        name = clients_partitions.name
+        assert name is not None
+        changes = partition_changes(instance.get_dynamic_partitions(name), active)
+        if changes.to_add:
+            instance.add_dynamic_partitions(name, changes.to_add)
+        for key in changes.to_remove:
+            instance.delete_dynamic_partition(name, key)
+        keys = instance.get_dynamic_partitions(name)
+        if not keys:
+            raise click.ClickException("no active clients: nothing to run")
+        if client_id:
+            result = job.execute_in_process(instance=instance, partition_key=client_id, raise_on_error=False)
+        else:
+            tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+    scope = f"client {client_id}" if client_id else f"{len(keys)} client partitions"
+    click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
+    click.echo(f"see it at http://127.0.0.1:3000/runs/{result.run_id} once `make dev` runs")
+    if not result.success:
+        raise SystemExit(1)

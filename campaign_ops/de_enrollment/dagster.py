@@ -97,7 +97,7 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
         f"de-enrolling {len(client_ids)} client(s), mode {settings.mode}, budget {settings.max_runtime_ms} ms"
     )
     sweep = de_enroll_clients(
-        database.engine, client_ids, settings, dagster_run_id=context.run_id, log_line=context.log.info
+        database.engine, client_ids, settings, dagster_run_id=context.run.run_id, log_line=context.log.info
     )
 
     for r in sweep.clients:
@@ -124,7 +124,6 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
 de_enrollment_job = dg.define_asset_job(
     "de_enrollment_job",
     selection=dg.AssetSelection.assets(de_enrollment),
-    partitions_def=clients_partitions,
     # one step (plus its checks): the in-process executor saves a subprocess per run (a third of run overhead)
     executor_def=dg.in_process_executor,
     description="De-enroll leads: every 15 minutes for all clients in one run, or one client as a backfill.",

@@ -1,0 +1,92 @@
+"""Concurrent-run protection with real concurrent connections and processes."""
+
+import os
+import subprocess
+import sys
+import threading
+
+from sqlalchemy import Connection, Engine, text
+
+from campaign_ops_tests.de_enrollment.conftest import make_client, run
+from campaign_ops_tests.sop_queries import SOP_DUPLICATES
+
+
+def test_two_processes_on_one_client_de_enroll_each_lead_once(conn: Connection, engine: Engine, db_url: str) -> None:
+    data = make_client(conn, due=300, in_progress=50)
+    # each chunk takes 0.3 s, so a pass (15 chunks) lasts ~5 s and the three processes surely overlap
+    conn.execute(
+        text(
+            """
+            CREATE FUNCTION slow_chunk() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$;
+            CREATE TRIGGER slow_chunk AFTER UPDATE ON leads FOR EACH STATEMENT EXECUTE FUNCTION slow_chunk();
+            """
+        )
+    )
+    conn.commit()
+    env = {**os.environ, "DATABASE_URL": db_url}
+    cmd = [sys.executable, "-m", "campaign_ops.cli", "de-enroll", "--client-id", data.client_id, "--chunk-size", "20"]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+
+    assert conn.exec_driver_sql(SOP_DUPLICATES).all() == []
+    assert conn.execute(text("SELECT count(*) FROM de_enrollment_lead_log")).scalar() == 302
+    history_entries = conn.execute(
+        text("SELECT sum(jsonb_array_length(campaign_history)) FROM leads WHERE client_id = :c"),
+        {"c": data.client_id},
+    ).scalar()
+    assert history_entries == 302  # one entry per de-enrolled lead, none for the one finished before (it had none)
+    counters = conn.execute(
+        text(
+            "SELECT active_leads_count, completed_leads_count, opted_out_count, booked_count"
+            " FROM campaigns WHERE id = :c"
+        ),
+        {"c": data.campaign_id},
+    ).one()
+    assert tuple(counters) == (50, 301, 1, 1)
+    statuses = sorted(
+        conn.execute(
+            text("SELECT status FROM de_enrollment_runs WHERE client_id = :c"), {"c": data.client_id}
+        ).scalars()
+    )
+    # every process recorded its pass: the two that found the lock held recorded 'skipped', nothing was done twice
+    assert statuses == ["skipped", "skipped", "success"]
+    done = conn.execute(
+        text("SELECT sum(leads_de_enrolled) FROM de_enrollment_runs WHERE client_id = :c"), {"c": data.client_id}
+    ).scalar()
+    assert done == 302
+
+
+def test_a_held_client_lock_skips_that_client_only(conn: Connection, engine: Engine) -> None:
+    busy, free = make_client(conn), make_client(conn)
+    conn.commit()
+    holder = engine.connect()
+    try:
+        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": busy.client_id})
+        holder.commit()
+        result = run(engine, busy.client_id, free.client_id)
+    finally:
+        holder.close()
+    by_client = {r.client_id: r for r in result.clients}
+    assert by_client[busy.client_id].status == "skipped"
+    assert "lock is held" in by_client[busy.client_id].error_details
+    assert by_client[busy.client_id].leads_de_enrolled == 0
+    assert by_client[free.client_id].status == "success" and by_client[free.client_id].leads_de_enrolled == 6
+    # once the other worker is gone, the client is done
+    assert run(engine, busy.client_id).clients[0].leads_de_enrolled == 6
+
+
+def test_different_clients_run_in_parallel_without_blocking(conn: Connection, engine: Engine) -> None:
+    clients = [make_client(conn, due=40) for _ in range(4)]
+    conn.commit()
+    results = []
+    threads = [threading.Thread(target=lambda c=c: results.append(run(engine, c.client_id))) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(r.clients[0].status for r in results) == ["success"] * 4
+    assert sum(r.leads_de_enrolled for r in results) == 4 * 42

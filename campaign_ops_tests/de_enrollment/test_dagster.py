@@ -1,0 +1,187 @@
+"""De-enrollment through real Dagster runs: one client (a backfill) and all clients (the scheduled sweep)."""
+
+import dagster as dg
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from campaign_ops.definitions import defs
+from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops_tests.de_enrollment.conftest import make_client, snapshot
+
+LEADS = dg.AssetKey("leads")
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def job():
+    return defs.resolve_job_def("de_enrollment_job")
+
+
+def materializations(instance: dg.DagsterInstance, key: dg.AssetKey = LEADS) -> dict[str, dict]:
+    records = instance.fetch_materializations(key, limit=100).records
+    return {r.partition_key: r.asset_materialization.metadata for r in records}
+
+
+def test_one_client_run_materializes_that_client_with_its_figures(conn: Connection, db_env: str, instance) -> None:
+    a, b = make_client(conn, due=5), make_client(conn)
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [a.client_id, b.client_id])
+    result = job().execute_in_process(instance=instance, partition_key=a.client_id)
+    assert result.success
+    mats = materializations(instance)
+    assert list(mats) == [a.client_id]
+    meta = mats[a.client_id]
+    assert meta["status"].value == "success"
+    assert (
+        meta["leads_de_enrolled"].value,
+        meta["completed"].value,
+        meta["opted_out"].value,
+        meta["booked"].value,
+    ) == (
+        7,
+        5,
+        1,
+        1,
+    )
+    assert meta["leads_evaluated"].value == 5 + 3 + 2
+    for key in ("campaigns", "de_enrollment_runs"):
+        assert list(materializations(instance, dg.AssetKey(key))) == [a.client_id]
+    dagster_run_id = conn.execute(
+        text("SELECT dagster_run_id FROM de_enrollment_runs WHERE client_id = :c"), {"c": a.client_id}
+    ).scalar()
+    assert dagster_run_id == result.run_id
+
+
+def test_sweep_run_covers_every_active_client_in_one_run(conn: Connection, db_env: str, instance) -> None:
+    clients = [make_client(conn, due=i + 1) for i in range(3)]
+    inactive = make_client(conn, active=False)
+    conn.commit()
+    keys = [c.client_id for c in [*clients, inactive]]
+    instance.add_dynamic_partitions("clients", keys)
+    result = job().execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    assert result.success
+    assert len(instance.get_run_records()) == 1
+    mats = materializations(instance)
+    assert set(mats) == {c.client_id for c in clients}  # the deactivated client's partition is skipped
+    assert sorted(m["leads_de_enrolled"].value for m in mats.values()) == [3, 4, 5]
+    assert instance.get_materialized_partitions(LEADS) == {c.client_id for c in clients}
+
+
+def test_a_failing_client_fails_the_run_after_the_others_finished(
+    conn: Connection, engine: Engine, db_env: str, instance
+) -> None:
+    good, bad = make_client(conn), make_client(conn)
+    conn.execute(
+        text(
+            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
+            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
+            f" WHEN (NEW.client_id = '{bad.client_id}') EXECUTE FUNCTION no_logs();"
+        )
+    )
+    conn.commit()
+    keys = sorted([good.client_id, bad.client_id])
+    instance.add_dynamic_partitions("clients", keys)
+    result = job().execute_in_process(
+        instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, raise_on_error=False
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.user_failure_data.description
+    assert "de-enrollment failed for 1 of 2 client(s): " in message and bad.client_id in message
+    assert "log disk full" in message
+    assert set(materializations(instance)) == {good.client_id}
+
+
+@pytest.mark.parametrize(
+    ("key", "reason"),
+    [
+        ("not-a-uuid", "client id 'not-a-uuid' is not a uuid"),
+        ("00000000-0000-0000-0000-000000000000", "unknown client id(s): 00000000-0000-0000-0000-000000000000"),
+    ],
+    ids=["malformed", "unknown"],
+)
+def test_bad_partition_key_fails_the_run_with_the_reason_and_changes_nothing(
+    conn: Connection, db_env: str, instance, key: str, reason: str
+) -> None:
+    make_client(conn)
+    conn.commit()
+    before = snapshot(conn)
+    instance.add_dynamic_partitions("clients", [key])
+    result = job().execute_in_process(instance=instance, partition_key=key, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_failure_data.user_failure_data.description == reason
+    assert snapshot(conn) == before
+    assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 0
+
+
+def test_inactive_client_partition_is_refused_for_a_one_client_run(conn: Connection, db_env: str, instance) -> None:
+    inactive = make_client(conn, active=False)
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [inactive.client_id])
+    result = job().execute_in_process(instance=instance, partition_key=inactive.client_id, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_failure_data.user_failure_data.description == f"inactive client id(s): {inactive.client_id}"
+
+
+def test_invalid_run_config_is_a_clear_failure(conn: Connection, db_env: str, instance) -> None:
+    data = make_client(conn)
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [data.client_id])
+    config = {"ops": {"de_enrollment": {"config": {"batch_size": 0}}}}
+    result = job().execute_in_process(
+        instance=instance, partition_key=data.client_id, run_config=config, raise_on_error=False
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "invalid de-enrollment configuration: batch_size must be a positive integer, got 0" in (
+        failure.step_failure_data.user_failure_data.description
+    )
+
+
+def test_one_client_run_during_a_sweep_of_that_client_skips_it(
+    conn: Connection, engine: Engine, db_env: str, instance
+) -> None:
+    data = make_client(conn)
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [data.client_id])
+    sweep_worker = engine.connect()  # stands for the sweep holding the client's lock
+    try:
+        sweep_worker.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": data.client_id})
+        sweep_worker.commit()
+        result = job().execute_in_process(instance=instance, partition_key=data.client_id)
+    finally:
+        sweep_worker.close()
+    assert result.success
+    logs = [e.message for e in instance.all_logs(result.run_id) if e.message]
+    assert any("skipped" in m and "lock is held" in m for m in logs)
+    assert materializations(instance) == {}
+
+
+def test_schedule_asks_for_one_run_over_all_client_partitions(instance) -> None:
+    schedule = defs.get_schedule_def("de_enrollment_schedule")
+    context = dg.build_schedule_context(instance=instance)
+    assert isinstance(schedule.evaluate_tick(context).skip_message, str)  # no partitions yet: skip, say why
+
+    keys = [
+        "0b34ec1e-7fa6-1947-ce3e-d9101a657009",
+        "926942f2-31ef-fb55-32c1-a3fdcfe6edb5",
+        "1ebbf6f9-fbac-a5a7-2e56-5822d309b1f5",
+    ]
+    instance.add_dynamic_partitions("clients", keys)
+    from datetime import UTC, datetime
+
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+    )
+    data = schedule.evaluate_tick(context)
+    [request] = data.run_requests
+    assert request.tags[RANGE_START_TAG] == keys[0] and request.tags[RANGE_END_TAG] == keys[-1]
+    assert request.run_key == "de_enrollment:2026-11-24T09:15:00+00:00"
+    assert schedule.cron_schedule == "*/15 * * * *"
