@@ -1,5 +1,144 @@
-"""Dagster objects of reconciliation: assembled into the code location by campaign_ops/definitions.py."""
+"""Dagster objects of reconciliation: assembled into the code location by campaign_ops/definitions.py.
+
+`stats_reconciliation_job` materializes `campaign_stats_reconciliation`, partitioned by client. One run covers one
+client (a backfill) or a range of them (the daily schedule asks for ONE run over all clients partitions); the
+work is `campaign_ops.reconciliation.core`. Each reconciled client gets an AssetMaterialization of its partition
+with its figures; a dry run records an AssetObservation instead (it changed nothing). A client that fails is
+named in the run's failure once every other client is done.
+"""
+
+from collections.abc import Iterator
 
 import dagster as dg
+from pydantic import Field
 
-defs = dg.Definitions()
+from campaign_ops.assets import CAMPAIGNS, LEADS
+from campaign_ops.errors import CampaignOpsError
+from campaign_ops.partitions import clients_partitions
+from campaign_ops.reconciliation.core import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    ClientFailure,
+    ClientReconciliation,
+    ReconciliationSettings,
+    iter_reconcile_clients,
+    prepare_clients,
+)
+from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import all_clients_run_request
+
+MAX_DRIFT_ROWS_IN_METADATA = 25
+
+campaign_stats_reconciliation_asset = dg.AssetSpec(
+    "campaign_stats_reconciliation",
+    partitions_def=clients_partitions,
+    deps=[LEADS, CAMPAIGNS],
+    group_name="maintenance",
+    skippable=True,
+    description=(
+        "Campaign counters checked against the leads, per client: every drift is logged in "
+        "stats_reconciliation_log, then corrected in the same transaction."
+    ),
+    kinds={"postgres"},
+)
+
+
+class StatsReconciliationConfig(dg.Config):
+    dry_run: bool = Field(default=False, description="Report drift without changing anything (no log rows either).")
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS,
+        description="How long to wait for a client's lock held by de-enrollment before that client fails.",
+    )
+
+
+def client_metadata(result: ClientReconciliation) -> dict[str, object]:
+    metadata: dict[str, object] = {
+        "client_name": result.client_name,
+        "dry_run": result.dry_run,
+        "campaigns_checked": result.campaigns_checked,
+        "campaigns_drifted": result.campaigns_drifted,
+        "campaigns_corrected": result.campaigns_corrected,
+        "total_abs_difference": result.total_abs_difference,
+        "largest_difference": result.largest_difference,
+        "duration_ms": result.duration_ms,
+    }
+    if result.reconciliation_id:
+        metadata["reconciliation_id"] = result.reconciliation_id
+    if result.drifts:
+        rows = [
+            f"| {d.campaign_name} | {d.counter} | {d.reported} | {d.actual} | {d.difference:+d} |"
+            for d in result.drifts[:MAX_DRIFT_ROWS_IN_METADATA]
+        ]
+        more = len(result.drifts) - MAX_DRIFT_ROWS_IN_METADATA
+        table = "\n".join(["| campaign | counter | reported | actual | difference |", "|---|---|---|---:|---:|", *rows])
+        if more > 0:
+            table += f"\n\n…and {more} more (stats_reconciliation_log)"
+        metadata["drifts"] = dg.MetadataValue.md(table)
+    return metadata
+
+
+def describe_failures(failures: list[ClientFailure], total: int) -> str:
+    named = "; ".join(f"{f.client_name or '?'} ({f.client_id}): {f.error}" for f in failures)
+    return f"stats reconciliation failed for {len(failures)} of {total} client(s): {named}"
+
+
+@dg.multi_asset(
+    name="reconcile_campaign_stats",
+    specs=[campaign_stats_reconciliation_asset],
+    partitions_def=clients_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def reconcile_campaign_stats(
+    context: dg.AssetExecutionContext, config: StatsReconciliationConfig, database: DatabaseResource
+) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
+    """Reconcile each client of the run's partitions; see campaign_ops.reconciliation.core."""
+    key = campaign_stats_reconciliation_asset.key
+    try:
+        settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)
+        clients = prepare_clients(database.engine, context.partition_keys)
+    except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
+        raise dg.Failure(description=str(exc)) from None
+    failures: list[ClientFailure] = []
+    for outcome in iter_reconcile_clients(database.engine, clients, settings, dagster_run_id=context.run.run_id):
+        if isinstance(outcome, ClientFailure):
+            context.log.error(f"client {outcome.client_name} ({outcome.client_id}): {outcome.error}")
+            failures.append(outcome)
+            continue
+        context.log.info(
+            f"client {outcome.client_name} ({outcome.client_id}): {outcome.campaigns_drifted} of "
+            f"{outcome.campaigns_checked} campaigns drifted, total |difference| {outcome.total_abs_difference}"
+            + (" (dry run)" if outcome.dry_run else "")
+        )
+        event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
+        yield event(asset_key=key, partition=outcome.client_id, metadata=client_metadata(outcome))
+    if failures:
+        raise dg.Failure(
+            description=describe_failures(failures, len(clients)),
+            metadata={"failed_clients": [f.client_id for f in failures]},
+        )
+
+
+stats_reconciliation_job = dg.define_asset_job(
+    "stats_reconciliation_job",
+    selection=[campaign_stats_reconciliation_asset.key],
+    executor_def=dg.in_process_executor,
+    description="Find, log and correct campaign counter drift, per client (config dry_run reports only).",
+)
+
+
+@dg.schedule(
+    name="daily_stats_reconciliation_schedule",
+    cron_schedule="30 3 * * *",
+    execution_timezone="UTC",
+    job=stats_reconciliation_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day at 03:30 UTC: one run over all clients partitions.",
+)
+def daily_stats_reconciliation_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    return all_clients_run_request(context, run_key_prefix="stats_reconciliation")
+
+
+defs = dg.Definitions(
+    assets=[reconcile_campaign_stats],
+    jobs=[stats_reconciliation_job],
+    schedules=[daily_stats_reconciliation_schedule],
+)
