@@ -1,0 +1,365 @@
+"""The checks as real Dagster runs: check jobs executed in process on a test instance with the clients
+partitions, schedules evaluated with build_schedule_context, the after-de-enrollment sensor with
+build_run_status_sensor_context."""
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from campaign_ops.assets import (
+    CAMPAIGNS,
+    DE_ENROLLMENT_RUNS,
+    LEADS,
+    campaigns_asset,
+    de_enrollment_runs_asset,
+    leads_asset,
+)
+from campaign_ops.checks import dagster as checks
+from campaign_ops.partitions import clients_partitions
+from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
+from campaign_ops_tests.factories import add_campaign, add_client
+
+UNREACHABLE_URL = "postgresql://postgres:s3cr3t-pw@127.0.0.1:1/campaign_ops"
+
+
+@dg.multi_asset(
+    name="stand_in_de_enrollment",
+    specs=[leads_asset, campaigns_asset, de_enrollment_runs_asset],
+    partitions_def=clients_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def stand_in_de_enrollment(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
+    """Records one materialization per client partition, as de-enrollment does (issue 8)."""
+    for client in context.partition_keys:
+        for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
+            yield dg.AssetMaterialization(asset_key=key, partition=client, metadata={"leads_de_enrolled": 0})
+
+
+stand_in_job = dg.define_asset_job(
+    checks.DE_ENROLLMENT_JOB_NAME, selection=[stand_in_de_enrollment], executor_def=dg.in_process_executor
+)
+
+
+def make_defs(url: str) -> dg.Definitions:
+    return dg.Definitions.merge(
+        checks.defs,
+        dg.Definitions(
+            assets=[stand_in_de_enrollment], jobs=[stand_in_job], resources={"database": DatabaseResource(url=url)}
+        ),
+    )
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    found = result.get_asset_check_evaluations()
+    by_name = {e.check_name: e for e in found}
+    assert len(by_name) == len(found), "one evaluation per check per run"
+    return by_name
+
+
+def value(evaluation: dg.AssetCheckEvaluation, key: str) -> object:
+    return evaluation.metadata[key].value
+
+
+def two_clients(conn: Connection) -> tuple[str, str]:
+    """A: 101 stuck leads (WARN) and a campaign drifted by 6 (WARN). B: clean. Both ran successfully just now."""
+    a, b = add_client(conn, name="Alpha"), add_client(conn, name="Beta")
+    ca, cb = add_campaign(conn, a, messages=3), add_campaign(conn, b, messages=3)
+    add_leads(conn, a, ca, count=101, position=3)
+    add_leads(conn, b, cb, count=10, position=1)
+    refresh_counters(conn)
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 6 WHERE id = :id"), {"id": ca})
+    add_runs(conn, a, minutes_ago=1)
+    add_runs(conn, b, minutes_ago=1)
+    conn.commit()
+    return a, b
+
+
+def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
+    specs = {spec.name: spec for c in checks.asset_checks for spec in c.check_specs}
+    assert {name: spec.asset_key for name, spec in specs.items()} == {
+        "stuck_leads": LEADS,
+        "stats_drift": CAMPAIGNS,
+        "duplicate_de_enrollments": DE_ENROLLMENT_RUNS,
+        "de_enrollment_health": DE_ENROLLMENT_RUNS,
+        "schema_contract": checks.database_schema_asset.key,
+    }
+    assert all(specs[n].partitions_def == clients_partitions for n in specs if n != "schema_contract")
+    assert specs["schema_contract"].partitions_def is None
+    schedules = {s.name: (s.cron_schedule, s.job_name) for s in checks.defs.schedules}
+    assert schedules == {
+        "integrity_checks_hourly_schedule": ("5 * * * *", "integrity_checks_job"),
+        "de_enrollment_health_hourly_schedule": ("10 * * * *", "de_enrollment_health_job"),
+        "schema_contract_daily_schedule": ("20 6 * * *", "schema_contract_job"),
+    }
+    defs = make_defs("postgresql://unused@127.0.0.1:1/x")
+    steps = {
+        job: sorted(n.name for n in defs.resolve_job_def(job).graph.node_defs)
+        for job in ("integrity_checks_job", "de_enrollment_health_job", "schema_contract_job")
+    }
+    assert steps == {
+        "integrity_checks_job": [
+            "campaigns_stats_drift",
+            "de_enrollment_runs_duplicate_de_enrollments",
+            "leads_stuck_leads",
+        ],
+        "de_enrollment_health_job": ["de_enrollment_runs_de_enrollment_health"],
+        "schema_contract_job": ["database_schema_schema_contract"],
+    }
+
+
+def test_one_client_run_records_that_clients_evaluations(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    a, b = two_clients(conn)
+    instance.add_dynamic_partitions("clients", [a, b])
+    job = make_defs(db_url).resolve_job_def("integrity_checks_job")
+
+    result_a = job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: a})
+    found = evaluations(result_a)
+    assert {e.partition for e in found.values()} == {a}
+    stuck, drift, dups = found["stuck_leads"], found["stats_drift"], found["duplicate_de_enrollments"]
+    assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert value(stuck, "stuck_leads") == 101 and value(stuck, "clients_with_stuck_leads") == 1
+    assert value(stuck, "scope") == f"client {a}"
+    assert "clients_with_findings" not in stuck.metadata  # one client: its figures are the evaluation's
+    assert len(value(stuck, "stuck_leads_sample").splitlines()) == 22
+    assert (drift.passed, drift.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert value(drift, "largest_difference") == 6 and value(drift, "drifted_campaigns") == 1
+    assert dups.passed and value(dups, "duplicate_log_enrollments") == 0
+
+    found_b = evaluations(job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: b}))
+    assert all(e.passed and e.partition == b for e in found_b.values())
+    assert value(found_b["stuck_leads"], "stuck_leads") == 0  # B's evaluation does not see A's leads
+
+    # the instance keeps each client's evaluation on its partition
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(LEADS, "stuck_leads"), limit=10
+    )
+    assert len(records) == 2
+
+
+def test_the_hourly_schedule_asks_one_range_run_whose_evaluation_carries_every_client(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    a, b = two_clients(conn)
+    defs = make_defs(db_url)
+    tick = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
+    empty = checks.integrity_checks_hourly_schedule(dg.build_schedule_context(instance, scheduled_execution_time=tick))
+    assert isinstance(empty, dg.SkipReason)  # no clients partitions yet
+
+    instance.add_dynamic_partitions("clients", [a, b])
+    request = checks.integrity_checks_hourly_schedule(
+        dg.build_schedule_context(instance, scheduled_execution_time=tick)
+    )
+    assert isinstance(request, dg.RunRequest)
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (a, b)
+    assert request.run_key == f"integrity_checks:{tick.isoformat()}"
+
+    result = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
+    found = evaluations(result)
+    assert {e.partition for e in found.values()} == {None}  # one evaluation for the whole range
+    stuck = found["stuck_leads"]
+    assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert value(stuck, "stuck_leads") == 101 and value(stuck, "scope") == "2 clients"
+    assert value(stuck, "clients_with_findings") == {a: {"stuck_leads": 101, "level": "warn"}}
+    drift = found["stats_drift"]
+    assert value(drift, "clients_with_findings") == {
+        a: {"drifted_campaigns": 1, "largest_difference": 6, "level": "warn"}
+    }
+    assert value(drift, "campaigns_checked") == 2
+
+
+def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance: dg.DagsterInstance) -> None:
+    ok, late = add_client(conn, name="Okay"), add_client(conn, name="Late")
+    add_runs(conn, ok, minutes_ago=1, count=4, spacing_minutes=15)
+    add_runs(conn, late, minutes_ago=121)
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [ok, late])
+    request = checks.de_enrollment_health_hourly_schedule(
+        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 14, 10, tzinfo=UTC))
+    )
+    assert isinstance(request, dg.RunRequest)
+    job = make_defs(db_url).resolve_job_def("de_enrollment_health_job")
+    health = evaluations(job.execute_in_process(instance=instance, tags=request.tags))["de_enrollment_health"]
+    assert (health.passed, health.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert value(health, "clients_error") == 1 and value(health, "clients_ok") == 1
+    assert value(health, "runs_24h") == 5 and value(health, "success_rate_24h_pct") == 100.0
+    assert value(health, "max_hours_since_success") == 2.02
+    assert set(value(health, "clients_with_findings")) == {late}
+
+    only_ok = evaluations(job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: ok}))
+    assert only_ok["de_enrollment_health"].passed and only_ok["de_enrollment_health"].partition == ok
+
+
+def test_schema_contract_job_daily_and_on_a_dropped_column(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    request = checks.schema_contract_daily_schedule(
+        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 6, 20, tzinfo=UTC))
+    )
+    assert isinstance(request, dg.RunRequest)
+    job = make_defs(db_url).resolve_job_def("schema_contract_job")
+    before = evaluations(job.execute_in_process(instance=instance, tags=request.tags))["schema_contract"]
+    assert before.passed and value(before, "objects_missing") == 0
+
+    conn.execute(text("ALTER TABLE campaigns DROP COLUMN booked_count CASCADE"))
+    conn.commit()
+    after = evaluations(job.execute_in_process(instance=instance))["schema_contract"]
+    assert (after.passed, after.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert value(after, "objects_missing") >= 1
+    assert "| column | campaigns.booked_count |" in value(after, "missing_objects")
+
+
+def test_an_unreachable_database_makes_every_check_error_not_pass(instance: dg.DagsterInstance) -> None:
+    defs = make_defs(UNREACHABLE_URL)
+    a = "0b5f4a1e-3c1d-4b7e-9a52-1f2e3d4c5b6a"
+    instance.add_dynamic_partitions("clients", [a])
+    found: dict[str, dg.AssetCheckEvaluation] = {}
+    for job_name, tags in (
+        ("integrity_checks_job", {checks.PARTITION_TAG: a}),
+        ("de_enrollment_health_job", {checks.PARTITION_TAG: a}),
+        ("schema_contract_job", {}),
+    ):
+        result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags)
+        found.update(evaluations(result))
+    assert set(found) == {
+        "stuck_leads",
+        "stats_drift",
+        "duplicate_de_enrollments",
+        "de_enrollment_health",
+        "schema_contract",
+    }
+    for evaluation in found.values():
+        assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.ERROR)
+        error = str(value(evaluation, "error"))
+        assert "cannot connect to PostgreSQL at" in error and "127.0.0.1:1" in error
+        assert "s3cr3t-pw" not in error and "s3cr3t-pw" not in (evaluation.description or "")
+        assert evaluation.description.startswith("check could not run:")
+        assert not any(isinstance(v, dg.IntMetadataValue) for v in evaluation.metadata.values())  # no fake zeros
+
+
+def test_a_statement_timeout_is_an_error_evaluation(
+    conn: Connection, engine: Engine, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    a, _ = two_clients(conn)
+    instance.add_dynamic_partitions("clients", [a])
+    job = make_defs(db_url).resolve_job_def("integrity_checks_job")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with engine.connect() as locker:
+            locker.execute(text("LOCK TABLE leads IN ACCESS EXCLUSIVE MODE"))
+            locked.set()
+            release.wait(30)
+            locker.rollback()
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        config = {"config": {"statement_timeout_ms": 300}}
+        ops = ("leads_stuck_leads", "campaigns_stats_drift", "de_enrollment_runs_duplicate_de_enrollments")
+        result = job.execute_in_process(
+            instance=instance,
+            tags={checks.PARTITION_TAG: a},
+            run_config={"ops": dict.fromkeys(ops, config)},
+        )
+    finally:
+        release.set()
+        holder.join()
+    found = evaluations(result)
+    assert len(found) == 3
+    for evaluation in found.values():  # every check reads leads: each one times out and says so
+        assert (evaluation.passed, evaluation.severity) == (False, dg.AssetCheckSeverity.ERROR)
+        assert "canceling statement due to statement timeout" in str(value(evaluation, "error"))
+
+
+def test_thresholds_come_from_run_config_and_bad_config_is_one_clear_error(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    a, _ = two_clients(conn)
+    instance.add_dynamic_partitions("clients", [a, "not-a-uuid"])
+    job = make_defs(db_url).resolve_job_def("integrity_checks_job")
+
+    strict = {"ops": {"leads_stuck_leads": {"config": {"warn_above": 50, "error_above": 100, "sample_size": 3}}}}
+    stuck = evaluations(job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: a}, run_config=strict))[
+        "stuck_leads"
+    ]
+    assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert len(value(stuck, "stuck_leads_sample").splitlines()) == 2 + 3
+
+    wrong = {"ops": {"leads_stuck_leads": {"config": {"warn_above": 600, "error_above": 500}}}}
+    failed = job.execute_in_process(
+        instance=instance, tags={checks.PARTITION_TAG: a}, run_config=wrong, raise_on_error=False
+    )
+    assert not failed.success
+    assert "stuck_leads" not in evaluations(failed)  # no verdict on bad input
+    (failure,) = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
+    assert "warn_above <= error_above" in str(failure.step_failure_data.user_failure_data.description)
+
+    malformed = job.execute_in_process(
+        instance=instance, tags={checks.PARTITION_TAG: "not-a-uuid"}, raise_on_error=False
+    )
+    assert not malformed.success and evaluations(malformed) == {}
+    messages = [
+        str(e.step_failure_data.user_failure_data.description) for e in malformed.all_events if e.is_step_failure
+    ]
+    assert len(messages) == 3 and all("'not-a-uuid' is not a uuid" in m for m in messages)
+
+
+def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """Dagster skips a check step when its asset step yielded only AssetMaterialization events (what
+    de-enrollment records, per client). The sensor then requests the integrity checks for the same clients."""
+    a, b = two_clients(conn)
+    instance.add_dynamic_partitions("clients", [a, b])
+    defs = make_defs(db_url)
+    sweep = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+        instance=instance, tags={RANGE_START_TAG: a, RANGE_END_TAG: b}
+    )
+    assert sweep.success
+    assert evaluations(sweep) == {}
+    skipped = {e.step_key for e in sweep.all_events if e.event_type_value == "STEP_SKIPPED"}
+    assert "leads_stuck_leads" in skipped
+
+    run = instance.get_run_by_id(sweep.run_id)
+    assert run is not None
+    (ended,) = [e for e in sweep.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS]
+    context = dg.build_run_status_sensor_context(
+        sensor_name=checks.integrity_checks_after_de_enrollment_sensor.name,
+        dagster_event=ended,
+        dagster_instance=instance,
+        dagster_run=run,
+    )
+    request = checks.integrity_checks_after_de_enrollment_sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_key == f"integrity_checks_after:{sweep.run_id}"
+    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (a, b)
+
+    after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
+    assert value(evaluations(after)["stuck_leads"], "stuck_leads") == 101
+
+    one = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+        instance=instance, tags={checks.PARTITION_TAG: b}
+    )
+    one_run = instance.get_run_by_id(one.run_id)
+    assert one_run is not None
+    assert checks.integrity_checks_after(one_run).tags[checks.PARTITION_TAG] == b
+
+    other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)
+    other_run = instance.get_run_by_id(other.run_id)
+    assert other_run is not None
+    assert isinstance(checks.integrity_checks_after(other_run), dg.SkipReason)
