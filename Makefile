@@ -20,6 +20,7 @@ demo: install
 	$(BIN)/campaign-ops db upgrade
 	$(BIN)/campaign-ops demo seed --clients 5 --campaigns-per-client 3 --leads 5000 --seed 42
 	$(BIN)/campaign-ops db verify | tail -n 1
+	$(BIN)/campaign-ops run-job de_enrollment_job
 
 ## The database plus the Dagster UI on http://127.0.0.1:3000.
 dev: install
@@ -28,6 +29,10 @@ dev: install
 ## The whole suite, on the embedded PostgreSQL unless TEST_DATABASE_URL/DATABASE_URL name a server.
 test: install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep (prints figures).
+bench: install
+	$(BIN)/python -m bench.run_bench
 
 lint: install
 	$(BIN)/ruff check .
