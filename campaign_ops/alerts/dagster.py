@@ -1,5 +1,567 @@
-"""Dagster objects of alerts: assembled into the code location by campaign_ops/definitions.py."""
+"""Dagster objects of alerts: the Slack resource and the three alert sensors.
+
+- `run_status_alert_sensor`: failed runs of campaign-ops jobs (client, job, error, link to the run) and runs that
+  left clients partial/failed in de_enrollment_runs; a later successful run of the same job and scope resolves.
+- `asset_check_alert_sensor`: failed asset checks (open-source Dagster has no alert for them: a failed check does
+  not fail its run), one alert per check and client partition, and one "resolved" message when it passes again.
+- `health_alert_sensor`: the SOP's ERROR lines: no successful de-enrollment for a client in 2 h, stuck leads above
+  500.
+
+The first two read the instance's event log with a storage-id cursor (Dagster's own run-status sensors and event
+log consumer daemon work this way): every run status change and check evaluation is considered exactly once, and a
+restarted daemon carries on from the stored cursor, so nothing is missed. A sensor enabled for the first time
+looks back one hour. The health sensor is level-triggered: it reads the tables each tick.
+
+All three hand their findings to `campaign_ops.alerts.core.dispatch`: de-duplication, suppression, escalation,
+silences, delivery and retries happen there, once. A tick never raises because of Slack or of one bad event;
+if the database is down the tick fails with one clear error and its cursor stays where it was.
+"""
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import dagster as dg
+from dagster import DagsterEventType
+from pydantic import Field
 
-defs = dg.Definitions()
+from campaign_ops.alerts.core import (
+    Alert,
+    AlertSettings,
+    DispatchReport,
+    LogSink,
+    Notifier,
+    Resolution,
+    ResolveScope,
+    dispatch,
+    mask_secrets,
+    utc_now,
+)
+from campaign_ops.alerts.slack import (
+    SlackConfig,
+    alert_settings_from_env,
+    build_notifier,
+    dagster_ui_url,
+    slack_config_from_env,
+)
+from campaign_ops.alerts.sources import (
+    ClientPassProblem,
+    client_names,
+    client_pass_problems,
+    clients_without_recent_success,
+    stuck_leads_by_client,
+)
+from campaign_ops.resources import DatabaseResource
+
+Clock = Callable[[], datetime]
+
+EVENT_BATCH = 200
+"""Events read per tick and kind; a backlog is worked off over the following ticks."""
+FIRST_TICK_LOOKBACK = timedelta(hours=1)
+SENSOR_INTERVAL_SECONDS = 60
+HEALTH_INTERVAL_SECONDS = 300
+SWEEP_TAG = "campaign_ops/sweep"
+PARTITION_TAG = "dagster/partition"
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+class SlackAlertResource(dg.ConfigurableResource):
+    """Where alerts go and the alert policy.
+
+    Fields left unset are read from the environment when a tick runs: ALERT_WEBHOOK_URL (or the SOP's
+    DE_ENROLLMENT_ALERT_WEBHOOK), else SLACK_BOT_TOKEN + SLACK_ALERT_CHANNEL, DAGSTER_UI_URL,
+    ALERT_SUPPRESSION_HOURS (6), ALERT_ESCALATION_HOURS (12). They are read this way rather than with `dg.EnvVar`
+    because an EnvVar cannot be optional (an unset one fails the code location; dagster issue #16232), and with
+    nothing configured alerts must still go to the log. Secrets therefore never appear in the resource config the UI
+    shows.
+    """
+
+    webhook_url: str | None = Field(default=None, description="Incoming webhook URL; default ALERT_WEBHOOK_URL.")
+    bot_token: str | None = Field(default=None, description="Bot token for chat.postMessage; default SLACK_BOT_TOKEN.")
+    channel: str | None = Field(default=None, description="Channel for chat.postMessage; default SLACK_ALERT_CHANNEL.")
+    slack_api_url: str | None = Field(default=None, description="Slack Web API base URL (tests, proxies).")
+    dagster_ui_url: str | None = Field(default=None, description="Base of links in messages; default DAGSTER_UI_URL.")
+    timeout_seconds: float = Field(default=5.0, description="Per-request timeout towards Slack.")
+    suppression_hours: float | None = Field(default=None, description="Same alert not re-sent within (default 6).")
+    escalation_hours: float | None = Field(default=None, description="A WARN still failing this long escalates (12).")
+    no_success_hours: float = Field(default=2.0, description="Health: hours without a successful de-enrollment.")
+    stuck_leads_error_line: int = Field(default=500, description="Health: stuck leads above this are an ERROR.")
+
+    def slack_config(self) -> SlackConfig:
+        return slack_config_from_env(
+            webhook_url=self.webhook_url,
+            bot_token=self.bot_token,
+            channel=self.channel,
+            api_url=self.slack_api_url,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+    def notifier(self, log: LogSink | None = None) -> Notifier:
+        return build_notifier(self.slack_config(), log)
+
+    def settings(self) -> AlertSettings:
+        return alert_settings_from_env(suppression_hours=self.suppression_hours, escalation_hours=self.escalation_hours)
+
+    def ui_url(self) -> str:
+        return dagster_ui_url(self.dagster_ui_url)
+
+
+# --- cursors ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EventCursor:
+    """Storage ids already considered (per event kind) and, for a sensor's first ticks, the oldest event time that
+    still counts (events before the sensor was first enabled, minus the look-back, are ignored)."""
+
+    after: dict[str, int]
+    since: float
+
+    @classmethod
+    def parse(cls, raw: str | None, now: datetime) -> "EventCursor":
+        if raw:
+            data = json.loads(raw)
+            return cls(after={k: int(v) for k, v in data.get("after", {}).items()}, since=float(data["since"]))
+        return cls(after={}, since=(now - FIRST_TICK_LOOKBACK).timestamp())
+
+    def dump(self) -> str:
+        return json.dumps({"after": self.after, "since": self.since}, sort_keys=True)
+
+
+# --- run status ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunScope:
+    key: str
+    """`all` for sweeps and unpartitioned jobs, the partition key, or `range:<first>...<last>`."""
+    label: str
+    client_id: str | None
+
+
+def run_scope(tags: dict[str, str]) -> RunScope:
+    partition = tags.get(PARTITION_TAG)
+    if partition:
+        client_id = _as_uuid(partition)
+        return RunScope(partition, f"client {partition}" if client_id else f"partition {partition}", client_id)
+    start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+    if start and end and tags.get(SWEEP_TAG) != "all_clients" and start != end:
+        return RunScope(f"range:{start}...{end}", f"partitions {start}…{end}", None)
+    if start and end and start == end:
+        client_id = _as_uuid(start)
+        return RunScope(start, f"client {start}" if client_id else f"partition {start}", client_id)
+    return RunScope("all", "all clients" if start else "whole job", None)
+
+
+def _as_uuid(value: str) -> str | None:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def _run_error(entry: Any) -> str:
+    """The innermost error message of a RUN_FAILURE event (the user's exception, not Dagster's wrapper)."""
+    data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+    error = getattr(data, "error", None)
+    step_event = getattr(data, "first_step_failure_event", None)
+    if step_event is not None and getattr(step_event.event_specific_data, "error", None) is not None:
+        error = step_event.event_specific_data.error
+    while error is not None and error.cause is not None:
+        error = error.cause
+    text = error.message.strip() if error is not None else (entry.message or "run failed")
+    return mask_secrets(text.splitlines()[0] if text else "run failed")[:400]
+
+
+def _same_code_location(context: dg.SensorEvaluationContext, run: dg.DagsterRun) -> bool:
+    """Only this code location's runs (as run_failure_sensor(monitor_all_code_locations=False) does); runs executed
+    in process (`dg launch`, tests) carry no origin and count as ours."""
+    origin = run.remote_job_origin
+    if origin is None:
+        return True
+    sensor_location = context.code_location_origin.location_name if context.code_location_origin else None
+    return (
+        sensor_location is None or origin.repository_origin.code_location_origin.location_name == sensor_location
+    ) and (context.repository_name is None or origin.repository_origin.repository_name == context.repository_name)
+
+
+def _clients_fact(problems: Sequence[ClientPassProblem]) -> tuple[str, str]:
+    shown = []
+    for problem in problems[:5]:
+        line = f"{problem.company_name or problem.client_id} ({problem.status})"
+        if problem.error_details:
+            line += f": {mask_secrets(problem.error_details)[:120]}"
+        shown.append(line)
+    more = f" … and {len(problems) - 5} more" if len(problems) > 5 else ""
+    return ("Clients partial/failed", "; ".join(shown) + more)
+
+
+def _fetch_status_changes(
+    instance: dg.DagsterInstance, event_type: DagsterEventType, cursor: EventCursor
+) -> list[dg.EventLogRecord]:
+    after = cursor.after.get(event_type.value)
+    records_filter = (
+        dg.RunStatusChangeRecordsFilter(event_type=event_type, after_storage_id=after)  # type: ignore[arg-type]
+        if after is not None
+        else dg.RunStatusChangeRecordsFilter(event_type=event_type, after_timestamp=cursor.since)  # type: ignore[arg-type]
+    )
+    return list(instance.fetch_run_status_changes(records_filter, limit=EVENT_BATCH, ascending=True).records)
+
+
+def run_status_tick(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    slack_alerts: SlackAlertResource,
+    now: datetime,
+) -> dg.SensorResult:
+    cursor = EventCursor.parse(context.cursor, now)
+    batches = {
+        t: _fetch_status_changes(context.instance, t, cursor)
+        for t in (DagsterEventType.RUN_FAILURE, DagsterEventType.RUN_SUCCESS)
+    }
+    # a full batch may end before events of the other kind that are already fetched: keep both in time order
+    horizon = min((b[-1].timestamp for b in batches.values() if len(b) >= EVENT_BATCH), default=None)
+    if horizon is not None:
+        batches = {t: [r for r in b if r.timestamp <= horizon] for t, b in batches.items()}
+    for event_type, records in batches.items():
+        if records:
+            cursor.after[event_type.value] = records[-1].storage_id
+    events = sorted(((r, t) for t, b in batches.items() for r in b), key=lambda rt: (rt[0].timestamp, rt[0].storage_id))
+    run_ids = sorted({r.event_log_entry.run_id for r, _ in events})
+    run_records = context.instance.get_run_records(dg.RunsFilter(run_ids=run_ids)) if run_ids else []
+    runs = {rec.dagster_run.run_id: rec.dagster_run for rec in run_records}
+    ui = slack_alerts.ui_url()
+    firing: dict[tuple[str, str], Alert] = {}
+    resolutions: dict[tuple[str, str], Resolution] = {}
+
+    with database.connect() as conn:
+        problems = client_pass_problems(conn, run_ids)
+        for record, event_type in events:
+            entry = record.event_log_entry
+            try:
+                run = runs.get(entry.run_id)
+                if run is None or not _same_code_location(context, run):
+                    continue
+                scope = run_scope(dict(run.tags))
+                link = f"{ui}/runs/{run.run_id}"
+                at = datetime.fromtimestamp(record.timestamp, UTC)
+                failed_key = ("RUN_FAILED", f"run_failed:{run.job_name}:{scope.key}")
+                partial_key = ("RUN_PARTIAL", f"run_partial:{run.job_name}:{scope.key}")
+                run_problems = problems.get(run.run_id, [])
+                facts = [("Job", run.job_name), ("Scope", scope.label), ("Run", run.run_id), ("At", _fmt(at))]
+                if event_type is DagsterEventType.RUN_FAILURE:
+                    if run_problems:
+                        facts.append(_clients_fact(run_problems))
+                    alert = Alert(
+                        alert_type="RUN_FAILED",
+                        key=failed_key[1],
+                        severity="ERROR",
+                        title=f"{run.job_name} failed ({scope.label})",
+                        summary=_run_error(entry),
+                        client_id=scope.client_id,
+                        facts=tuple(facts),
+                        link=link,
+                        link_label="Open the run in Dagster",
+                    )
+                    _put(firing, resolutions, failed_key, alert)
+                    continue
+                note = f"run {run.run_id[:8]} of {run.job_name} succeeded at {_fmt(at)}"
+                _put(firing, resolutions, failed_key, Resolution(*failed_key, note=note, link=link))
+                if run_problems:
+                    facts.append(_clients_fact(run_problems))
+                    alert = Alert(
+                        alert_type="RUN_PARTIAL",
+                        key=partial_key[1],
+                        severity="WARN",
+                        title=f"{run.job_name} finished with {len(run_problems)} client(s) partial or failed",
+                        summary="The run succeeded, but de_enrollment_runs records clients it did not finish; "
+                        "the next run carries on with them.",
+                        client_id=scope.client_id,
+                        facts=tuple(facts),
+                        link=link,
+                        link_label="Open the run in Dagster",
+                    )
+                    _put(firing, resolutions, partial_key, alert)
+                else:
+                    _put(firing, resolutions, partial_key, Resolution(*partial_key, note=note, link=link))
+            except Exception as exc:  # one bad record must not stop the tick
+                context.log.error(f"run status event {record.storage_id} skipped: {mask_secrets(repr(exc))}")
+
+        report = dispatch(
+            conn,
+            firing=list(firing.values()),
+            resolutions=list(resolutions.values()),
+            now=now,
+            notifier=slack_alerts.notifier(context.log),
+            settings=slack_alerts.settings(),
+            log=context.log,
+        )
+    return _result(context, report, cursor.dump(), f"{len(events)} run event(s)")
+
+
+def _put(
+    firing: dict[tuple[str, str], Alert],
+    resolutions: dict[tuple[str, str], Resolution],
+    type_key: tuple[str, str],
+    value: Alert | Resolution,
+) -> None:
+    """Events are applied in order: the latest state of each alert wins."""
+    if isinstance(value, Alert):
+        resolutions.pop(type_key, None)
+        firing[type_key] = value
+    else:
+        firing.pop(type_key, None)
+        resolutions[type_key] = value
+
+
+# --- asset checks -------------------------------------------------------------------------------------------
+
+_NUMERIC_METADATA = (dg.IntMetadataValue, dg.FloatMetadataValue, dg.BoolMetadataValue)
+
+
+def check_facts(metadata: dict[str, Any], limit: int = 6) -> list[tuple[str, str]]:
+    """The figures of a check evaluation's metadata: numbers first, then short texts (tables are left to the UI)."""
+    numbers = [(k, v) for k, v in metadata.items() if isinstance(v, _NUMERIC_METADATA)]
+    texts = [(k, v) for k, v in metadata.items() if isinstance(v, dg.TextMetadataValue) and len(v.value or "") <= 200]
+    return [(key, _metadata_text(value.value)) for key, value in (numbers + texts)[:limit]]
+
+
+def _metadata_text(raw: Any) -> str:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return str(raw)
+    return f"{raw:,.2f}" if isinstance(raw, float) else f"{raw:,}"
+
+
+def check_link(ui: str, asset_path: Sequence[str], check_name: str) -> str:
+    path = "/".join(quote(p, safe="") for p in asset_path)
+    return f"{ui}/assets/{path}?{urlencode({'view': 'checks', 'checkDetail': check_name})}"
+
+
+def asset_check_tick(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    slack_alerts: SlackAlertResource,
+    now: datetime,
+) -> dg.SensorResult:
+    cursor = EventCursor.parse(context.cursor, now)
+    kind = DagsterEventType.ASSET_CHECK_EVALUATION.value
+    entries = context.instance.event_log_storage.get_logs_for_all_runs_by_log_id(
+        after_cursor=cursor.after.get(kind, -1),
+        dagster_event_type=DagsterEventType.ASSET_CHECK_EVALUATION,
+        limit=EVENT_BATCH,
+    )
+    ui = slack_alerts.ui_url()
+    evaluations: list[tuple[int, Any, Any]] = []
+    for storage_id, entry in sorted(entries.items()):
+        cursor.after[kind] = storage_id
+        if entry.timestamp < cursor.since:
+            continue
+        evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        if evaluation is None or not hasattr(evaluation, "check_name"):
+            context.log.error(f"check evaluation event {storage_id} has no evaluation; skipped")
+            continue
+        evaluations.append((storage_id, entry, evaluation))
+
+    firing: dict[tuple[str, str], Alert] = {}
+    resolutions: dict[tuple[str, str], Resolution] = {}
+    scopes: dict[str, ResolveScope] = {}
+    with database.connect() as conn:
+        partitions = sorted({e.partition for _, _, e in evaluations if e.partition and _as_uuid(e.partition)})
+        names = client_names(conn, partitions)
+        for storage_id, entry, evaluation in evaluations:
+            try:
+                check = evaluation.check_name
+                asset = evaluation.asset_key.to_user_string()
+                partition = evaluation.partition
+                prefix = f"check_failed:{check}:"
+                type_key = ("CHECK_FAILED", prefix + (partition or "all"))
+                link = check_link(ui, evaluation.asset_key.path, check)
+                at = datetime.fromtimestamp(entry.timestamp, UTC)
+                if evaluation.passed:
+                    note = f"{check} on {asset} passed at {_fmt(at)}"
+                    if partition is None:
+                        # an evaluation over every client passed: every client's alert of this check is over
+                        for key in [k for k in firing if k[1].startswith(prefix)]:
+                            firing.pop(key)
+                        scopes[check] = ResolveScope("CHECK_FAILED", prefix, note=note)
+                    _put(firing, resolutions, type_key, Resolution(*type_key, note=note, link=link))
+                    continue
+                client_id = _as_uuid(partition) if partition else None
+                where = (
+                    f"{names.get(client_id, 'unknown client')} ({client_id})"
+                    if client_id
+                    else (f"partition {partition}" if partition else "all clients")
+                )
+                severity = "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR"
+                facts = [("Check", f"{asset} · {check}"), ("Where", where), *check_facts(dict(evaluation.metadata))]
+                facts.append(("Run", entry.run_id))
+                summary = evaluation.description or f"Asset check {check} on {asset} did not pass at {_fmt(at)}."
+                alert = Alert(
+                    alert_type="CHECK_FAILED",
+                    key=type_key[1],
+                    severity=severity,
+                    title=f"Check {check} failed ({where})",
+                    summary=mask_secrets(summary)[:1000],
+                    client_id=client_id,
+                    facts=tuple(facts),
+                    link=link,
+                    link_label="Open the check in Dagster",
+                    group=f"check_failed:{check}",
+                    group_title=f"Check {check} failed for {{n}} scopes",
+                )
+                _put(firing, resolutions, type_key, alert)
+            except Exception as exc:  # one bad record must not stop the tick
+                context.log.error(f"check evaluation event {storage_id} skipped: {mask_secrets(repr(exc))}")
+
+        report = dispatch(
+            conn,
+            firing=list(firing.values()),
+            resolutions=list(resolutions.values()),
+            resolve_scopes=list(scopes.values()),
+            now=now,
+            notifier=slack_alerts.notifier(context.log),
+            settings=slack_alerts.settings(),
+            log=context.log,
+        )
+    return _result(context, report, cursor.dump(), f"{len(evaluations)} check evaluation(s)")
+
+
+# --- health -------------------------------------------------------------------------------------------------
+
+
+def health_tick(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    slack_alerts: SlackAlertResource,
+    now: datetime,
+) -> dg.SensorResult:
+    ui = slack_alerts.ui_url()
+    max_hours = slack_alerts.no_success_hours
+    error_line = slack_alerts.stuck_leads_error_line
+    firing: list[Alert] = []
+    with database.connect() as conn:
+        for breach in clients_without_recent_success(conn, max_hours):
+            last = _fmt(breach.last_success_at) if breach.last_success_at else "never"
+            runs_24h = f"{breach.total_runs_24h} ({breach.failed_runs_24h} failed, {breach.partial_runs_24h} partial)"
+            query = urlencode({"view": "partitions", "partition": breach.client_id})
+            firing.append(
+                Alert(
+                    alert_type="NO_RECENT_SUCCESS",
+                    key=f"no_recent_success:{breach.client_id}",
+                    severity="ERROR",
+                    title=f"No successful de-enrollment for {breach.company_name} in {breach.hours_since_success:g} h",
+                    summary=f"Last success: {last}. SOP: check the schedule and the last runs' errors now.",
+                    client_id=breach.client_id,
+                    facts=(
+                        ("Client", f"{breach.company_name} ({breach.client_id})"),
+                        ("Hours since success", f"{breach.hours_since_success:g} (limit {max_hours:g})"),
+                        ("Runs in 24 h", runs_24h),
+                        ("Last run", _fmt(breach.last_run_at) if breach.last_run_at else "never"),
+                    ),
+                    link=f"{ui}/assets/de_enrollment_runs?{query}",
+                    link_label="Open the client's de-enrollment runs",
+                    group="no_recent_success",
+                    group_title=f"{{n}} clients without a successful de-enrollment in {max_hours:g} h",
+                )
+            )
+        stuck = stuck_leads_by_client(conn)
+        total = sum(c.stuck for c in stuck)
+        if total > error_line:
+            top = "; ".join(f"{c.company_name}: {c.stuck:,}" for c in stuck[:5])
+            firing.append(
+                Alert(
+                    alert_type="STUCK_LEADS",
+                    key="stuck_leads:all",
+                    severity="ERROR",
+                    title=f"{total:,} stuck leads (ERROR line {error_line:,})",
+                    summary="Leads active, not completed, at or past the end of their sequence. SOP (within 15 min): "
+                    "run a manual de-enrollment, investigate the root cause.",
+                    facts=(
+                        ("Stuck leads", f"{total:,}"),
+                        ("Clients affected", str(len(stuck))),
+                        ("Most", top + (" …" if len(stuck) > 5 else "")),
+                    ),
+                    link=f"{ui}/assets/leads?{urlencode({'view': 'checks'})}",
+                    link_label="Open the leads checks in Dagster",
+                )
+            )
+        report = dispatch(
+            conn,
+            firing=firing,
+            resolve_scopes=[
+                ResolveScope("NO_RECENT_SUCCESS", "no_recent_success:", note="a successful de-enrollment run since"),
+                ResolveScope("STUCK_LEADS", "stuck_leads:", note=f"stuck leads back to {total:,} (≤ {error_line:,})"),
+            ],
+            now=now,
+            notifier=slack_alerts.notifier(context.log),
+            settings=slack_alerts.settings(),
+            log=context.log,
+        )
+    return _result(context, report, None, f"{len(firing)} breach(es)")
+
+
+# --- assembly -----------------------------------------------------------------------------------------------
+
+
+def _result(
+    context: dg.SensorEvaluationContext, report: DispatchReport, cursor: str | None, read: str
+) -> dg.SensorResult:
+    summary = f"{read}; alerts: {report.summary()}"
+    (context.log.warning if report.failed or report.errors else context.log.info)(summary)
+    return dg.SensorResult(skip_reason=summary, cursor=cursor)
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def build_alert_sensors(clock: Clock = utc_now) -> list[dg.SensorDefinition]:
+    """The alert sensors, reading the time from `clock` (tests inject one)."""
+
+    @dg.sensor(
+        name="run_status_alert_sensor",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Slack alert for each failed or partial run of a campaign-ops job; resolved by a later success.",
+    )
+    def run_status_alert_sensor(
+        context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource
+    ) -> dg.SensorResult:
+        return run_status_tick(context, database, slack_alerts, clock())
+
+    @dg.sensor(
+        name="asset_check_alert_sensor",
+        minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Slack alert for each failed asset check (per client partition); one message when it passes again.",
+    )
+    def asset_check_alert_sensor(
+        context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource
+    ) -> dg.SensorResult:
+        return asset_check_tick(context, database, slack_alerts, clock())
+
+    @dg.sensor(
+        name="health_alert_sensor",
+        minimum_interval_seconds=HEALTH_INTERVAL_SECONDS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Slack alert when a client has no successful de-enrollment in 2 h or stuck leads pass 500.",
+    )
+    def health_alert_sensor(
+        context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource
+    ) -> dg.SensorResult:
+        return health_tick(context, database, slack_alerts, clock())
+
+    return [run_status_alert_sensor, asset_check_alert_sensor, health_alert_sensor]
+
+
+run_status_alert_sensor, asset_check_alert_sensor, health_alert_sensor = build_alert_sensors()
+
+defs = dg.Definitions(
+    sensors=[run_status_alert_sensor, asset_check_alert_sensor, health_alert_sensor],
+    resources={"slack_alerts": SlackAlertResource()},
+)

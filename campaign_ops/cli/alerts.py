@@ -1,5 +1,148 @@
-"""`campaign-ops` commands of alerts."""
+"""`campaign-ops alerts …`: silence, list, unsilence, and send a test alert through the same pipeline as the sensors."""
+
+import getpass
+from datetime import datetime
 
 import click
 
-commands: list[click.Command] = []
+from campaign_ops.alerts.core import ALERT_TYPES, SEVERITIES, Alert, dispatch, utc_now
+from campaign_ops.alerts.silences import (
+    create_silence,
+    lift_silences,
+    list_silences,
+    normalise_alert_type,
+    open_alerts,
+    parse_duration,
+)
+from campaign_ops.alerts.slack import alert_settings_from_env, build_notifier, slack_config_from_env
+from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.errors import CampaignOpsError, ConfigError
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return "unknown"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def _left(until: datetime, now: datetime) -> str:
+    minutes = max(int((until - now).total_seconds() // 60), 0)
+    return f"{minutes // 60}h{minutes % 60:02d}m left"
+
+
+@click.group("alerts")
+def alerts_group() -> None:
+    """Alert silences and open alerts (the sensors send alerts; these commands control them)."""
+
+
+@alerts_group.command("silence")
+@click.option("--for", "duration_text", required=True, help="How long: 30m, 2h, 1d, 1h30m (at most 30d).")
+@click.option("--type", "alert_type", help=f"Only this alert type ({', '.join(sorted(ALERT_TYPES))}).")
+@click.option("--client", "client_id", help="Only alerts about this client (uuid).")
+@click.option("--reason", help="Why (shown in `alerts list`).")
+@click.option("--by", "created_by", help="Who silences (default: your user name).")
+def silence_command(
+    duration_text: str, alert_type: str | None, client_id: str | None, reason: str | None, created_by: str | None
+) -> None:
+    """Withhold alerts for a while (all of them, one type, one client, or one type for one client)."""
+    duration = parse_duration(duration_text)
+    alert_type = normalise_alert_type(alert_type)
+    engine = make_engine(resolve_database_url(), pooled=False)
+    with connect(engine) as conn:
+        silence = create_silence(
+            conn,
+            duration=duration,
+            now=utc_now(),
+            created_by=created_by or _who(),
+            alert_type=alert_type,
+            client_id=client_id,
+            reason=reason,
+        )
+    scope = " ".join(
+        p
+        for p in (
+            f"type {silence.alert_type}" if silence.alert_type else "all types",
+            f"for client {silence.company_name} ({silence.client_id})" if silence.client_id else "for all clients",
+        )
+    )
+    click.echo(f"silence #{silence.id}: {scope} until {_when(silence.until)}")
+
+
+@alerts_group.command("list")
+@click.option("--all", "include_ended", is_flag=True, help="Also silences that expired or were lifted.")
+def list_command(include_ended: bool) -> None:
+    """Silences in force and alerts still open."""
+    now = utc_now()
+    engine = make_engine(resolve_database_url(), pooled=False)
+    with connect(engine) as conn:
+        silences = list_silences(conn, now=now, include_ended=include_ended)
+        alerts = open_alerts(conn)
+    click.echo(f"Silences{' (all)' if include_ended else ' in force'}: {len(silences)}")
+    for s in silences:
+        state = s.state(now)
+        left = f", {_left(s.until, now)}" if state == "active" else ""
+        client = f"{s.company_name} ({s.client_id})" if s.client_id else "all clients"
+        reason = f" — {s.reason}" if s.reason else ""
+        click.echo(
+            f"  #{s.id} [{state}{left}] type {s.alert_type or 'all'}, {client}, until {_when(s.until)}, "
+            f"by {s.created_by}{reason}"
+        )
+    click.echo(f"Open alerts: {len(alerts)}")
+    for a in alerts:
+        status = a.delivery_status
+        if a.pending_kind:
+            status += f", {a.pending_kind} owed, next attempt {_when(a.next_attempt_at)}"
+        click.echo(
+            f"  {a.severity:<8} {a.alert_type:<18} {a.alert_key}  since {_when(a.active_since)}, "
+            f"last sent {_when(a.last_sent_at)} ({a.send_count}×), {status}"
+        )
+
+
+@alerts_group.command("unsilence")
+@click.argument("silence_id", type=int, required=False)
+@click.option("--all", "lift_all", is_flag=True, help="Lift every silence in force.")
+@click.option("--by", "lifted_by", help="Who lifts (default: your user name).")
+def unsilence_command(silence_id: int | None, lift_all: bool, lifted_by: str | None) -> None:
+    """End one silence (by its #) or all of them now."""
+    if (silence_id is None) == (not lift_all):
+        raise ConfigError("give a silence id (see `alerts list`) or --all, not both")
+    engine = make_engine(resolve_database_url(), pooled=False)
+    with connect(engine) as conn:
+        lifted = lift_silences(
+            conn, now=utc_now(), lifted_by=lifted_by or _who(), ids=None if lift_all else [silence_id or 0]
+        )
+    click.echo(f"lifted {len(lifted)} silence(s){': ' + ', '.join(f'#{i}' for i in lifted) if lifted else ''}")
+
+
+@alerts_group.command("test")
+@click.option("--severity", type=click.Choice(SEVERITIES, case_sensitive=False), default="INFO", show_default=True)
+@click.option("--key", default="manual", show_default=True, help="Same key again within the window is suppressed.")
+@click.option("--message", default="Test alert from campaign-ops: alerting works.", show_default=True)
+def test_command(severity: str, key: str, message: str) -> None:
+    """Send a TEST alert through the sensors' pipeline (Slack from the environment, or the log); exit 1 if the
+    delivery failed."""
+    config = slack_config_from_env()
+    engine = make_engine(resolve_database_url(), pooled=False)
+    title = "campaign-ops test alert"
+    alert = Alert(alert_type="TEST", key=f"test:{key}", severity=severity.upper(), title=title, summary=message)
+    with connect(engine) as conn:
+        report = dispatch(
+            conn,
+            firing=[alert],
+            now=utc_now(),
+            notifier=build_notifier(config),
+            settings=alert_settings_from_env(),
+            retry_due=False,
+        )
+    click.echo(f"destination: {config.description}")
+    click.echo(f"result: {report.summary()}")
+    if report.failed or report.errors:
+        raise CampaignOpsError("the test alert was not delivered; see `alerts list` for the recorded error")
+
+
+commands: list[click.Command] = [alerts_group]

@@ -1,0 +1,7 @@
+-- The alert's state, locked until the end of the transaction: a second sensor tick deciding about the same
+-- alert waits here and then sees what the first one sent.
+SELECT id, alert_type, alert_key, severity, active_since, last_sent_at, resolved_at, escalated_at,
+       pending_kind, next_attempt_at, attempt_count, last_payload
+  FROM alert_logs
+ WHERE alert_type = :alert_type AND alert_key = :alert_key
+   FOR UPDATE
