@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from campaign_ops.clients.core import parse_client_id
+from campaign_ops.db.urls import mask_url
 from campaign_ops.db.verify import VerifyItem, verify_schema
 from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops.sqlfiles import load_sql
@@ -148,6 +149,13 @@ def read_only_snapshot(conn: Connection, statement_timeout_ms: int = DEFAULT_STA
 # --- results -------------------------------------------------------------------------------------------------------
 
 Figures = dict[str, int | float]
+
+
+def error_reason(exc: BaseException) -> str:
+    """One line saying why a query could not run, without credentials."""
+    message = str(getattr(exc, "orig", None) or exc)  # the driver's message, without SQLAlchemy's SQL echo
+    line = (message.strip().splitlines() or [type(exc).__name__])[0]
+    return " ".join(mask_url(word) if "://" in word else word for word in line.split(" "))
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -522,7 +530,14 @@ class ClientHealth:
         if self.failed_runs_24h > t.failed_runs_warn_above:
             found.append((Level.WARN, f"has {self.failed_runs_24h} failed runs in 24h"))
         if self.success_rate_24h is not None and self.success_rate_24h < t.success_rate_warn_below_pct:
-            found.append((Level.WARN, f"has a success rate of {self.success_rate_24h:.2f}% in 24h"))
+            judged = self.total_runs_24h - self.skipped_runs_24h
+            found.append(
+                (
+                    Level.WARN,
+                    f"has a success rate of {self.success_rate_24h:.2f}% in 24h "
+                    f"({self.failed_runs_24h} failed, {self.partial_runs_24h} partial of {judged} runs)",
+                )
+            )
         if self.avg_duration_ms_24h is not None and self.avg_duration_ms_24h > t.avg_duration_warn_above_ms:
             found.append((Level.WARN, f"averages {self.avg_duration_ms_24h / 60000:.1f} min per run"))
         return found

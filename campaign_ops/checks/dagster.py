@@ -42,6 +42,7 @@ from campaign_ops.checks.core import (
     Level,
     StatsDriftThresholds,
     StuckLeadsThresholds,
+    error_reason,
     evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,
     evaluate_schema_contract,
@@ -49,7 +50,6 @@ from campaign_ops.checks.core import (
     evaluate_stuck_leads,
     read_only_snapshot,
 )
-from campaign_ops.db.urls import mask_url
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -140,18 +140,13 @@ def _scope_text(scope: Sequence[str] | None) -> str:
     return f"client {scope[0]}" if len(scope) == 1 else f"{len(scope)} clients"
 
 
-def _reason(exc: BaseException) -> str:
-    """One line saying why a query could not run, without credentials."""
-    text = str(getattr(exc, "orig", None) or exc)  # the driver's message, without SQLAlchemy's SQL echo
-    line = (text.strip().splitlines() or [type(exc).__name__])[0]
-    return " ".join(mask_url(word) if "://" in word else word for word in line.split(" "))
-
-
 def outcome_to_check_result(outcome: CheckOutcome, scope: Sequence[str] | None) -> dg.AssetCheckResult:
     """Figures as numeric metadata (plotted), tables as markdown, per-client findings as JSON when the
     evaluation covers more than one client."""
-    metadata: dict[str, Any] = dict(outcome.figures())
-    metadata.update({name: dg.MetadataValue.md(table) for name, table in outcome.tables().items()})
+    figures, tables = outcome.figures(), outcome.tables()
+    assert not set(figures) & set(tables), "a table would hide a figure of the same name"
+    metadata: dict[str, Any] = dict(figures)
+    metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
     metadata["scope"] = _scope_text(scope)
     if scope is None or len(scope) > 1:
         metadata["clients_with_findings"] = dg.MetadataValue.json(outcome.client_findings())
@@ -174,7 +169,7 @@ def run_check(
         with database.connect() as conn, read_only_snapshot(conn, statement_timeout_ms):
             outcome = evaluate(conn, scope)
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = _reason(exc)
+        reason = error_reason(exc)
         context.log.error(f"check could not run ({_scope_text(scope)}): {reason}")
         return dg.AssetCheckResult(
             passed=False,

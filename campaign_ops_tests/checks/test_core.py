@@ -358,7 +358,10 @@ def test_health_success_rate_boundary(
     assert figures["success_rate_24h_pct"] == rate
     assert figures["runs_24h"] == 1030 and figures["skipped_runs_24h"] == 30 and figures["partial_runs_24h"] == partials
     if level == Level.WARN:
-        assert health.line().startswith("⚠️ Client") and "success rate of 94.90% in 24h" in health.line()
+        assert (
+            health.line().startswith("⚠️ Client")
+            and "success rate of 94.90% in 24h (0 failed, 51 partial of 1000 runs)" in health.line()
+        )
 
 
 @pytest.mark.parametrize(("failed", "level"), [(5, Level.PASSED), (6, Level.WARN)])
@@ -415,9 +418,13 @@ def test_health_per_client_lines_figures_and_scope(conn: Connection) -> None:
     assert [c.company_name for c in result.clients] == ["Flaky", "Never", "Okay"]  # active clients only
     lines = dict(zip([c.company_name for c in result.clients], result.lines(), strict=True))
     assert lines["Okay"] == f"✅ Client Okay ({ok}) processed successfully in last 24h (96 runs, 100.00% successful)"
-    assert lines["Flaky"] == f"⚠️ Client Flaky ({flaky}) has 6 failed runs in 24h; has a success rate of 93.75% in 24h"
-    assert lines["Never"] == f"❌ Client Never ({never}) has never run successfully (added 25.0 hours ago); " + (
-        "has a success rate of 0.00% in 24h"
+    assert lines["Flaky"] == (
+        f"⚠️ Client Flaky ({flaky}) has 6 failed runs in 24h; "
+        "has a success rate of 93.75% in 24h (6 failed, 0 partial of 96 runs)"
+    )
+    assert lines["Never"] == (
+        f"❌ Client Never ({never}) has never run successfully (added 25.0 hours ago); "
+        "has a success rate of 0.00% in 24h (2 failed, 0 partial of 2 runs)"
     )
     assert result.level == Level.ERROR
     assert result.summary == "3 client(s): 1 ✅, 1 ⚠️, 1 ❌"
