@@ -42,6 +42,10 @@ CREATE INDEX de_enrollment_lead_log_archive_run_id_idx ON de_enrollment_lead_log
 CREATE INDEX de_enrollment_lead_log_archive_client_processed_idx
     ON de_enrollment_lead_log_archive (client_id, processed_at);
 
+-- The archival job finds a client's old lead-log rows by (client_id, processed_at); without this index each client's
+-- monthly pass would scan the whole live lead log (measured: about 100 ms per client at 1M rows, the bulk of it).
+CREATE INDEX de_enrollment_lead_log_client_processed_idx ON de_enrollment_lead_log (client_id, processed_at);
+
 -- A lead's whole processing history, live and archived: the SOP's "Check Processing History for Specific Lead"
 -- over both, e.g. SELECT run_id, run_at, action, outcome, messages_received, error_message
 --   FROM de_enrollment_lead_history WHERE lead_id = '<lead-uuid>' ORDER BY processed_at DESC;

@@ -3,11 +3,11 @@
 The SOP's "Monthly: Database Cleanup" copies old runs and deletes old lead logs. Here both are moved, per client,
 each client in ONE transaction:
 
-1. lead-log rows older than `lead_log_retention_days` (default 30): lock, copy into
-   `de_enrollment_lead_log_archive`, check the copy count equals the matched count, delete from the live table
-   only the rows whose archive copy is identical, check the deleted count equals the copied count;
+1. lead-log rows older than `lead_log_retention_days` (default 30): lock them, copy them into
+   `de_enrollment_lead_log_archive`, delete from the live table only the rows whose archived copy is identical
+   (one statement), then check that matched, copied and deleted counts are equal;
 2. runs older than `runs_retention_days` (default 90) that no live lead-log row references any more: the same
-   four steps into `de_enrollment_runs_archive`. A run whose lead-log rows are still live stays live (counted as
+   steps into `de_enrollment_runs_archive`. A run whose lead-log rows are still live stays live (counted as
    `runs_kept_for_live_logs`), so the foreign key `de_enrollment_lead_log.run_id` always holds and the SOP's
    "Check Processing History for Specific Lead" query keeps finding every live lead-log row with its run.
    The view `de_enrollment_lead_history` (sql/0024) gives a lead's whole history, live and archived.
@@ -232,24 +232,20 @@ def archive_client(
         )
     with conn.begin():
         conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": LOCK_TIMEOUT})
-        lead_log = _move(conn, "lead-log rows", "copy_lead_log.sql", "delete_lead_log.sql", params, client_id)
-        runs = _move(conn, "runs", "copy_runs.sql", "delete_runs.sql", params, client_id)
+        lead_log = _move(conn, "lead-log rows", "move_lead_log.sql", params, client_id)
+        runs = _move(conn, "runs", "move_runs.sql", params, client_id)
         kept = conn.execute(load_sql(__file__, "runs_kept.sql"), params).scalar_one()
     return ClientArchival(client_id, client_name, False, lead_log, runs, kept, int((time.monotonic() - started) * 1000))
 
 
-def _move(conn: Connection, what: str, copy_sql: str, delete_sql: str, params: dict, client_id: str) -> int:
-    copy = conn.execute(load_sql(__file__, copy_sql), params).one()
-    if copy.copied != copy.matched:
+def _move(conn: Connection, what: str, sql_file: str, params: dict, client_id: str) -> int:
+    counts = conn.execute(load_sql(__file__, sql_file), params).one()
+    if not counts.matched == counts.copied == counts.deleted:
         raise ArchivalMismatchError(
-            f"client {client_id}: {copy.matched} {what} matched but {copy.copied} copied; rolled back"
+            f"client {client_id}: {what}: {counts.matched} matched, {counts.copied} copied, "
+            f"{counts.deleted} deleted; rolled back"
         )
-    deleted = conn.execute(load_sql(__file__, delete_sql), params).scalar_one()
-    if deleted != copy.copied:
-        raise ArchivalMismatchError(
-            f"client {client_id}: {copy.copied} {what} copied but {deleted} deleted; rolled back"
-        )
-    return int(deleted)
+    return int(counts.deleted)
 
 
 def maintain(engine: Engine, settings: ArchivalSettings) -> Maintenance:

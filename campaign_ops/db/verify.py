@@ -251,6 +251,7 @@ def verify_schema(conn: Connection) -> list[VerifyItem]:
     columns = {
         (t, c)
         for t, c in conn.execute(
+    "de_enrollment_lead_log_client_processed_idx",
             text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()")
         )
     }

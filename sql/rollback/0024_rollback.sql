@@ -3,3 +3,4 @@
 DROP VIEW IF EXISTS de_enrollment_lead_history;
 DROP TABLE IF EXISTS de_enrollment_lead_log_archive;
 DROP TABLE IF EXISTS de_enrollment_runs_archive;
+DROP INDEX IF EXISTS de_enrollment_lead_log_client_processed_idx;
