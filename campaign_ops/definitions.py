@@ -7,6 +7,8 @@ from campaign_ops.alerts import dagster as alerts
 from campaign_ops.archival import dagster as archival
 from campaign_ops.checks import dagster as checks
 from campaign_ops.de_enrollment import dagster as de_enrollment
+from campaign_ops.lifecycle import dagster as lifecycle
+from campaign_ops.onboarding import dagster as onboarding
 from campaign_ops.reconciliation import dagster as reconciliation
 from campaign_ops.reports import dagster as reports
 
@@ -17,5 +19,7 @@ defs = dg.Definitions.merge(
     archival.defs,
     checks.defs,
     reports.defs,
+    onboarding.defs,
+    lifecycle.defs,
     alerts.defs,
 )

@@ -9,7 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "clients": ("id", "company_name", "email", "airtable_base_id", "is_active", "created_at", "updated_at"),
+    "clients": (
+        "id", "company_name", "email", "airtable_base_id", "is_active", "created_at", "updated_at",
+        "payment_active", "phone_number",  # 0026 (seed 004)
+    ),
     "campaigns": (
         "id",
         "client_id",
@@ -167,6 +170,25 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "processed_at",
         "archived_at",
     ),
+    # issue 9 (onboarding, lifecycle): 0026 and 0027
+    "onboarding_pipeline_states": ("state", "position", "default_threshold_minutes", "is_terminal", "threshold_reason"),
+    "onboarding_states": (
+        "client_id", "current_state", "state_entered_at", "stuck_detected_at", "completed_at", "created_at", "updated_at",
+    ),
+    "twilio_number_pool": (
+        "id", "phone_e164", "status", "client_id", "assigned_at", "monthly_cost_cents", "paid_through",
+        "last_payment_at", "created_at", "updated_at",
+    ),
+    "lifecycle_campaign_schedules": (
+        "id", "campaign_name", "round_number", "scheduled_date", "scheduled_time", "status", "mailjet_campaign_id",
+        "recipient_count", "sent_at", "created_at", "updated_at",
+    ),
+    "lifecycle_notification_logs": (
+        "id", "campaign_schedule_id", "stage", "status", "channel", "scheduled_for", "sent_at", "created_at",
+    ),
+    "lifecycle_campaign_metrics": (
+        "id", "campaign_schedule_id", "processed", "delivered", "bounced", "opened", "clicked", "collected_at",
+    ),
 }
 EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
     "de_enrollment_health": (
@@ -229,6 +251,7 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "de_enrollment_lead_log_archive_lead_id_idx",
     "de_enrollment_lead_log_archive_run_id_idx",
     "de_enrollment_lead_log_archive_client_processed_idx",
+    "de_enrollment_lead_log_client_processed_idx",
     # issue 6 (alerts) adds its indexes below this line
     "alert_silences_active_idx",
     "alert_logs_pending_idx",
@@ -236,6 +259,11 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "alert_deliveries_alert_log_id_idx",
     "alert_deliveries_attempted_at_idx",
     "de_enrollment_runs_dagster_run_id_idx",
+    # issue 9 (onboarding, lifecycle)
+    "onboarding_states_current_state_idx",
+    "twilio_number_pool_status_idx",
+    "lifecycle_notification_logs_schedule_idx",
+    "lifecycle_campaign_metrics_schedule_idx",
 )
 
 
@@ -251,7 +279,6 @@ def verify_schema(conn: Connection) -> list[VerifyItem]:
     columns = {
         (t, c)
         for t, c in conn.execute(
-    "de_enrollment_lead_log_client_processed_idx",
             text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()")
         )
     }

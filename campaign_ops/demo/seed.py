@@ -50,6 +50,7 @@ def seed_demo_data(
     conn.execute(load_sql(__file__, "remove_demo_data.sql"), params)
     conn.execute(load_sql(__file__, "seed_clients_campaigns.sql"), params)
     conn.execute(load_sql(__file__, "seed_leads.sql"), params)
+    conn.execute(load_sql(__file__, "seed_onboarding_lifecycle.sql"), params)
     # counters consistent with the leads, by the same definitions de-enrollment and reconciliation use
     conn.execute(
         text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns WHERE client_id = ANY(:ids)"),

@@ -34,11 +34,21 @@ def test_another_seed_gives_other_data(conn: Connection) -> None:
 def test_seed_has_the_realistic_mix_and_consistent_counters(conn: Connection) -> None:
     s = seed_demo_data(conn, clients=5, campaigns_per_client=4, leads=10000, seed=3, as_of=AS_OF)
     assert (s.clients, s.inactive_clients, s.campaigns, s.leads) == (5, 1, 20, 10000)
-    # 25% completable, 5% opted out, 5% booked, 20% completed, within sampling noise
-    assert 2200 < s.completable < 2800
-    assert 350 < s.opted_out_waiting < 650
-    assert 350 < s.booked_waiting < 650
-    assert 1800 < s.already_completed < 2200
+    # 25% completable, 5% opted out, 5% booked, 20% completed among the active clients' leads (the inactive
+    # client's 20% of leads were paused in progress: nothing of theirs waits for de-enrollment)
+    assert 1800 < s.completable < 2200
+    assert 300 < s.opted_out_waiting < 500
+    assert 300 < s.booked_waiting < 500
+    assert 1400 < s.already_completed < 1800
+    waiting_in_inactive = conn.execute(
+        text(
+            "SELECT count(*) FROM leads l JOIN clients c ON c.id = l.client_id"
+            " JOIN campaigns k ON k.id = l.campaign_link_id"
+            " WHERE NOT c.is_active AND l.is_active AND (l.opted_out OR l.booked_meeting"
+            " OR l.current_message_position >= jsonb_array_length(k.messages))"
+        )
+    ).scalar()
+    assert waiting_in_inactive == 0
     # counters already equal what the leads say: a refresh changes nothing
     changed = conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar()
     assert changed == 0

@@ -1,0 +1,80 @@
+"""Stuck onboarding clients as a Dagster asset check, evaluated every 5 minutes (seed 004's RuntimeMonitor)."""
+
+import dagster as dg
+from pydantic import Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from campaign_ops.checks.core import Level, error_reason
+from campaign_ops.checks.dagster import outcome_to_check_result
+from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
+from campaign_ops.onboarding.core import detect_stuck_clients
+from campaign_ops.resources import DatabaseResource
+
+onboarding_states_asset = dg.AssetSpec(
+    "onboarding_states",
+    group_name="onboarding",
+    description="Each client's state in the onboarding pipeline (S1_SIGNUP … S9_TEST_CALL … COMPLETE).",
+    kinds={"postgres"},
+)
+
+
+class StuckOnboardingConfig(dg.Config):
+    threshold_minutes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Per-state overrides of onboarding_pipeline_states.default_threshold_minutes (30..1440).",
+    )
+
+
+@dg.asset_check(
+    asset=onboarding_states_asset.key,
+    name="stuck_onboarding_clients",
+    description="Clients longer than their state's threshold in onboarding; severity from the worst client "
+    "(HIGH: ERROR, else WARN). Stamps stuck_detected_at once per state.",
+)
+def stuck_onboarding_clients_check(
+    context: dg.AssetCheckExecutionContext, config: StuckOnboardingConfig, database: DatabaseResource
+) -> dg.AssetCheckResult:
+    try:
+        with database.connect() as conn, conn.begin():
+            report = detect_stuck_clients(conn, thresholds=config.threshold_minutes)
+    except (DatabaseUnavailableError, SQLAlchemyError) as exc:
+        reason = error_reason(exc)
+        context.log.error(f"stuck onboarding check could not run: {reason}")
+        return dg.AssetCheckResult(
+            passed=False,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=f"check could not run: {reason}",
+            metadata={"error": reason},
+        )
+    except CampaignOpsError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    (context.log.warning if report.level != Level.PASSED else context.log.info)(report.summary)
+    return outcome_to_check_result(report, None)
+
+
+stuck_onboarding_check_job = dg.define_asset_job(
+    "stuck_onboarding_check_job",
+    selection=dg.AssetSelection.checks(stuck_onboarding_clients_check),
+    executor_def=dg.in_process_executor,
+    description="Stuck onboarding clients (seed 004).",
+)
+
+
+@dg.schedule(
+    job=stuck_onboarding_check_job,
+    cron_schedule="*/5 * * * *",
+    name="stuck_onboarding_every_5_minutes",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every 5 minutes, as seed 004's runtime monitor.",
+)
+def stuck_onboarding_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    scheduled = context.scheduled_execution_time
+    return dg.RunRequest(run_key=f"stuck_onboarding:{scheduled.isoformat() if scheduled else 'manual'}")
+
+
+defs = dg.Definitions(
+    assets=[onboarding_states_asset],
+    asset_checks=[stuck_onboarding_clients_check],
+    jobs=[stuck_onboarding_check_job],
+    schedules=[stuck_onboarding_schedule],
+)
