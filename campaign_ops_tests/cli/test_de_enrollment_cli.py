@@ -82,3 +82,39 @@ def test_run_job_runs_the_sweep_as_a_real_dagster_run_on_postgres_storage(
     with dg.DagsterInstance.get() as instance:
         assert instance.get_materialized_partitions(dg.AssetKey("leads")) == {c.client_id for c in clients}
         assert len(instance.get_run_records()) == 1
+
+
+def test_readme_dg_launch_runs_one_client_partition(
+    conn: Connection,
+    db_env: str,
+    empty_db_url: str,
+    tmp_path: Path,
+    project_root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The README's one-client command, `dg launch --job de_enrollment_job --partition <uuid>`, as written."""
+    target, other = make_client(conn), make_client(conn)
+    conn.commit()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    for key, value in {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}.items():
+        monkeypatch.setenv(key, value)
+    with dg.DagsterInstance.get() as instance:
+        instance.add_dynamic_partitions("clients", [target.client_id, other.client_id])
+    dg_cli = Path(sys.executable).parent / "dg"
+    proc = subprocess.run(
+        [str(dg_cli), "launch", "--job", "de_enrollment_job", "--partition", target.client_id],
+        cwd=project_root,
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_materialized_partitions(dg.AssetKey("leads")) == {target.client_id}
+    remaining = conn.execute(
+        text("SELECT client_id::text, count(*) FROM leads WHERE is_active AND opted_out GROUP BY 1")
+    ).all()
+    assert [r[0] for r in remaining] == [other.client_id]
