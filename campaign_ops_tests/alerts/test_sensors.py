@@ -1,0 +1,589 @@
+"""The alert sensors through real ticks: real failed runs and real check evaluations on a Dagster instance, a real
+PostgreSQL database, and a real HTTP server playing Slack. Time is the injected clock of the sensors."""
+
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import dagster as dg
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import Connection, text
+
+from campaign_ops.alerts import dagster as alerts_dagster
+from campaign_ops.alerts.dagster import SlackAlertResource
+from campaign_ops.cli import main
+from campaign_ops.partitions import clients_partitions
+from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops_tests.alerts.conftest import (
+    BOT_TOKEN,
+    UI_URL,
+    WEBHOOK_SECRET,
+    FakeClock,
+    FakeSlack,
+    SensorDriver,
+    alert_row,
+    deliveries,
+)
+from campaign_ops_tests.factories import add_campaign, add_client
+
+RUNS = "run_status_alert_sensor"
+CHECKS = "asset_check_alert_sensor"
+HEALTH = "health_alert_sensor"
+
+# --- a stand-in for the de-enrollment job: records client passes like the real one, then fails if told to -----
+
+
+class PassesConfig(dg.Config):
+    statuses: dict[str, str]
+    error: str
+
+
+@dg.op
+def de_enroll_clients(context: dg.OpExecutionContext, config: PassesConfig, database: DatabaseResource) -> None:
+    with database.connect() as conn:
+        for client_id, status in config.statuses.items():
+            conn.execute(
+                text(
+                    "INSERT INTO de_enrollment_runs (client_id, status, dagster_run_id, error_details, finished_at)"
+                    " VALUES (:c, :s, :r, :e, now())"
+                ),
+                {"c": client_id, "s": status, "r": context.run_id, "e": "lock timeout" if status == "failed" else None},
+            )
+        conn.commit()
+    if config.error:
+        raise RuntimeError(config.error)
+
+
+@dg.job(name="de_enrollment_job")
+def de_enrollment_job() -> None:
+    de_enroll_clients()
+
+
+def launch(
+    instance: dg.DagsterInstance,
+    database: DatabaseResource,
+    *,
+    error: str = "",
+    statuses: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+) -> str:
+    result = de_enrollment_job.execute_in_process(
+        instance=instance,
+        run_config={"ops": {"de_enroll_clients": {"config": {"statuses": statuses or {}, "error": error}}}},
+        resources={"database": database},
+        tags=tags or {},
+        raise_on_error=False,
+    )
+    assert result.success is not bool(error)
+    return result.run_id
+
+
+def sweep_tags(first: str, last: str) -> dict[str, str]:
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last, "campaign_ops/sweep": "all_clients"}
+
+
+# --- stand-ins for the checks issue's stuck_leads check (same asset key and check name) ----------------------
+
+
+class StuckConfig(dg.Config):
+    stuck: int
+
+
+@dg.asset(key="leads", partitions_def=clients_partitions)
+def leads_by_client() -> None:
+    return None
+
+
+@dg.asset_check(asset="leads", name="stuck_leads", partitions_def=clients_partitions)
+def stuck_leads_by_client(config: StuckConfig) -> dg.AssetCheckResult:
+    return _stuck_result(config.stuck)
+
+
+@dg.asset(key="leads")
+def leads_all_clients() -> None:
+    return None
+
+
+@dg.asset_check(asset="leads", name="stuck_leads")
+def stuck_leads_all_clients(config: StuckConfig) -> dg.AssetCheckResult:
+    return _stuck_result(config.stuck)
+
+
+def _stuck_result(stuck: int) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=stuck <= 100,
+        severity=dg.AssetCheckSeverity.ERROR if stuck > 500 else dg.AssetCheckSeverity.WARN,
+        metadata={
+            "stuck_leads": stuck,
+            "error_line": 500,
+            "share": 0.125,
+            "sample": dg.MetadataValue.md("| id | position |\n|---|---|\n| x | 3 |"),
+        },
+    )
+
+
+def evaluate_check(instance: dg.DagsterInstance, stuck: int, client_id: str | None = None) -> None:
+    if client_id:
+        instance.add_dynamic_partitions("clients", [client_id])
+        assets: list[Any] = [leads_by_client, stuck_leads_by_client]
+    else:
+        assets = [leads_all_clients, stuck_leads_all_clients]
+    result = dg.materialize(
+        assets,
+        instance=instance,
+        partition_key=client_id,
+        run_config={"ops": {"leads_stuck_leads": {"config": {"stuck": stuck}}}},
+    )
+    assert result.success
+
+
+@pytest.fixture
+def acme(conn: Connection) -> str:
+    client_id = add_client(conn, name="Acme Dental")
+    conn.commit()
+    return client_id
+
+
+# --- failed and partial runs ----------------------------------------------------------------------------------
+
+
+def test_failed_run_is_alerted_once_with_job_client_error_and_link(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str
+) -> None:
+    run_id = launch(
+        driver.instance,
+        driver.database,
+        error="connection to postgresql://ops:hunter2@db:5432/app lost",
+        tags={"dagster/partition": acme},
+    )
+    result = driver.tick(RUNS)
+    assert "alerts: 1 firing, 1 message(s), 1 sent" in str(result.skip_reason)
+    assert slack.titles() == [f":red_circle: [ERROR] de_enrollment_job failed (client {acme})"]
+    blocks = slack.received[0]["blocks"]
+    assert blocks[1]["text"]["text"] == "RuntimeError: connection to postgresql://ops:***@db:5432/app lost"
+    facts = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in blocks[2]["fields"]}
+    assert facts["*Job*"] == "de_enrollment_job" and facts["*Run*"] == run_id
+    assert facts["*Scope*"] == f"client {acme}"
+    assert blocks[3]["text"]["text"] == f"<{UI_URL}/runs/{run_id}|Open the run in Dagster>"
+
+    driver.tick(RUNS)  # the same run is never considered twice
+    launch(driver.instance, driver.database, error="again", tags={"dagster/partition": acme})
+    driver.clock.advance(minutes=15)
+    assert "1 suppressed" in str(driver.tick(RUNS).skip_reason)  # same job and client within 6 h
+    assert len(slack.received) == 1
+    row = alert_row(conn, f"run_failed:de_enrollment_job:{acme}")
+    assert (row["seen_count"], row["send_count"], row["resource_id"], row["severity"]) == (2, 1, acme, "ERROR")
+
+    # a later success of the same job for the same client resolves it, once
+    launch(driver.instance, driver.database, tags={"dagster/partition": acme})
+    driver.clock.advance(minutes=15)
+    driver.tick(RUNS)
+    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] de_enrollment_job failed (client {acme})"
+    assert len(slack.received) == 2
+    assert alert_row(conn, f"run_failed:de_enrollment_job:{acme}")["resolved_at"] == driver.clock.now
+
+
+def test_sweep_failure_names_its_failed_clients_and_a_partial_success_is_alerted(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection
+) -> None:
+    a, b = add_client(conn, name="Acme Dental"), add_client(conn, name="Bright Smiles")
+    conn.commit()
+    first, last = sorted([a, b])
+    tags = sweep_tags(first, last)
+    launch(
+        driver.instance,
+        driver.database,
+        error="1 of 2 clients failed",
+        statuses={a: "failed", b: "success"},
+        tags=tags,
+    )
+    driver.tick(RUNS)
+    assert slack.titles() == [":red_circle: [ERROR] de_enrollment_job failed (all clients)"]
+    assert "Acme Dental (failed): lock timeout" in str(slack.received[0]["blocks"])
+
+    # the next sweep succeeds, but b is left partial: the failure is resolved and the partial run alerted
+    driver.clock.advance(minutes=15)
+    launch(driver.instance, driver.database, statuses={a: "success", b: "partial"}, tags=tags)
+    driver.tick(RUNS)
+    assert sorted(slack.titles()[1:]) == [
+        ":large_orange_circle: [WARN] de_enrollment_job finished with 1 client(s) partial or failed",
+        ":white_check_mark: [RESOLVED] de_enrollment_job failed (all clients)",
+    ]
+    partial = next(m for m in slack.received if "finished with" in m["text"])
+    assert "Bright Smiles (partial)" in str(partial["blocks"])
+
+    # a clean sweep resolves the partial alert
+    driver.clock.advance(minutes=15)
+    launch(driver.instance, driver.database, statuses={a: "success", b: "success"}, tags=tags)
+    driver.tick(RUNS)
+    assert slack.titles()[-1] == (
+        ":white_check_mark: [RESOLVED] de_enrollment_job finished with 1 client(s) partial or failed"
+    )
+    assert len(slack.received) == 4
+
+
+def test_first_tick_looks_back_one_hour_only(driver: SensorDriver, slack: FakeSlack) -> None:
+    launch(driver.instance, driver.database, error="before the sensor was switched on")
+    two_hours_later = FakeClock(driver.clock.now + timedelta(hours=2))
+    late = SensorDriver(driver.instance, driver.database, driver.slack_alerts, two_hours_later)
+    assert str(late.tick(RUNS).skip_reason).startswith("SkipReason(skip_message='0 run event(s)")
+    assert slack.received == []
+    half_an_hour_later = FakeClock(driver.clock.now + timedelta(minutes=30))
+    early = SensorDriver(driver.instance, driver.database, driver.slack_alerts, half_an_hour_later)
+    assert str(early.tick(RUNS).skip_reason).startswith("SkipReason(skip_message='1 run event(s)")
+    assert slack.received[0]["blocks"][1]["text"]["text"] == "RuntimeError: before the sensor was switched on"
+
+
+def test_restarted_sensor_misses_nothing(driver: SensorDriver, slack: FakeSlack, acme: str) -> None:
+    """The cursor is all the state between ticks: failures while the daemon was down are alerted after it."""
+    driver.tick(RUNS)
+    saved = driver.cursors[RUNS]
+    launch(driver.instance, driver.database, error="while down", tags={"dagster/partition": acme})
+    launch(driver.instance, driver.database, error="while down", tags={"dagster/partition": str(uuid.uuid4())})
+    driver.clock.advance(hours=3)  # longer than the first-tick look-back: the cursor, not time, decides
+    restarted = SensorDriver(driver.instance, driver.database, driver.slack_alerts, driver.clock, {RUNS: saved})
+    restarted.tick(RUNS)
+    assert len(slack.received) == 2
+
+
+# --- asset checks -----------------------------------------------------------------------------------------------
+
+
+def test_failed_check_alert_with_figures_and_link_then_one_resolved_message(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str
+) -> None:
+    evaluate_check(driver.instance, 612, acme)
+    driver.tick(CHECKS)
+    assert slack.titles() == [f":red_circle: [ERROR] Check stuck_leads failed (Acme Dental ({acme}))"]
+    blocks = slack.received[0]["blocks"]
+    fields = [f["text"] for f in blocks[2]["fields"]]
+    assert fields == [  # numeric metadata (Dagster keeps it sorted by name); the markdown table stays in the UI
+        "*Check*\nleads · stuck_leads",
+        f"*Where*\nAcme Dental ({acme})",
+        "*error_line*\n500",
+        "*share*\n0.12",
+        "*stuck_leads*\n612",
+        f"*Run*\n{fields[-1].split(chr(10))[1]}",
+    ]
+    assert (
+        blocks[3]["text"]["text"]
+        == f"<{UI_URL}/assets/leads?view=checks&checkDetail=stuck_leads|Open the check in Dagster>"
+    )
+    key = f"check_failed:stuck_leads:{acme}"
+    assert alert_row(conn, key)["resource_id"] == acme
+
+    driver.tick(CHECKS)  # nothing new: nothing sent
+    driver.clock.advance(hours=1)
+    evaluate_check(driver.instance, 640, acme)  # still failing an hour later: within the window
+    driver.tick(CHECKS)
+    assert len(slack.received) == 1
+
+    driver.clock.advance(hours=1)
+    evaluate_check(driver.instance, 12, acme)
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stuck_leads failed (Acme Dental ({acme}))"
+    evaluate_check(driver.instance, 10, acme)
+    driver.tick(CHECKS)
+    assert len(slack.received) == 2
+    assert [d["kind"] for d in deliveries(conn, key)] == ["firing", "resolved"]
+
+
+def test_warn_check_still_failing_after_12h_is_escalated_once(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str
+) -> None:
+    evaluate_check(driver.instance, 150, acme)  # above the WARN line
+    driver.tick(CHECKS)
+    for _ in range(14):  # evaluated hourly, still failing
+        driver.clock.advance(hours=1)
+        evaluate_check(driver.instance, 150, acme)
+        driver.tick(CHECKS)
+    kinds = [(d["kind"], d["severity"]) for d in deliveries(conn, f"check_failed:stuck_leads:{acme}")]
+    assert kinds == [("firing", "WARN"), ("reminder", "WARN"), ("escalation", "ERROR")]
+    assert slack.titles()[2] == f":red_circle: [ESCALATED → ERROR] Check stuck_leads failed (Acme Dental ({acme}))"
+
+
+def test_an_all_clients_pass_resolves_every_client_of_that_check(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection
+) -> None:
+    a, b = add_client(conn, name="Acme Dental"), add_client(conn, name="Bright Smiles")
+    conn.commit()
+    evaluate_check(driver.instance, 700, a)
+    evaluate_check(driver.instance, 800, b)
+    driver.tick(CHECKS)
+    assert slack.titles() == [":red_circle: [ERROR] Check stuck_leads failed for 2 scopes"]  # one message
+    evaluate_check(driver.instance, 0)  # the check over all clients passes
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] Check stuck_leads failed for 2 scopes"
+    assert len(slack.received) == 2
+    for client_id in (a, b):
+        assert alert_row(conn, f"check_failed:stuck_leads:{client_id}")["resolved_at"] == driver.clock.now
+
+
+# --- health -----------------------------------------------------------------------------------------------------
+
+
+def add_stuck_leads(conn: Connection, client_id: str, campaign_id: str, count: int) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO leads (id, client_id, campaign_link_id, first_name, last_name, current_message_position,"
+            " is_active, opted_out, booked_meeting, enrolled_at)"
+            " SELECT gen_random_uuid(), :c, :k, 'Stuck', 'Lead', 3, true, false, false, now() - interval '10 days'"
+            " FROM generate_series(1, :n)"
+        ),
+        {"c": client_id, "k": campaign_id, "n": count},
+    )
+    conn.commit()
+
+
+def test_health_breaches_alert_and_resolve(driver: SensorDriver, slack: FakeSlack, conn: Connection) -> None:
+    late = add_client(conn, name="Late Dental")
+    busy = add_client(conn, name="Busy Smiles")
+    conn.execute(text("UPDATE clients SET created_at = now() - interval '3 hours'"))
+    conn.execute(
+        text("INSERT INTO de_enrollment_runs (client_id, status, run_at) VALUES (:c, 'success', now() - :age)"),
+        {"c": busy, "age": timedelta(hours=1)},
+    )
+    campaign = add_campaign(conn, busy, messages=3)
+    conn.commit()
+    add_stuck_leads(conn, busy, campaign, 500)  # exactly on the ERROR line: not above it
+
+    driver.tick(HEALTH)
+    assert slack.titles() == [":red_circle: [ERROR] No successful de-enrollment for Late Dental in 3 h"]
+    add_stuck_leads(conn, busy, campaign, 1)
+    driver.clock.advance(minutes=5)
+    driver.tick(HEALTH)
+    assert slack.titles()[1] == ":red_circle: [ERROR] 501 stuck leads (ERROR line 500)"
+    assert "Busy Smiles: 501" in str(slack.received[1]["blocks"])
+    driver.clock.advance(minutes=5)
+    driver.tick(HEALTH)
+    assert len(slack.received) == 2  # both still breached: nothing repeated
+
+    conn.execute(text("INSERT INTO de_enrollment_runs (client_id, status) VALUES (:c, 'success')"), {"c": late})
+    conn.execute(text("UPDATE leads SET is_active = false, completed_at = now() WHERE client_id = :c"), {"c": busy})
+    conn.commit()
+    driver.clock.advance(minutes=5)
+    driver.tick(HEALTH)
+    assert sorted(slack.titles()[2:]) == [
+        ":white_check_mark: [RESOLVED] 501 stuck leads (ERROR line 500)",
+        ":white_check_mark: [RESOLVED] No successful de-enrollment for Late Dental in 3 h",
+    ]
+
+
+def test_several_clients_without_success_are_one_message(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection
+) -> None:
+    for name in ("Acme Dental", "Bright Smiles", "Calm Clinic"):
+        add_client(conn, name=name)
+    conn.execute(text("UPDATE clients SET created_at = now() - interval '5 hours'"))
+    conn.commit()
+    result = driver.tick(HEALTH)
+    assert "3 firing, 1 message(s), 3 sent" in str(result.skip_reason)
+    assert slack.titles() == [":red_circle: [ERROR] 3 clients without a successful de-enrollment in 2 h"]
+
+
+def test_without_slack_alerts_go_to_the_log_and_are_recorded(
+    driver: SensorDriver, conn: Connection, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ALERT_WEBHOOK_URL", "DE_ENROLLMENT_ALERT_WEBHOOK", "SLACK_BOT_TOKEN", "SLACK_ALERT_CHANNEL"):
+        monkeypatch.delenv(name, raising=False)
+    client_id = add_client(conn, name="Late Dental")
+    conn.execute(text("UPDATE clients SET created_at = now() - interval '3 hours'"))
+    conn.commit()
+    result = driver.tick(HEALTH, slack_alerts=SlackAlertResource())
+    assert "1 logged" in str(result.skip_reason)
+    sensor_log = capsys.readouterr().err  # the tick's log (context.log), as the daemon records it
+    assert "[ALERT] (no Slack configured; logged only)\n[ERROR] No successful de-enrollment for Late Dental" in (
+        sensor_log
+    )
+    row = alert_row(conn, f"no_recent_success:{client_id}")
+    assert (row["delivery_status"], row["send_count"]) == ("logged", 1)
+
+
+# --- silences, failures, never raising, no secrets ---------------------------------------------------------------
+
+
+def test_silences_from_the_cli_are_honoured_by_every_sensor(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, db_env: str, acme: str
+) -> None:
+    cli = CliRunner()
+    assert cli.invoke(main, ["alerts", "silence", "--for", "2h", "--reason", "maintenance"]).exit_code == 0
+    late = add_client(conn, name="Late Dental")
+    conn.execute(text("UPDATE clients SET created_at = now() - interval '3 hours' WHERE id = :c"), {"c": late})
+    conn.commit()
+    launch(driver.instance, driver.database, error="boom", tags={"dagster/partition": acme})
+    evaluate_check(driver.instance, 612, acme)
+    driver.clock.advance(minutes=1)  # the silence began at the real time of the command
+    for sensor in (RUNS, CHECKS, HEALTH):
+        assert "1 silenced" in str(driver.tick(sensor).skip_reason)
+    assert slack.received == []
+    statuses = conn.execute(text("SELECT DISTINCT delivery_status FROM alert_logs")).scalars().all()
+    assert statuses == ["silenced"]
+
+    assert cli.invoke(main, ["alerts", "unsilence", "--all"]).exit_code == 0
+    driver.clock.advance(minutes=5)
+    evaluate_check(driver.instance, 612, acme)
+    driver.tick(CHECKS)
+    driver.tick(HEALTH)
+    assert len(slack.received) == 2  # what still fails is said once the silence is lifted
+
+
+def test_slack_down_is_recorded_and_retried_on_a_later_tick(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str
+) -> None:
+    slack.answer(500)
+    launch(driver.instance, driver.database, error="boom", tags={"dagster/partition": acme})
+    result = driver.tick(RUNS)
+    assert "1 failed" in str(result.skip_reason)
+    key = f"run_failed:de_enrollment_job:{acme}"
+    assert alert_row(conn, key)["delivery_status"] == "failed"
+
+    slack.answer(200)
+    driver.clock.advance(seconds=30)
+    driver.tick(RUNS)  # not due yet
+    assert len(slack.received) == 1
+    driver.clock.advance(seconds=30)
+    result = driver.tick(RUNS)  # the next tick after the back-off retries the owed message
+    assert "1 retried" in str(result.skip_reason)
+    assert len(slack.received) == 2
+    assert [(d["status"], d["http_status"]) for d in deliveries(conn, key)] == [("failed", 500), ("sent", 200)]
+
+
+def test_rate_limited_by_slack_waits_for_retry_after(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str
+) -> None:
+    slack.answer(429, headers={"Retry-After": "120"})
+    evaluate_check(driver.instance, 612, acme)
+    driver.tick(CHECKS)
+    slack.answer(200)
+    driver.clock.advance(seconds=60)
+    driver.tick(HEALTH)  # any sensor's tick may retry; this one must still wait
+    driver.tick(CHECKS)
+    assert len(slack.received) == 1
+    driver.clock.advance(seconds=61)
+    driver.tick(CHECKS)
+    assert len(slack.received) == 2
+    assert alert_row(conn, f"check_failed:stuck_leads:{acme}")["delivery_status"] == "sent"
+
+
+def test_a_tick_never_raises_for_slack_or_one_bad_record(
+    driver: SensorDriver,
+    slack: FakeSlack,
+    conn: Connection,
+    acme: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    original = alerts_dagster.check_link
+    other = add_client(conn, name="Other Clinic")
+    conn.commit()
+    calls: list[str] = []
+
+    def broken_on_second_record(ui: str, path: Any, check: str) -> str:
+        calls.append(check)
+        if len(calls) == 2:
+            raise KeyError("corrupt evaluation")
+        return original(ui, path, check)
+
+    evaluate_check(driver.instance, 612, acme)
+    evaluate_check(driver.instance, 612, other)  # the second record is the bad one
+    monkeypatch.setattr(alerts_dagster, "check_link", broken_on_second_record)
+    slack.answer(200, delay=1.5)  # slower than the 1 s timeout
+    result = driver.tick(CHECKS)
+    assert "1 firing" in str(result.skip_reason) and "1 failed" in str(result.skip_reason)
+    assert "skipped: KeyError('corrupt evaluation')" in capsys.readouterr().err
+
+    unreachable = SlackAlertResource(webhook_url="http://hooks.nonexistent.invalid/services/x", dagster_ui_url=UI_URL)
+    driver.clock.advance(minutes=2)
+    result = driver.tick(CHECKS, slack_alerts=unreachable)  # the retry meets a DNS failure
+    assert "1 retried" in str(result.skip_reason) and "1 failed" in str(result.skip_reason)
+    assert alert_row(conn, f"check_failed:stuck_leads:{acme}")["last_error"].startswith(
+        "cannot resolve Slack's host name"
+    )
+
+
+def test_no_token_or_webhook_url_in_logs_output_or_database(
+    driver: SensorDriver,
+    slack: FakeSlack,
+    conn: Connection,
+    acme: str,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    launch(driver.instance, driver.database, error="boom", tags={"dagster/partition": acme})
+    evaluate_check(driver.instance, 612, acme)
+    by_token = SlackAlertResource(
+        bot_token=BOT_TOKEN, channel="#ops", slack_api_url=slack.api_url, dagster_ui_url=UI_URL, timeout_seconds=1
+    )
+    for status, headers, delay in [(500, {}, 0.0), (429, {"Retry-After": "1"}, 0.0), (200, {}, 1.5)]:
+        slack.answer(status, headers=headers, delay=delay)
+        for resource in (driver.slack_alerts, by_token):
+            driver.clock.advance(minutes=20)
+            for sensor in (RUNS, CHECKS):
+                driver.tick(sensor, slack_alerts=resource)
+    assert len(slack.received) >= 6  # the failures did reach the server
+    # everything our code logged: Python logging (werkzeug's lines are the fake Slack server's own) and the sensors'
+    # context.log, which Dagster writes to stderr
+    out, err = capsys.readouterr()
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug") + out + err
+    stored = list(
+        conn.execute(
+            text(
+                "SELECT coalesce(string_agg(coalesce(last_error, '') || last_payload::text, ' '), '') FROM alert_logs"
+                " UNION ALL SELECT coalesce(string_agg(coalesce(error, ''), ' '), '') FROM alert_deliveries"
+            )
+        ).scalars()
+    )
+    for secret in ("w3bh00kS3cr3tPath", WEBHOOK_SECRET, "t0k3nS3cr3t", BOT_TOKEN):
+        assert secret not in ours
+        for value in stored:
+            assert secret not in value
+    assert "timeout: no answer from Slack within 1 s" in ours  # failures were logged, masked
+
+
+# --- the Dagster instance on PostgreSQL, as in production ---------------------------------------------------------
+
+
+def test_event_cursors_on_postgres_storage(
+    admin_url: str, database: DatabaseResource, slack: FakeSlack, acme: str, clock: Any
+) -> None:
+    from campaign_ops_tests.conftest import create_database, drop_database
+
+    name = f"co_dagster_{uuid.uuid4().hex[:12]}"
+    url = create_database(admin_url, name)
+    try:
+        overrides = {"storage": {"postgres": {"postgres_url": url}}}
+        with dg.instance_for_test(overrides=overrides) as instance:
+            driver = SensorDriver(
+                instance, database, SlackAlertResource(webhook_url=slack.webhook_url, dagster_ui_url=UI_URL), clock
+            )
+            launch(instance, database, error="boom", tags={"dagster/partition": acme})
+            evaluate_check(instance, 612, acme)
+            driver.tick(RUNS)
+            driver.tick(CHECKS)
+            driver.tick(RUNS)
+            driver.tick(CHECKS)
+            assert len(slack.received) == 2
+            clock.advance(hours=1)
+            evaluate_check(instance, 0, acme)
+            driver.tick(CHECKS)
+            assert slack.titles()[-1].startswith(":white_check_mark: [RESOLVED] Check stuck_leads failed")
+    finally:
+        drop_database(admin_url, name)
+
+
+def test_sensors_and_resource_are_in_the_code_location() -> None:
+    from campaign_ops.alerts.dagster import defs as alerts_defs
+    from campaign_ops.core_dagster import defs as core_defs
+
+    defs = dg.Definitions.merge(core_defs, alerts_defs)  # as definitions.py merges them
+    dg.Definitions.validate_loadable(defs)
+
+    for name in (RUNS, CHECKS, HEALTH):
+        sensor = defs.get_sensor_def(name)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        assert {"database", "slack_alerts"} <= set(sensor.required_resource_keys)
+    assert timedelta(seconds=defs.get_sensor_def(HEALTH).minimum_interval_seconds or 0) == timedelta(minutes=5)
