@@ -130,6 +130,24 @@ def resolve_scope(conn: Connection, client_ids: Sequence[str] | None) -> list[st
     return ids
 
 
+def split_known_clients(conn: Connection, keys: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(ids of existing clients, keys that are not: malformed or unknown), both in the given order.
+
+    For sweeps over a partition range: a stale partition must not blind the checks of every other client.
+    """
+    parsed: dict[str, str] = {}
+    for key in keys:
+        try:
+            parsed[key] = parse_client_id(key)
+        except UnknownClientError:
+            continue
+    existing = set(
+        conn.execute(load_sql(__file__, "scope_clients.sql"), {"client_ids": list(parsed.values())}).scalars()
+    )
+    known = list(dict.fromkeys(parsed[k] for k in keys if k in parsed and parsed[k] in existing))
+    return known, [k for k in keys if k not in parsed or parsed[k] not in existing]
+
+
 @contextmanager
 def read_only_snapshot(conn: Connection, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Iterator[None]:
     """A read-only, repeatable-read transaction with a statement timeout, rolled back at the end.

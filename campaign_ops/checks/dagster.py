@@ -21,8 +21,10 @@ the queries.
 
 A check whose query cannot run (database unreachable, statement timeout, missing table) records a failed ERROR
 evaluation whose `error` metadata says why — never "passed" — so the history and the alert sensor see it. Bad
-input (a partition key that is not a client's uuid, thresholds that contradict each other) fails the step with
-one clear message instead: that is a mistake in the request, not a finding about the data.
+input (a one-client run whose partition key is not a client's uuid, thresholds that contradict each other) fails
+the step with one clear message instead: that is a mistake in the request, not a finding about the data. In a
+sweep, partitions that are not a known client's uuid (a client removed since the partitions were synced) are
+skipped, logged and listed in `skipped_partitions`; every other client is still checked.
 """
 
 from collections.abc import Callable, Sequence
@@ -49,6 +51,7 @@ from campaign_ops.checks.core import (
     evaluate_stats_drift,
     evaluate_stuck_leads,
     read_only_snapshot,
+    split_known_clients,
 )
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.partitions import clients_partitions
@@ -127,20 +130,31 @@ class HealthConfig(_CheckConfig):
 def scope_of(context: dg.AssetCheckExecutionContext) -> list[str] | None:
     """The clients this evaluation covers: the run's partition or partition range; None (every active client)
     when the run is not partitioned (e.g. "Execute" on the check without choosing a partition)."""
-    if context.has_partition_key:
-        return [context.partition_key]
-    if context.has_partition_key_range:
-        return list(context.partition_keys)
+    try:
+        if context.has_partition_key:
+            return [context.partition_key]
+        if context.has_partition_key_range:
+            return list(context.partition_keys)
+    except dg.DagsterInvariantViolationError:  # range tags on a run of an unpartitioned check
+        pass
     return None
 
 
-def _scope_text(scope: Sequence[str] | None) -> str:
+def _scope_text(scope: Sequence[str] | None, partitioned: bool = True) -> str:
+    if not partitioned:
+        return "whole database"
     if scope is None:
         return "all active clients"
     return f"client {scope[0]}" if len(scope) == 1 else f"{len(scope)} clients"
 
 
-def outcome_to_check_result(outcome: CheckOutcome, scope: Sequence[str] | None) -> dg.AssetCheckResult:
+def outcome_to_check_result(
+    outcome: CheckOutcome,
+    scope: Sequence[str] | None,
+    extra_metadata: dict[str, Any] | None = None,
+    *,
+    per_client: bool = True,
+) -> dg.AssetCheckResult:
     """Figures as numeric metadata (plotted), tables as markdown, per-client findings as JSON when the
     evaluation covers more than one client."""
     figures, tables = outcome.figures(), outcome.tables()
@@ -148,8 +162,9 @@ def outcome_to_check_result(outcome: CheckOutcome, scope: Sequence[str] | None) 
     metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
     metadata["scope"] = _scope_text(scope)
-    if scope is None or len(scope) > 1:
+    if per_client and (scope is None or len(scope) > 1):
         metadata["clients_with_findings"] = dg.MetadataValue.json(outcome.client_findings())
+    metadata.update(extra_metadata or {})
     return dg.AssetCheckResult(
         passed=outcome.level == Level.PASSED,
         severity=dg.AssetCheckSeverity.WARN if outcome.level == Level.WARN else dg.AssetCheckSeverity.ERROR,
@@ -163,25 +178,39 @@ def run_check(
     database: DatabaseResource,
     statement_timeout_ms: int,
     evaluate: Callable[[Connection, list[str] | None], CheckOutcome],
+    *,
+    partitioned: bool = True,
 ) -> dg.AssetCheckResult:
-    scope = scope_of(context)
+    scope = scope_of(context) if partitioned else None
+    skipped: list[str] = []
     try:
         with database.connect() as conn, read_only_snapshot(conn, statement_timeout_ms):
-            outcome = evaluate(conn, scope)
+            if scope is not None and len(scope) > 1:
+                # a sweep: partitions of clients that no longer exist (or malformed keys) are skipped and named,
+                # the others are checked; a one-client run with a bad key is an error instead (below)
+                scope, skipped = split_known_clients(conn, scope)
+                if skipped:
+                    context.log.warning(f"partitions skipped (not a known client's uuid): {', '.join(skipped)}")
+            outcome = evaluate(conn, scope) if scope != [] else None
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
         reason = error_reason(exc)
-        context.log.error(f"check could not run ({_scope_text(scope)}): {reason}")
+        context.log.error(f"check could not run ({_scope_text(scope, partitioned)}): {reason}")
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"check could not run: {reason}",
-            metadata={"error": reason, "scope": _scope_text(scope)},
+            metadata={"error": reason, "scope": _scope_text(scope, partitioned)},
         )
     except CampaignOpsError as exc:  # bad input: unknown client, malformed partition key, contradictory config
         raise dg.Failure(description=str(exc), allow_retries=False) from None
+    if outcome is None:
+        raise dg.Failure(description=f"no known client among the partitions: {', '.join(skipped)}")
     log = context.log.warning if outcome.level != Level.PASSED else context.log.info
-    log(f"{outcome.name} ({_scope_text(scope)}): {outcome.level.value}: {outcome.summary}")
-    return outcome_to_check_result(outcome, scope)
+    log(f"{outcome.name} ({_scope_text(scope, partitioned)}): {outcome.level.value}: {outcome.summary}")
+    extra: dict[str, Any] = {"skipped_partitions": dg.MetadataValue.json(skipped)} if skipped else {}
+    if not partitioned:
+        extra["scope"] = _scope_text(None, partitioned)
+    return outcome_to_check_result(outcome, scope, extra, per_client=partitioned)
 
 
 @dg.asset_check(
@@ -258,7 +287,7 @@ def de_enrollment_health_check(
 def schema_contract_check(
     context: dg.AssetCheckExecutionContext, config: SchemaContractConfig, database: DatabaseResource
 ) -> dg.AssetCheckResult:
-    return run_check(context, database, config.statement_timeout_ms, evaluate_schema_contract)
+    return run_check(context, database, config.statement_timeout_ms, evaluate_schema_contract, partitioned=False)
 
 
 # --- jobs, schedules, sensors ------------------------------------------------------------------------------------

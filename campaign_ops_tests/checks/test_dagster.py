@@ -213,6 +213,11 @@ def test_schema_contract_job_daily_and_on_a_dropped_column(
     job = make_defs(db_url).resolve_job_def("schema_contract_job")
     before = evaluations(job.execute_in_process(instance=instance, tags=request.tags))["schema_contract"]
     assert before.passed and value(before, "objects_missing") == 0
+    assert value(before, "scope") == "whole database" and "clients_with_findings" not in before.metadata
+
+    # a run carrying the clients range tags (as `campaign-ops run-job` launches any job) changes nothing
+    ranged = job.execute_in_process(instance=instance, tags={RANGE_START_TAG: "a", RANGE_END_TAG: "b"})
+    assert evaluations(ranged)["schema_contract"].passed
 
     conn.execute(text("ALTER TABLE campaigns DROP COLUMN booked_count CASCADE"))
     conn.commit()
@@ -317,6 +322,28 @@ def test_thresholds_come_from_run_config_and_bad_config_is_one_clear_error(
         str(e.step_failure_data.user_failure_data.description) for e in malformed.all_events if e.is_step_failure
     ]
     assert len(messages) == 3 and all("'not-a-uuid' is not a uuid" in m for m in messages)
+
+
+def test_a_sweep_skips_stale_partitions_and_checks_the_other_clients(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    a, b = two_clients(conn)
+    removed = "5d8f7c2a-1b3e-4f6a-9c8d-7e6f5a4b3c2d"
+    instance.add_dynamic_partitions("clients", [a, "not-a-uuid", b, removed])
+    job = make_defs(db_url).resolve_job_def("integrity_checks_job")
+    result = job.execute_in_process(instance=instance, tags={RANGE_START_TAG: a, RANGE_END_TAG: removed})
+    found = evaluations(result)
+    assert len(found) == 3
+    for evaluation in found.values():
+        assert value(evaluation, "skipped_partitions") == ["not-a-uuid", removed]
+        assert value(evaluation, "scope") == "2 clients"
+    assert value(found["stuck_leads"], "stuck_leads") == 101
+    assert value(found["stats_drift"], "campaigns_checked") == 2
+
+    only_stale = job.execute_in_process(
+        instance=instance, tags={RANGE_START_TAG: "not-a-uuid", RANGE_END_TAG: "not-a-uuid"}, raise_on_error=False
+    )
+    assert not only_stale.success and evaluations(only_stale) == {}
 
 
 def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(
