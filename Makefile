@@ -21,6 +21,8 @@ demo: install
 	$(BIN)/campaign-ops demo seed --clients 5 --campaigns-per-client 3 --leads 5000 --seed 42
 	$(BIN)/campaign-ops db verify | tail -n 1
 	$(BIN)/campaign-ops run-job de_enrollment_job
+	$(BIN)/campaign-ops check schema_contract
+	$(BIN)/campaign-ops health-check
 
 ## The database plus the Dagster UI on http://127.0.0.1:3000.
 dev: install
