@@ -22,6 +22,7 @@ Everything takes `now` from the caller, so tests drive the clock.
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,6 +70,9 @@ class AlertSettings:
     retry_backoff: timedelta = timedelta(seconds=60)
     retry_backoff_max: timedelta = timedelta(minutes=15)
     retry_batch: int = 100
+    delivery_budget_seconds: float = 30.0
+    """Wall time one dispatch may spend delivering; the rest is owed to the next one (a sensor tick must end well
+    within Dagster's 60 s sensor timeout, even when Slack answers slowly)."""
 
     def __post_init__(self) -> None:
         if self.suppression <= timedelta(0) or self.escalation_after <= timedelta(0):
@@ -628,12 +632,21 @@ def _deliver_planned(
         groups.setdefault((group, plan.kind.value), []).append(plan)
 
     first_failure: tuple[DeliveryResult, datetime] | None = None
+    started = time.monotonic()
     for (_, _), plans in sorted(groups.items(), key=lambda kv: -max(severity_rank(p.severity) for p in kv[1])):
         plans.sort(key=lambda p: p.alert.key)
         severity = max((p.severity for p in plans), key=severity_rank)
         message = OutgoingMessage(plans[0].kind, severity, tuple(MessageItem(p.alert, p.note) for p in plans))
         ids = [p.row_id for p in plans]
         attempts_before = max(p.attempts_before for p in plans)
+        if first_failure is None and time.monotonic() - started > settings.delivery_budget_seconds:
+            budget = f"not attempted: this dispatch's delivery time ({settings.delivery_budget_seconds:g} s) ran out"
+            conn.execute(
+                load_sql(__file__, "record_deferred.sql"),
+                {"ids": ids, "kind": message.kind.value, "error": budget, "now": now},
+            )
+            report.deferred += len(ids)
+            continue
         if first_failure is not None:
             # the channel just failed: don't try again in this dispatch; owe the message from the same time on
             failed, retry_at = first_failure
@@ -645,7 +658,7 @@ def _deliver_planned(
             except Exception as exc:  # a notifier must not raise, but a tick must survive one that does
                 result = DeliveryResult(status="failed", channel=notifier.channel, error=mask_secrets(repr(exc)))
             retry_at = next_attempt(now, attempts_before, result, settings)
-        report.messages += 1
+            report.messages += 1
         if result.status in ("sent", "logged"):
             conn.execute(
                 load_sql(__file__, "record_delivered.sql"),

@@ -267,6 +267,8 @@ def run_status_tick(
                         facts=tuple(facts),
                         link=link,
                         link_label="Open the run in Dagster",
+                        group=f"run_failed:{run.job_name}",
+                        group_title=f"{{n}} runs of {run.job_name} failed",
                     )
                     _put(firing, resolutions, failed_key, alert)
                     continue
@@ -285,6 +287,8 @@ def run_status_tick(
                         facts=tuple(facts),
                         link=link,
                         link_label="Open the run in Dagster",
+                        group=f"run_partial:{run.job_name}",
+                        group_title=f"{{n}} runs of {run.job_name} left clients partial or failed",
                     )
                     _put(firing, resolutions, partial_key, alert)
                 else:
@@ -411,8 +415,8 @@ def asset_check_tick(
                     facts=tuple(facts),
                     link=link,
                     link_label="Open the check in Dagster",
-                    group=f"check_failed:{check}",
-                    group_title=f"Check {check} failed for {{n}} scopes",
+                    group=f"check_failed:{check}" if client_id else None,
+                    group_title=f"Check {check} failed for {{n}} clients",
                 )
                 _put(firing, resolutions, type_key, alert)
             except Exception as exc:  # one bad record must not stop the tick

@@ -247,6 +247,21 @@ def test_no_second_attempt_in_the_dispatch_after_a_failure(conn: Connection, sla
     assert run(conn, slack, T0 + timedelta(minutes=1)).sent == 3
 
 
+def test_a_slow_slack_cannot_make_a_dispatch_overrun(conn: Connection, slack: FakeSlack) -> None:
+    """Past its delivery time budget a dispatch stops delivering; the rest is owed to the next one, none lost."""
+    slack.answer(200, delay=0.3)
+    settings = AlertSettings(delivery_budget_seconds=0.2)
+    reports = [
+        run(conn, slack, T0, check_alert(key="a"), check_alert(key="b"), check_alert(key="c"), settings=settings)
+    ]
+    assert (reports[0].sent, reports[0].deferred) == (1, 2)
+    assert alert_row(conn, "c")["last_error"] == "not attempted: this dispatch's delivery time (0.2 s) ran out"
+    reports += [run(conn, slack, T0 + timedelta(seconds=s), settings=settings) for s in (60, 120)]
+    assert [(r.retried, r.sent) for r in reports[1:]] == [(2, 1), (1, 1)]
+    assert len(slack.received) == 3
+    assert [alert_row(conn, k)["send_count"] for k in "abc"] == [1, 1, 1]
+
+
 @pytest.mark.parametrize(
     ("config", "expected"),
     [

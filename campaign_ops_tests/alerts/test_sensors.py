@@ -237,7 +237,7 @@ def test_first_tick_looks_back_one_hour_only(driver: SensorDriver, slack: FakeSl
     assert slack.received[0]["blocks"][1]["text"]["text"] == "RuntimeError: before the sensor was switched on"
 
 
-def test_restarted_sensor_misses_nothing(driver: SensorDriver, slack: FakeSlack, acme: str) -> None:
+def test_restarted_sensor_misses_nothing(driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str) -> None:
     """The cursor is all the state between ticks: failures while the daemon was down are alerted after it."""
     driver.tick(RUNS)
     saved = driver.cursors[RUNS]
@@ -246,7 +246,11 @@ def test_restarted_sensor_misses_nothing(driver: SensorDriver, slack: FakeSlack,
     driver.clock.advance(hours=3)  # longer than the first-tick look-back: the cursor, not time, decides
     restarted = SensorDriver(driver.instance, driver.database, driver.slack_alerts, driver.clock, {RUNS: saved})
     restarted.tick(RUNS)
-    assert len(slack.received) == 2
+    # both failures, in one message (alerts of one job in one tick are aggregated), each recorded on its own
+    assert slack.titles() == [":red_circle: [ERROR] 2 runs of de_enrollment_job failed"]
+    assert str(slack.received[0]["blocks"][1]["text"]["text"]).count("RuntimeError: while down") == 2
+    sent = conn.execute(text("SELECT count(*) FROM alert_logs WHERE delivery_status = 'sent'")).scalar()
+    assert sent == 2
 
 
 # --- asset checks -----------------------------------------------------------------------------------------------
@@ -313,10 +317,10 @@ def test_an_all_clients_pass_resolves_every_client_of_that_check(
     evaluate_check(driver.instance, 700, a)
     evaluate_check(driver.instance, 800, b)
     driver.tick(CHECKS)
-    assert slack.titles() == [":red_circle: [ERROR] Check stuck_leads failed for 2 scopes"]  # one message
+    assert slack.titles() == [":red_circle: [ERROR] Check stuck_leads failed for 2 clients"]  # one message
     evaluate_check(driver.instance, 0)  # the check over all clients passes
     driver.tick(CHECKS)
-    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] Check stuck_leads failed for 2 scopes"
+    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] Check stuck_leads failed for 2 clients"
     assert len(slack.received) == 2
     for client_id in (a, b):
         assert alert_row(conn, f"check_failed:stuck_leads:{client_id}")["resolved_at"] == driver.clock.now
