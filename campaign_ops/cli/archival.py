@@ -18,7 +18,7 @@ from campaign_ops.errors import CampaignOpsError, ConfigError, UnknownClientErro
 @click.option(
     "--client-id", "client_ids", multiple=True, help="Client uuid (repeatable); default: every active client."
 )
-@click.option("--older-than-days", type=int, help="One retention for both tables (overrides the two below).")
+@click.option("--older-than-days", type=int, help="One retention for both tables (instead of the two options below).")
 @click.option(
     "--runs-older-than-days",
     type=int,
