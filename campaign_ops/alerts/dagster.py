@@ -28,6 +28,7 @@ from urllib.parse import quote, urlencode
 import dagster as dg
 from dagster import DagsterEventType
 from pydantic import Field
+from sqlalchemy import Connection
 
 from campaign_ops.alerts.core import (
     Alert,
@@ -296,16 +297,10 @@ def run_status_tick(
             except Exception as exc:  # one bad record must not stop the tick
                 context.log.error(f"run status event {record.storage_id} skipped: {mask_secrets(repr(exc))}")
 
-        report = dispatch(
-            conn,
-            firing=list(firing.values()),
-            resolutions=list(resolutions.values()),
-            now=now,
-            notifier=slack_alerts.notifier(context.log),
-            settings=slack_alerts.settings(),
-            log=context.log,
+        report = dispatch_in_tick(
+            context, conn, slack_alerts, now, firing=list(firing.values()), resolutions=list(resolutions.values())
         )
-    return _result(context, report, cursor.dump(), f"{len(events)} run event(s)")
+    return alert_tick_result(context, report, cursor.dump(), f"{len(events)} run event(s)")
 
 
 def _put(
@@ -422,17 +417,16 @@ def asset_check_tick(
             except Exception as exc:  # one bad record must not stop the tick
                 context.log.error(f"check evaluation event {storage_id} skipped: {mask_secrets(repr(exc))}")
 
-        report = dispatch(
+        report = dispatch_in_tick(
+            context,
             conn,
+            slack_alerts,
+            now,
             firing=list(firing.values()),
             resolutions=list(resolutions.values()),
             resolve_scopes=list(scopes.values()),
-            now=now,
-            notifier=slack_alerts.notifier(context.log),
-            settings=slack_alerts.settings(),
-            log=context.log,
         )
-    return _result(context, report, cursor.dump(), f"{len(evaluations)} check evaluation(s)")
+    return alert_tick_result(context, report, cursor.dump(), f"{len(evaluations)} check evaluation(s)")
 
 
 # --- health -------------------------------------------------------------------------------------------------
@@ -494,27 +488,51 @@ def health_tick(
                     link_label="Open the leads checks in Dagster",
                 )
             )
-        report = dispatch(
+        report = dispatch_in_tick(
+            context,
             conn,
+            slack_alerts,
+            now,
             firing=firing,
             resolve_scopes=[
-                ResolveScope("NO_RECENT_SUCCESS", "no_recent_success:", note="a successful de-enrollment run since"),
+                ResolveScope("NO_RECENT_SUCCESS", "no_recent_success:", note="a successful de-enrollment was recorded"),
                 ResolveScope("STUCK_LEADS", "stuck_leads:", note=f"stuck leads back to {total:,} (≤ {error_line:,})"),
             ],
-            now=now,
-            notifier=slack_alerts.notifier(context.log),
-            settings=slack_alerts.settings(),
-            log=context.log,
         )
-    return _result(context, report, None, f"{len(firing)} breach(es)")
+    return alert_tick_result(context, report, None, f"{len(firing)} breach(es)")
 
 
 # --- assembly -----------------------------------------------------------------------------------------------
 
 
-def _result(
+def dispatch_in_tick(
+    context: dg.SensorEvaluationContext,
+    conn: Connection,
+    slack_alerts: SlackAlertResource,
+    now: datetime,
+    *,
+    firing: Sequence[Alert] = (),
+    resolutions: Sequence[Resolution] = (),
+    resolve_scopes: Sequence[ResolveScope] = (),
+) -> DispatchReport:
+    """The one way a sensor raises or resolves alerts: the resource's channel and policy, the tick's log.
+    Other capabilities' alert sensors (issue 9's critical alerts) call this too — there is no second alert path."""
+    return dispatch(
+        conn,
+        firing=firing,
+        resolutions=resolutions,
+        resolve_scopes=resolve_scopes,
+        now=now,
+        notifier=slack_alerts.notifier(context.log),
+        settings=slack_alerts.settings(),
+        log=context.log,
+    )
+
+
+def alert_tick_result(
     context: dg.SensorEvaluationContext, report: DispatchReport, cursor: str | None, read: str
 ) -> dg.SensorResult:
+    """The tick's outcome in one line (the sensor's tick history in the UI) and its new cursor."""
     summary = f"{read}; alerts: {report.summary()}"
     (context.log.warning if report.failed or report.errors else context.log.info)(summary)
     return dg.SensorResult(skip_reason=summary, cursor=cursor)
