@@ -35,6 +35,8 @@ test: install
 ## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep (prints figures).
 bench: install
 	$(BIN)/python -m bench.run_bench
+	$(BIN)/python -m bench.reconciliation_archival
+	$(BIN)/python -m bench.checks_reports
 
 lint: install
 	$(BIN)/ruff check .
