@@ -48,9 +48,11 @@ CREATE INDEX alert_logs_open_idx ON alert_logs (alert_type, alert_key) WHERE res
 
 -- One row per message handed to a channel (or withheld by a silence): the audit trail of what was said, when,
 -- through which channel and with what result. Rows delivered together in one aggregated message share message_id.
+-- alert_log_id has no foreign key on purpose: seed 004's rollback plan (`DROP TABLE alert_logs;`) must run verbatim,
+-- and the delivery history is worth keeping even then.
 CREATE TABLE alert_deliveries (
     id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    alert_log_id bigint      NOT NULL REFERENCES alert_logs (id) ON DELETE CASCADE,
+    alert_log_id bigint      NOT NULL,
     message_id   uuid        NOT NULL,
     kind         text        NOT NULL,
     severity     text        NOT NULL,
