@@ -6,6 +6,7 @@ from campaign_ops import core_dagster
 from campaign_ops.alerts import dagster as alerts
 from campaign_ops.archival import dagster as archival
 from campaign_ops.checks import dagster as checks
+from campaign_ops.critical_alerts import dagster as critical_alerts
 from campaign_ops.de_enrollment import dagster as de_enrollment
 from campaign_ops.lifecycle import dagster as lifecycle
 from campaign_ops.onboarding import dagster as onboarding
@@ -22,4 +23,5 @@ defs = dg.Definitions.merge(
     onboarding.defs,
     lifecycle.defs,
     alerts.defs,
+    critical_alerts.defs,
 )

@@ -49,6 +49,12 @@ ALERT_TYPES: dict[str, str] = {
     "NO_RECENT_SUCCESS": "no successful de-enrollment run for a client within the allowed hours",
     "STUCK_LEADS": "stuck leads above the ERROR line",
     "TEST": "a test alert sent by `campaign-ops alerts test`",
+    # seed 004's critical alerts (campaign_ops/critical_alerts)
+    "STUCK_CLIENT": "an onboarding client stuck HIGH in a terminal state",
+    "PAYMENT_BLOCK": "an onboarding client waiting in S5_CONFIRM_LIVE without payment",
+    "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
+    "REPEATED_FAILURE": "a client's last de-enrollment passes all failed within minutes",
+    "INVARIANT_VIOLATION": "the schema contract or a data invariant is broken",
 }
 """Every alert type and what it means (silences name these; issue 9 adds its own here)."""
 

@@ -146,3 +146,30 @@ def test_command(severity: str, key: str, message: str) -> None:
 
 
 commands: list[click.Command] = [alerts_group]
+
+
+@alerts_group.command("stats")
+@click.option("--hours", type=int, default=24, show_default=True, help="The window, ending now.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable figures.")
+def stats_command(hours: int, as_json: bool) -> None:
+    """Seed 004's alert statistics and its healthy/unhealthy reading."""
+    import json
+
+    from campaign_ops.alerts.stats import alert_stats
+
+    engine = make_engine(resolve_database_url(), pooled=False)
+    with connect(engine) as conn:
+        stats = alert_stats(conn, hours=hours, now=utc_now())
+    engine.dispose()
+    if as_json:
+        click.echo(json.dumps(stats.as_json(), indent=2))
+        return
+    click.echo(
+        f"Alerts in the last {hours} h: {stats.alerts} ({stats.per_day:.1f} a day), {stats.resolved} resolved, "
+        f"{stats.failed} failed deliveries, {stats.silenced} silenced"
+    )
+    click.echo("By type:     " + (", ".join(f"{t} {n}" for t, n in stats.by_type.items()) or "none"))
+    click.echo("By severity: " + (", ".join(f"{s} {n}" for s, n in stats.by_severity.items()) or "none"))
+    click.echo(f"Clients concerned: {stats.unique_resources}")
+    icon = {"healthy": "✅", "watch": "⚠️", "unhealthy": "❌"}[stats.reading]
+    click.echo(f"{icon} {stats.reading}: {'; '.join(stats.reasons)}")

@@ -173,7 +173,8 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     # issue 9 (onboarding, lifecycle): 0026 and 0027
     "onboarding_pipeline_states": ("state", "position", "default_threshold_minutes", "is_terminal", "threshold_reason"),
     "onboarding_states": (
-        "client_id", "current_state", "state_entered_at", "stuck_detected_at", "completed_at", "created_at", "updated_at",
+        "client_id", "current_state", "state_entered_at", "stuck_detected_at", "completed_at",
+        "created_at", "updated_at",
     ),
     "twilio_number_pool": (
         "id", "phone_e164", "status", "client_id", "assigned_at", "monthly_cost_cents", "paid_through",
