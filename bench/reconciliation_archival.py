@@ -8,17 +8,16 @@ Each figure runs on its own copy of one template database. Prints a markdown tab
 """
 
 import argparse
-import os
 import time
 from collections.abc import Callable
 
 from sqlalchemy import text
 
+from bench.common import admin_exec, admin_url, fresh_copy
 from campaign_ops.archival.core import ArchivalSettings, archive_clients
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.db.migrations import run_script
-from campaign_ops.db.urls import normalise_url, with_database
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.reconciliation.core import ReconciliationSettings, reconcile_clients
 
@@ -68,28 +67,6 @@ UPDATE campaigns c SET
   opted_out_count = (SELECT count(*) FROM leads WHERE campaign_link_id = c.id AND opted_out),
   booked_count = (SELECT count(*) FROM leads WHERE campaign_link_id = c.id AND booked_meeting);
 """
-
-
-def admin_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        return with_database(normalise_url(url), "postgres")
-    from campaign_ops.db.embedded import start_embedded_server
-
-    return start_embedded_server("postgres")
-
-
-def admin_exec(admin: str, sql: str) -> None:
-    engine = make_engine(admin, pooled=False).execution_options(isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(sql)
-    engine.dispose()
-
-
-def fresh_copy(admin: str, name: str, template: str | None) -> str:
-    admin_exec(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin_exec(admin, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    return with_database(admin, name)
 
 
 def build_template(admin: str, leads: int, clients: int, campaigns: int) -> str:

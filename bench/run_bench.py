@@ -17,10 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from bench.common import admin_exec, admin_url, fresh_copy
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.db.migrations import run_script
-from campaign_ops.db.urls import normalise_url, with_database
 from campaign_ops.demo.seed import seed_demo_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,28 +30,6 @@ UPDATE leads l SET is_active = false, completed_at = now()
  WHERE c.id = l.campaign_link_id AND l.is_active AND l.completed_at IS NULL
    AND l.current_message_position >= jsonb_array_length(c.messages)
 """
-
-
-def admin_url() -> str:
-    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        return with_database(normalise_url(url), "postgres")
-    from campaign_ops.db.embedded import start_embedded_server
-
-    return start_embedded_server("postgres")
-
-
-def admin_exec(admin: str, sql: str) -> None:
-    engine = make_engine(admin, pooled=False).execution_options(isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(sql)
-    engine.dispose()
-
-
-def fresh_copy(admin: str, name: str, template: str | None) -> str:
-    admin_exec(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin_exec(admin, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    return with_database(admin, name)
 
 
 def build_template(admin: str, leads: int, clients: int, campaigns: int) -> str:
