@@ -26,9 +26,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.clients.core import require_active_clients
+from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
-from campaign_ops.reconciliation.core import error_text
 from campaign_ops.sqlfiles import load_sql
 
 DEFAULT_RUNS_RETENTION_DAYS = 90
@@ -112,14 +112,6 @@ class ClientArchival:
 
 
 @dataclass(frozen=True)
-class ClientFailure:
-    client_id: str
-    client_name: str
-    error: str
-    duration_ms: int
-
-
-@dataclass(frozen=True)
 class TableSize:
     name: str
     bytes: int
@@ -182,13 +174,13 @@ def iter_archive_clients(
     engine: Engine, clients: dict[str, str], cutoffs: Cutoffs, settings: ArchivalSettings
 ) -> Iterator[ClientArchival | ClientFailure]:
     """Archive validated clients one by one, each in its own transaction; a failure is yielded, the rest go on."""
-    for client_id, name in clients.items():
-        started = time.monotonic()
-        try:
-            with connect(engine) as conn:
-                yield archive_client(conn, client_id, cutoffs, dry_run=settings.dry_run, client_name=name)
-        except Exception as exc:  # reported by name; the caller fails the run once every client is done
-            yield ClientFailure(client_id, name, error_text(exc), int((time.monotonic() - started) * 1000))
+    yield from each_client(
+        engine,
+        clients,
+        lambda conn, client_id, name: archive_client(
+            conn, client_id, cutoffs, dry_run=settings.dry_run, client_name=name
+        ),
+    )
 
 
 def archive_clients(

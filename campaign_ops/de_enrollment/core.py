@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
+from campaign_ops.clients.sweep import error_text
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
@@ -250,7 +251,7 @@ def _de_enroll_one_client(
             except Exception as exc:  # one client's failure must not stop the others
                 conn.rollback()
                 result.status = "failed"
-                result.error_details = _error_text(exc)
+                result.error_details = error_text(exc)
             finally:
                 result.duration_ms = int((time.monotonic() - started) * 1000)
                 if result.run_row_id:
@@ -259,7 +260,7 @@ def _de_enroll_one_client(
                 conn.commit()
     except Exception as exc:  # the connection itself broke: record on a new one if the server answers
         result.status = "failed"
-        result.error_details = _error_text(exc)
+        result.error_details = error_text(exc)
         result.duration_ms = int((time.monotonic() - started) * 1000)
         try:
             with connect(engine) as conn:
@@ -355,15 +356,6 @@ def _sop_batch(
     _add_counts(result, row)
     last_id[0] = ids[-1]
     return result.leads_de_enrolled - before, len(ids) >= settings.batch_size
-
-
-def _error_text(exc: BaseException) -> str:
-    """One line that says what went wrong, without connection strings."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        message = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else type(exc.orig).__name__
-        return f"{type(exc.orig).__name__}: {message}"
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def settings_with(settings: DeEnrollmentSettings, **changes: object) -> DeEnrollmentSettings:

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from campaign_ops.clients.core import require_active_clients
+from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.sqlfiles import load_sql
@@ -101,14 +102,6 @@ class ClientReconciliation:
         return max((abs(d.difference) for d in self.drifts), default=0)
 
 
-@dataclass(frozen=True)
-class ClientFailure:
-    client_id: str
-    client_name: str
-    error: str
-    duration_ms: int
-
-
 @dataclass
 class ReconciliationSweep:
     results: list[ClientReconciliation] = field(default_factory=list)
@@ -158,13 +151,13 @@ def iter_reconcile_clients(
 
     One client's failure (busy lock, database error) is yielded as a ClientFailure and the others go on.
     """
-    for client_id, name in clients.items():
-        started = time.monotonic()
-        try:
-            with connect(engine) as conn:
-                yield reconcile_client(conn, client_id, settings, client_name=name, dagster_run_id=dagster_run_id)
-        except Exception as exc:  # reported by name; the caller fails the run once every client is done
-            yield ClientFailure(client_id, name, error_text(exc), int((time.monotonic() - started) * 1000))
+    yield from each_client(
+        engine,
+        clients,
+        lambda conn, client_id, name: reconcile_client(
+            conn, client_id, settings, client_name=name, dagster_run_id=dagster_run_id
+        ),
+    )
 
 
 def reconcile_clients(
@@ -269,12 +262,3 @@ def _release_client_lock(conn: Connection, client_id: str) -> None:
         # a broken connection: closing it for good makes the server release the session lock,
         # and the error that broke it (if any) is the one worth reporting
         conn.invalidate()
-
-
-def error_text(exc: BaseException) -> str:
-    """One line that says what went wrong, without connection strings."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        message = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-        return f"{type(exc.orig).__name__}: {message}" if message else type(exc.orig).__name__
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return first if isinstance(exc, CampaignOpsError) and first else f"{type(exc).__name__}: {first}"
