@@ -1,14 +1,57 @@
-"""`campaign-ops dev`: the database and the Dagster UI, with the right environment."""
+"""`campaign-ops dev`: the Dagster service on this machine, laid out as in production.
 
+Three processes on one dagster-postgres instance (dagster.yaml), with the environment of `dagster_environment()`:
+- the code location as its own gRPC server (`dagster api grpc -m campaign_ops.definitions`): it loads the
+  definitions once, serves them to the others and spawns each run's worker. One process on purpose: the
+  `dagster code-server start` proxy keeps answering after its inner server died (tried here: kill -9 of the inner
+  server left the location unreachable until a restart), whereas a crashed `api grpc` is an exit that this
+  supervisor (or Kubernetes) sees and restarts;
+- `dagster-webserver` and `dagster-daemon run`, both reading deploy/workspace.yaml, a `grpc_server` entry whose
+  host and port come from CAMPAIGN_OPS_CODE_SERVER_HOST/PORT.
+Each runs in its own process group; one that exits on its own is restarted (up to MAX_RESTARTS times). Ctrl-C
+(or SIGTERM) stops all of them: SIGTERM to every group, then SIGKILL to whatever is still alive after a timeout,
+including run workers the code server spawned, so nothing is orphaned and every database session (and any
+advisory lock it held) is closed.
+
+The Dockerfile in deploy/ runs the same three commands (`service_commands`), one per container.
+"""
+
+import datetime as dt
 import os
+import signal
 import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import click
+import psutil
 
 from campaign_ops.db.embedded import PROJECT_ROOT, home_dir
-from campaign_ops.db.engine import APP_DATABASE, DAGSTER_DATABASE, ensure_database, resolve_database_url
+from campaign_ops.db.engine import (
+    APP_DATABASE,
+    DAGSTER_DATABASE,
+    connect,
+    ensure_database,
+    make_engine,
+    resolve_database_url,
+)
 from campaign_ops.db.urls import mask_url, with_database
+from campaign_ops.errors import CampaignOpsError, ConfigError
+
+CODE_LOCATION = "campaign_ops"
+DEFINITIONS_MODULE = "campaign_ops.definitions"
+SERVICE_WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
+CODE_SERVER_HOST_VAR = "CAMPAIGN_OPS_CODE_SERVER_HOST"
+CODE_SERVER_PORT_VAR = "CAMPAIGN_OPS_CODE_SERVER_PORT"
+SERVICE_NAMES = ("code-server", "daemon", "webserver")
+MAX_RESTARTS = 5
 
 
 def dagster_environment() -> dict[str, str]:
@@ -30,19 +73,372 @@ def dagster_environment() -> dict[str, str]:
     }
 
 
-@click.command("dev")
-@click.option("--port", default=3000, show_default=True)
-@click.option("--host", default="127.0.0.1", show_default=True)
-def dev_command(port: int, host: str) -> None:
-    """Start the database and `dagster dev` (UI on http://127.0.0.1:3000)."""
-    env = dagster_environment()
-    click.echo(f"database: {mask_url(env['DATABASE_URL'])}")
-    click.echo(f"Dagster UI: http://{host}:{port}")
-    cmd = ["dagster", "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
+def check_databases(env: Mapping[str, str]) -> None:
+    """Both databases answer, or one clear DatabaseUnavailableError (no password in it) before anything starts."""
+    for name in ("DATABASE_URL", "DAGSTER_PG_URL"):
+        url = env.get(name)
+        if not url:
+            raise ConfigError(f"{name} is not set")
+        engine = make_engine(url, pooled=False)
+        try:
+            with connect(engine) as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except CampaignOpsError as exc:
+            raise type(exc)(f"{name}: {exc}") from None
+        finally:
+            engine.dispose()
+
+
+@dataclass(frozen=True)
+class ServicePorts:
+    """Where the webserver and the code server listen (the daemon listens nowhere)."""
+
+    webserver: int = 3000
+    code_server: int = 4000
+    host: str = "127.0.0.1"
+
+    @property
+    def webserver_url(self) -> str:
+        return f"http://{self.host}:{self.webserver}"
+
+
+def _executable(name: str) -> str:
+    """The entry point installed beside this interpreter (the venv's), else the one on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else name
+
+
+def service_commands(ports: ServicePorts) -> dict[str, list[str]]:
+    """The three commands, in start order. deploy/Dockerfile and the Helm values run the same ones."""
+    return {
+        "code-server": [
+            _executable("dagster"),
+            *("api", "grpc", "-m", DEFINITIONS_MODULE, "--location-name", CODE_LOCATION),
+            *("-h", ports.host, "-p", str(ports.code_server)),
+        ],
+        "daemon": [_executable("dagster-daemon"), "run", "-w", str(SERVICE_WORKSPACE)],
+        "webserver": [
+            _executable("dagster-webserver"),
+            *("-w", str(SERVICE_WORKSPACE), "-h", ports.host, "-p", str(ports.webserver)),
+        ],
+    }
+
+
+class ServiceError(CampaignOpsError):
+    """A service did not start, or stopped on its own."""
+
+
+class DagsterServices:
+    """The code server, daemon and webserver as child processes, each in its own process group."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        ports: ServicePorts,
+        log_dir: Path | None = None,
+        stop_timeout_seconds: float = 15.0,
+    ) -> None:
+        self.env = {
+            **env,
+            CODE_SERVER_HOST_VAR: ports.host,
+            CODE_SERVER_PORT_VAR: str(ports.code_server),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.ports = ports
+        self.log_dir = log_dir
+        self.stop_timeout_seconds = stop_timeout_seconds
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.restarts: dict[str, int] = {}
+        self._logs: list[IO[bytes]] = []
+
+    # --- starting ----------------------------------------------------------------------------------------------
+
+    def start_one(self, name: str) -> subprocess.Popen[bytes]:
+        out: IO[bytes] | None = None
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            out = (self.log_dir / f"{name}.log").open("ab")
+            self._logs.append(out)
+        proc = subprocess.Popen(
+            service_commands(self.ports)[name],
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
+            # its own process group: Ctrl-C in the terminal reaches only us, and we stop each group as a whole
+            start_new_session=True,
+        )
+        self.processes[name] = proc
+        return proc
+
+    def start(self, timeout_seconds: float = 180.0) -> None:
+        """Start the code server, wait until it serves, then the daemon and the webserver; wait for the UI."""
+        deadline = time.monotonic() + timeout_seconds
+        try:
+            self.start_one("code-server")
+            self._wait(lambda: _port_open(self.ports.host, self.ports.code_server), deadline, "code server port")
+            self.start_one("daemon")
+            self.start_one("webserver")
+            self._wait(self.code_location_loaded, deadline, "webserver with the code location loaded")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait(self, ready: Callable[[], bool], deadline: float, what: str) -> None:
+        while time.monotonic() < deadline:
+            self.raise_if_exited()
+            if ready():
+                return
+            time.sleep(0.5)
+        raise ServiceError(f"timed out waiting for the {what}{self._log_hint()}")
+
+    def restart_exited(self) -> list[str]:
+        """Restart every service that exited on its own; ServiceError once one has used up its restarts."""
+        restarted = []
+        for name, proc in list(self.processes.items()):
+            code = proc.poll()
+            if code is None:
+                continue
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            if self.restarts[name] > MAX_RESTARTS:
+                raise ServiceError(f"{name} exited with code {code} {MAX_RESTARTS} times{self._log_hint(name)}")
+            _signal_group(proc.pid, signal.SIGKILL)  # whatever it left behind (run workers) goes with it
+            self.start_one(name)
+            restarted.append(f"{name} (exit code {code}, restart {self.restarts[name]}/{MAX_RESTARTS})")
+        return restarted
+
+    def raise_if_exited(self) -> None:
+        for name, proc in self.processes.items():
+            code = proc.poll()
+            if code is not None:
+                raise ServiceError(f"{name} exited with code {code}{self._log_hint(name)}")
+
+    def _log_hint(self, name: str | None = None) -> str:
+        if self.log_dir is None:
+            return ""
+        return f" (see {self.log_dir / (name + '.log') if name else self.log_dir})"
+
+    def code_location_loaded(self) -> bool:
+        """The webserver answers and shows the code location loaded without error."""
+        query = (
+            "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus "
+            "locationOrLoadError { __typename } } } } }"
+        )
+        try:
+            data = graphql(self.ports.webserver_url, query, timeout_seconds=5)
+        except (OSError, ValueError):
+            return False
+        entries = (data.get("workspaceOrError") or {}).get("locationEntries") or []
+        return any(
+            e["name"] == CODE_LOCATION
+            and e["loadStatus"] == "LOADED"
+            and (e.get("locationOrLoadError") or {}).get("__typename") == "RepositoryLocation"
+            for e in entries
+        )
+
+    # --- looking at them ---------------------------------------------------------------------------------------
+
+    def process_tree(self, name: str) -> list[psutil.Process]:
+        """The service's process and all its descendants (for the code server: its gRPC child and run workers)."""
+        proc = self.processes.get(name)
+        if proc is None or proc.poll() is not None:
+            return []
+        try:
+            root = psutil.Process(proc.pid)
+            return [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def all_descendants(self) -> list[psutil.Process]:
+        return [p for name in self.processes for p in self.process_tree(name)]
+
+    # --- stopping ----------------------------------------------------------------------------------------------
+
+    def stop(self) -> list[int]:
+        """Stop all three; returns the pids that had to be killed.
+
+        SIGTERM to every process group (webserver and daemon stop within seconds). A code server that has launched
+        runs ignores SIGTERM (Dagster's run-launch code leaves it ignored), so after the timeout its run workers
+        are killed first — the code server then records their runs as failed, which run retries pick up on the
+        next start — and then the code server and anything else still alive.
+        """
+        everything = self.all_descendants()
+        for proc in reversed(list(self.processes.values())):  # webserver first, code server last
+            _signal_group(proc.pid, signal.SIGTERM)
+        _, alive = psutil.wait_procs(everything, timeout=self.stop_timeout_seconds)
+        killed: list[int] = []
+        run_workers = [p for p in alive if _is_run_worker(p)]
+        if run_workers:
+            killed += _kill(run_workers)
+            time.sleep(3)  # the code server's cleanup thread marks the dead workers' runs failed
+        for proc in self.processes.values():
+            _signal_group(proc.pid, signal.SIGKILL)
+        killed += _kill([p for p in alive if p not in run_workers])
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                killed.append(proc.pid)
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
+        return killed
+
+    def __enter__(self) -> "DagsterServices":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _is_run_worker(proc: psutil.Process) -> bool:
+    """A run worker is a multiprocessing child of the code server's gRPC process."""
     try:
-        raise SystemExit(subprocess.call(cmd, env=env, cwd=PROJECT_ROOT))
-    except KeyboardInterrupt:
-        raise SystemExit(0) from None
+        return "multiprocessing.spawn" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _kill(procs: list[psutil.Process]) -> list[int]:
+    killed = []
+    for proc in procs:
+        try:
+            proc.kill()
+            killed.append(proc.pid)
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+    return killed
+
+
+def _port_open(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def graphql(base_url: str, query: str, variables: Mapping[str, object] | None = None, timeout_seconds: float = 30):
+    """POST a GraphQL query to the webserver; returns `data`, raises ValueError on GraphQL errors."""
+    import json
+
+    body = json.dumps({"query": query, "variables": dict(variables or {})}).encode()
+    request = urllib.request.Request(
+        f"{base_url}/graphql", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
+            payload = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        raise ValueError(f"GraphQL HTTP {exc.code}: {exc.read()[:500]!r}") from None
+    if payload.get("errors"):
+        raise ValueError(f"GraphQL errors: {payload['errors']}")
+    return payload["data"]
+
+
+@contextmanager
+def _stop_signals_as_interrupt() -> Iterator[None]:
+    """Ctrl-C and `kill <pid>` of `campaign-ops dev` both stop the services. Both are caught (not ignored, even
+    when a shell started us in the background with SIGINT ignored), so the children start with default handlers."""
+
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@click.group("dev", invoke_without_command=True)
+@click.option("--port", default=3000, show_default=True, help="Webserver (UI) port.")
+@click.option("--code-server-port", default=4000, show_default=True, help="Code location gRPC port.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--log-dir", type=click.Path(path_type=Path), help="Write each service's output to a file here.")
+@click.pass_context
+def dev_command(ctx: click.Context, port: int, code_server_port: int, host: str, log_dir: Path | None) -> None:
+    """Run the code server, daemon and webserver (UI on http://127.0.0.1:3000) until Ctrl-C."""
+    if ctx.invoked_subcommand is not None:
+        return
+    env = dagster_environment()
+    check_databases(env)
+    ports = ServicePorts(webserver=port, code_server=code_server_port, host=host)
+    click.echo(f"database: {mask_url(env['DATABASE_URL'])}")
+    click.echo(f"instance: {mask_url(env['DAGSTER_PG_URL'])} (DAGSTER_HOME={env['DAGSTER_HOME']})")
+    services = DagsterServices(env, ports, log_dir=log_dir)
+    exit_code = 0
+    with _stop_signals_as_interrupt():
+        try:
+            services.start()
+            click.echo(f"code server: {host}:{code_server_port}; daemon running; Dagster UI: {ports.webserver_url}")
+            click.echo("Ctrl-C stops all three.")
+            while True:
+                for restarted in services.restart_exited():
+                    click.echo(f"restarted {restarted}", err=True)
+                time.sleep(1)
+        except KeyboardInterrupt:
+            click.echo("stopping the webserver, daemon and code server ...")
+        except ServiceError as exc:
+            click.echo(f"error: {exc}", err=True)
+            exit_code = 1
+        finally:
+            killed = services.stop()
+    if killed:
+        click.echo(f"killed after {services.stop_timeout_seconds:.0f} s: pids {killed}")
+    click.echo("stopped")
+    raise SystemExit(exit_code)
+
+
+@dev_command.command("check")
+def check_command() -> None:
+    """Check that the app database and the Dagster instance database answer (what `dev` checks first)."""
+    env = dagster_environment()
+    check_databases(env)
+    click.echo(f"database: {mask_url(env['DATABASE_URL'])}: ok")
+    click.echo(f"instance: {mask_url(env['DAGSTER_PG_URL'])}: ok")
+
+
+@dev_command.command("prune-runs")
+@click.option("--older-than-days", type=int, default=90, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Count the runs that would be deleted; delete nothing.")
+def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
+    """Delete finished Dagster runs (and their event logs) older than N days: the instance's run retention."""
+    import dagster as dg
+
+    if older_than_days < 1:
+        raise ConfigError(f"--older-than-days must be at least 1, got {older_than_days}")
+    env = dagster_environment()
+    check_databases(env)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
+    finished = [
+        dg.DagsterRunStatus.SUCCESS,
+        dg.DagsterRunStatus.FAILURE,
+        dg.DagsterRunStatus.CANCELED,
+    ]
+    deleted = 0
+    with dg.DagsterInstance.get() as instance:
+        while True:
+            records = instance.get_run_records(
+                filters=dg.RunsFilter(statuses=finished, created_before=cutoff), limit=500, ascending=True
+            )
+            if not records or dry_run:
+                deleted += len(records)
+                break
+            for record in records:
+                instance.delete_run(record.dagster_run.run_id)
+            deleted += len(records)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {deleted} finished run(s) created before {cutoff:%Y-%m-%d %H:%M} UTC")
 
 
 @click.command("run-job")
@@ -53,7 +449,6 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     import dagster as dg
 
     from campaign_ops.clients.core import active_client_ids, partition_changes, require_active_clients
-    from campaign_ops.db.engine import connect, make_engine
     from campaign_ops.definitions import defs
     from campaign_ops.partitions import clients_partitions
     from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG

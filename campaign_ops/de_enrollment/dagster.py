@@ -21,7 +21,12 @@ from campaign_ops.assets import (
     leads_asset,
 )
 from campaign_ops.clients.core import active_client_ids, parse_client_id, require_active_clients
-from campaign_ops.de_enrollment.core import ClientResult, DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import (
+    DEFAULT_MAX_RUNTIME_MS,
+    ClientResult,
+    DeEnrollmentSettings,
+    de_enroll_clients,
+)
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -127,6 +132,12 @@ de_enrollment_job = dg.define_asset_job(
     # one step (plus its checks): the in-process executor saves a subprocess per run (a third of run overhead)
     executor_def=dg.in_process_executor,
     description="De-enroll leads: every 15 minutes for all clients in one run, or one client as a backfill.",
+    tags={
+        # run monitoring ends a run whose worker died: the budget plus a minute for start-up and bookkeeping
+        "dagster/max_runtime": str(DEFAULT_MAX_RUNTIME_MS // 1000 + 60),
+        # idempotent (a second pass changes nothing): the daemon re-runs a run that was cut short
+        "dagster/max_retries": "2",
+    },
 )
 
 

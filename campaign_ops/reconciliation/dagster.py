@@ -122,6 +122,8 @@ stats_reconciliation_job = dg.define_asset_job(
     selection=[campaign_stats_reconciliation_asset.key],
     executor_def=dg.in_process_executor,
     description="Find, log and correct campaign counter drift, per client (config dry_run reports only).",
+    # idempotent (drift found again is corrected again, no drift changes nothing): the daemon re-runs a run cut short
+    tags={"dagster/max_retries": "2"},
 )
 
 

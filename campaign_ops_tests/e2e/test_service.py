@@ -1,0 +1,356 @@
+"""End to end, as users work: `campaign-ops dev` (code server, daemon, webserver on PostgreSQL), driven through
+Dagster's GraphQL API and a real browser, then crashed.
+
+One test on purpose: starting the three processes costs ~10 s of a 2-core machine and every e2e second is paid in
+every CI run, so the steps share one service and run in the order a user would meet them.
+"""
+
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from sqlalchemy import Engine, text
+
+from campaign_ops.db.engine import make_engine
+from campaign_ops.demo.seed import SeedSummary
+from campaign_ops_tests.e2e.conftest import ARTIFACTS, RunningService
+from campaign_ops_tests.e2e.dagster_api import DagsterApi, metadata_value, wait_for
+from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
+
+JOB = "de_enrollment_job"
+CHROMIUM = os.environ.get("CAMPAIGN_OPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # root in CI containers
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# the crash step: small commits so a sweep runs long enough to be killed in the middle of it
+CRASH_CHUNK_SIZE = 5
+CRASH_MAX_RUNTIME_SECONDS = 45
+
+
+pytestmark = pytest.mark.e2e
+
+
+def test_service_end_to_end(dagster_service: RunningService, seeded_clients: SeedSummary) -> None:
+    service = dagster_service
+    api = service.api
+    engine = make_engine(service.app_url, pooled=False)
+    try:
+        # a quarter-hour tick must not start a sweep in the middle of the steps below (the UI's toggle)
+        api.stop_schedule("de_enrollment_schedule")
+        active = active_clients(engine)
+        inactive = scalar_list(engine, "SELECT id::text FROM clients WHERE NOT is_active")
+
+        client = step_partitions_appear(api, active)
+        step_unknown_partitions_refused(api, [*inactive, "not-a-client"])
+        backfill_run_id = step_one_client_backfill(api, engine, client)
+        step_browser(service.base_url, active, backfill_run_id)
+        step_crash_and_recover(service, engine, active, seeded_clients)
+        step_ctrl_c_stops_everything(service, engine)
+    finally:
+        engine.dispose()
+
+
+# --- 1. through the API ----------------------------------------------------------------------------------------
+
+
+def step_partitions_appear(api: DagsterApi, active: list[str]) -> str:
+    """The daemon's first tick of clients_partition_sync_sensor turns the active clients into partitions."""
+
+    def synced() -> list[str] | None:
+        keys = api.job_partition_keys(JOB)
+        return keys if sorted(keys) == active else None
+
+    keys = wait_for("the clients partitions to equal the active clients", synced, timeout_seconds=120)
+    assert sorted(keys) == active
+    return keys[0]
+
+
+def step_unknown_partitions_refused(api: DagsterApi, bad_keys: list[str]) -> None:
+    """A backfill for a key that is not an active client's partition is refused, and nothing is created."""
+    for key in bad_keys:
+        result = api.launch_job_backfill(JOB, [key])
+        assert result["__typename"] == "PartitionKeysNotFoundError", result
+        assert key in result["message"]
+    assert api.backfills() == []
+    assert [r for r in api.runs(JOB) if "dagster/schedule_name" not in r["tags"]] == []
+
+
+def step_one_client_backfill(api: DagsterApi, engine: Engine, client: str) -> str:
+    """launchPartitionBackfill for one client: the daemon runs it, the client's leads (only) are de-enrolled,
+    the run records the figures as materialization metadata, and the checks that follow record evaluations."""
+    others_stuck_before = stuck_leads(engine, exclude=client)
+    result = api.launch_job_backfill(JOB, [client])
+    assert result["__typename"] == "LaunchBackfillSuccess", result
+    backfill = wait_for(
+        "the backfill's run",
+        lambda: next((b for b in api.backfills() if b["id"] == result["backfillId"] and b["runs"]), None),
+        timeout_seconds=180,
+    )
+    assert len(backfill["runs"]) == 1, backfill
+    run = api.wait_run_finished(backfill["runs"][0]["runId"], timeout_seconds=60)
+    assert run["status"] == "SUCCESS", api.run_messages(run["runId"])[-20:]
+    assert run["tags"]["dagster/backfill"] == result["backfillId"]
+
+    de_enrolled = scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log WHERE client_id = :c", c=client)
+    assert de_enrolled > 0
+    assert stuck_leads(engine, only=client) == 0
+    assert stuck_leads(engine, exclude=client) == others_stuck_before > 0  # the other client was not touched
+
+    leads = [m for m in run["assetMaterializations"] if m["assetKey"]["path"] == ["leads"]]
+    assert [m["partition"] for m in leads] == [client]
+    assert metadata_value(leads[0], "leads_de_enrolled") == de_enrolled
+    assert metadata_value(leads[0], "status") == "success"
+
+    # the integrity checks run after every de-enrollment run (a run-status sensor of the daemon)
+    checks_run = wait_for(
+        "the integrity checks run that follows the backfill",
+        lambda: next(
+            (
+                r
+                for r in api.runs("integrity_checks_job", {"campaign_ops/after_run": run["runId"]})
+                if r["status"] in ("SUCCESS", "FAILURE")
+            ),
+            None,
+        ),
+        timeout_seconds=180,
+        interval=2,
+    )
+    assert checks_run["status"] == "SUCCESS"
+    evaluations = [e for e in api.check_executions("leads", "stuck_leads") if e["runId"] == checks_run["runId"]]
+    evaluated = [e["evaluation"] for e in evaluations if e["evaluation"]]
+    assert evaluated and all(e["success"] for e in evaluated), evaluations
+    assert any(
+        m["label"] == "stuck_leads" and m.get("intValue") == 0 for e in evaluated for m in e["metadataEntries"]
+    ), evaluated
+    return run["runId"]
+
+
+# --- 2. in a browser ----------------------------------------------------------------------------------------
+
+
+def step_browser(base_url: str, active: list[str], backfill_run_id: str) -> None:
+    """Debian's chromium, fresh profile: partitions page, run page, checks view, and a key that is no client."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make install` installs Debian's chromium package"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.set_default_timeout(60_000)
+
+            page.goto(f"{base_url}/locations/campaign_ops/jobs/{JOB}/partitions")
+            skip_community_dialog(page)
+            expect(page.get_by_text("Total partitions")).to_be_visible()
+            page.get_by_role("button", name="Show per-asset status").click()
+            for key in active:
+                expect(page.get_by_text(key, exact=True).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "1-partitions.png"), full_page=True)
+
+            page.goto(f"{base_url}/runs/{backfill_run_id}")
+            expect(page.get_by_text(backfill_run_id[:8]).first).to_be_visible()
+            expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+            expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "2-backfill-run.png"))
+
+            page.goto(f"{base_url}/assets/leads?view=checks")
+            expect(page.get_by_text("stuck_leads").first).to_be_visible()
+            expect(page.get_by_text("Evaluation result")).to_be_visible()
+            expect(page.get_by_text("Passed", exact=True).first).to_be_visible()
+            expect(page.get_by_text("0 stuck lead(s)").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "3-stuck-leads-check.png"))
+
+            # the UI's backfill dialog: a key that is not a client matches no partition and cannot be launched
+            page.goto(f"{base_url}/locations/campaign_ops/jobs/{JOB}/partitions")
+            page.get_by_role("button", name="Materialize…").click()
+            page.get_by_text("Select a partition or create one").click()
+            page.keyboard.type("not-a-client")
+            expect(page.get_by_text("No matching partitions found")).to_be_visible()
+            expect(page.get_by_role("button", name="Launch backfill")).to_be_disabled()
+            page.screenshot(path=str(ARTIFACTS / "4-unknown-partition-refused.png"))
+        finally:
+            browser.close()
+
+
+def skip_community_dialog(page: Page) -> None:
+    """A fresh instance greets the first visitor with "Join the Dagster community": Skip it before anything else."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(state="visible", timeout=20_000)
+    except PlaywrightTimeoutError:  # shown once per instance: absent is fine
+        return
+    skip.click()
+    expect(skip).to_be_hidden()
+
+
+# --- 3. crash ------------------------------------------------------------------------------------------------
+
+
+def step_crash_and_recover(service: RunningService, engine: Engine, active: list[str], seeded: SeedSummary) -> None:
+    """kill -9 a sweep's run worker (the code server sees it die and fails the run; the retry takes over), then
+    kill -9 the retry's run worker together with the code server (nobody is left to see it: the run stays STARTED
+    until its maximum runtime ends it; `campaign-ops dev` restarts the code server; the second retry finishes).
+    Afterwards the SOP's stuck/drift/duplicate queries return nothing and no advisory lock is held."""
+    api = service.api
+    sweep_id = api.launch_run(
+        JOB,
+        tags={
+            "dagster/asset_partition_range_start": active[0],
+            "dagster/asset_partition_range_end": active[-1],
+            "dagster/max_runtime": str(CRASH_MAX_RUNTIME_SECONDS),  # shortened for the test
+        },
+        run_config={"ops": {"de_enrollment": {"config": {"chunk_size": CRASH_CHUNK_SIZE}}}},
+    )
+
+    # (a) the sweep's run worker only
+    worker = worker_in_the_middle_of_work(service, engine, sweep_id)
+    worker.kill()
+    failed = api.wait_run_finished(sweep_id, timeout_seconds=60)
+    assert failed["status"] == "FAILURE"
+    assert any("SIGKILL" in m for m in api.run_messages(sweep_id))
+    first_retry = wait_for(
+        "the daemon's retry of the killed sweep", lambda: retry_of(api, sweep_id), timeout_seconds=120
+    )
+    assert first_retry["tags"]["dagster/retry_number"] == "1"
+    assert first_retry["tags"]["dagster/max_runtime"] == str(CRASH_MAX_RUNTIME_SECONDS)
+
+    # (b) the retry's run worker and the code server with it
+    worker = worker_in_the_middle_of_work(service, engine, first_retry["runId"])
+    code_server = service.code_server()
+    killed_at = time.monotonic()
+    for proc in (worker, code_server):
+        proc.kill()
+    service.remember_pids()
+    wait_for("campaign-ops dev to restart the code server", lambda: restarted_code_server(service, code_server), 60)
+    assert api.run(first_retry["runId"])["status"] == "STARTED"  # nobody noticed: only the maximum runtime helps
+    ended = api.wait_run_finished(first_retry["runId"], timeout_seconds=CRASH_MAX_RUNTIME_SECONDS + 120)
+    assert ended["status"] == "FAILURE"
+    assert any("maximum runtime" in m for m in api.run_messages(first_retry["runId"]))
+    assert time.monotonic() - killed_at < CRASH_MAX_RUNTIME_SECONDS + 60
+
+    second_retry = wait_for(
+        "the second retry", lambda: retry_of(api, first_retry["runId"]), timeout_seconds=180, interval=2
+    )
+    finished = api.wait_run_finished(second_retry["runId"], timeout_seconds=180)
+    assert finished["status"] == "SUCCESS", api.run_messages(second_retry["runId"])[-20:]
+
+    # every awaiting lead de-enrolled exactly once: nothing half-applied, nothing twice
+    expected = seeded.completable + seeded.opted_out_waiting + seeded.booked_waiting
+    assert scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log") == expected
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(SOP_STUCK_LEADS).scalar() == 0
+        assert conn.exec_driver_sql(SOP_STATS_DRIFT).all() == []
+        assert conn.exec_driver_sql(SOP_STATS_MATCH).all() == []
+        assert conn.exec_driver_sql(SOP_DUPLICATES).all() == []
+    # the killed passes' run rows were closed by the next pass of their client, none is left 'running'
+    assert scalar(engine, "SELECT count(*) FROM de_enrollment_runs WHERE status = 'running'") == 0
+    assert scalar(engine, "SELECT count(*) FROM de_enrollment_runs WHERE error_details LIKE 'abandoned%'") == 2
+    assert advisory_locks(engine) == 0
+
+
+def worker_in_the_middle_of_work(service: RunningService, engine: Engine, run_id: str) -> psutil.Process:
+    """The run worker of `run_id` once its run is STARTED and it has committed some leads, but not all."""
+    api = service.api
+    wait_for("the run to start", lambda: api.run(run_id)["status"] == "STARTED", timeout_seconds=180)
+    pid = wait_for("the run worker's pid", lambda: api.run_worker_pid(run_id), timeout_seconds=60)
+    logged = "SELECT count(*) FROM de_enrollment_lead_log l JOIN de_enrollment_runs r ON r.id = l.run_id "
+    logged += "WHERE r.dagster_run_id = :run_id"
+    wait_for("the run to commit some leads", lambda: scalar(engine, logged, run_id=run_id) >= 100, 120, 0.2)
+    assert api.run(run_id)["status"] == "STARTED", "the run finished before it could be killed"
+    service.remember_pids()
+    return psutil.Process(pid)
+
+
+def retry_of(api: DagsterApi, run_id: str) -> dict | None:
+    return next(iter(api.runs(JOB, {"dagster/parent_run_id": run_id})), None)
+
+
+def restarted_code_server(service: RunningService, killed: psutil.Process) -> bool:
+    try:
+        return service.code_server().pid != killed.pid and "restarted code-server" in service.output()
+    except AssertionError:
+        return False
+
+
+# --- 4. Ctrl-C -----------------------------------------------------------------------------------------------
+
+
+def step_ctrl_c_stops_everything(service: RunningService, engine: Engine) -> None:
+    """SIGINT (Ctrl-C) to `campaign-ops dev`: it exits 0, every process it started is gone, and no session of
+    theirs is left on either database."""
+    service.remember_pids()
+    assert len(service.seen_pids) >= 3
+    started = time.monotonic()
+    service.process.send_signal(signal.SIGINT)
+    assert service.process.wait(timeout=90) == 0, service.output()[-2000:]
+    assert time.monotonic() - started < 60
+    assert "stopped" in service.output()
+    alive = [pid for pid in service.seen_pids if psutil.pid_exists(pid) and not is_zombie(pid)]
+    assert alive == [], f"still running after Ctrl-C: {alive}"
+    for url in (service.app_url, service.instance_url):
+        database = url.rsplit("/", 1)[1]
+        sessions = wait_for(
+            f"no session left on {database}",
+            lambda db=database: (
+                scalar(
+                    engine,
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()",
+                    db=db,
+                )
+                == 0
+            ),
+            timeout_seconds=30,
+        )
+        assert sessions
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def scalar(engine: Engine, sql: str, **params: object) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar_one()
+
+
+def scalar_list(engine: Engine, sql: str) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(text(sql)).scalars())
+
+
+def active_clients(engine: Engine) -> list[str]:
+    return scalar_list(engine, "SELECT id::text FROM clients WHERE is_active")
+
+
+def stuck_leads(engine: Engine, only: str | None = None, exclude: str | None = None) -> int:
+    sql = SOP_STUCK_LEADS.strip().rstrip(";")
+    if only:
+        sql += " AND l.client_id = CAST(:client AS uuid)"
+    if exclude:
+        sql += " AND l.client_id <> CAST(:client AS uuid)"
+    return scalar(engine, sql, client=only or exclude)
+
+
+def advisory_locks(engine: Engine) -> int:
+    """Advisory locks held on this test's database (pg_locks is server-wide; other tests may hold their own)."""
+    return scalar(
+        engine,
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+
+
+def is_zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
