@@ -441,6 +441,10 @@ def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
     click.echo(f"{verb} {deleted} finished run(s) created before {cutoff:%Y-%m-%d %H:%M} UTC")
 
 
+# the run's events stay in the instance (the UI shows them all); the terminal gets INFO and above
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 @click.command("run-job")
 @click.argument("job_name")
 @click.option("--client-id", help="One client partition; default: one run over all client partitions.")
@@ -478,10 +482,14 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         if not keys:
             raise click.ClickException("no active clients: nothing to run")
         if client_id:
-            result = job.execute_in_process(instance=instance, partition_key=client_id, raise_on_error=False)
+            # a partition tag rather than partition_key=: it also works for check-only jobs, which have no
+            # partitions definition of their own
+            result = job.execute_in_process(
+                instance=instance, tags={"dagster/partition": client_id}, run_config=QUIET, raise_on_error=False
+            )
         else:
             tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+            result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
     scope = f"client {client_id}" if client_id else f"{len(keys)} client partitions"
     click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
     click.echo(f"see it at http://127.0.0.1:3000/runs/{result.run_id} once `make dev` runs")
