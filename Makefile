@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo dev test test-fast lint bench clean stop-db
+.PHONY: install browser demo dev test test-e2e test-fast lint bench clean stop-db
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -14,6 +14,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Debian's chromium package for the browser tests (Playwright drives it; no browser is downloaded from elsewhere).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 ## Start the embedded database, migrate, seed demo data and run the main job.
 demo: install
@@ -24,17 +28,22 @@ demo: install
 	$(BIN)/campaign-ops check schema_contract
 	$(BIN)/campaign-ops health-check
 
-## The database plus the Dagster UI on http://127.0.0.1:3000.
+## The service: code server, daemon and webserver (UI on http://127.0.0.1:3000) on the database; Ctrl-C stops all.
 dev: install
 	$(BIN)/campaign-ops dev
 
 ## The whole suite, on the embedded PostgreSQL unless TEST_DATABASE_URL/DATABASE_URL name a server.
-test: install
+test: install browser
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+## Only the end-to-end tests (real code server, daemon, webserver and chromium), screenshots in artifacts/e2e/.
+test-e2e: install browser
+	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
 ## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep (prints figures).
 bench: install
 	$(BIN)/python -m bench.run_bench
+	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.reconciliation_archival
 	$(BIN)/python -m bench.checks_reports
 
