@@ -1,4 +1,4 @@
-"""`campaign-ops dev` without a database: one clear line, a non-zero exit, and nothing started."""
+"""`campaign-ops dev` without a database (one clear line, a non-zero exit, nothing started) and its run retention."""
 
 import os
 import socket
@@ -6,8 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import yaml
+from sqlalchemy import text
 
+from campaign_ops.db.engine import make_engine
 from campaign_ops.db.urls import normalise_url
 from campaign_ops_tests.e2e.conftest import free_port
 
@@ -35,3 +39,45 @@ def test_dev_without_a_database_fails_with_one_line(unreachable: str, db_url: st
     for port in (web_port, code_port):  # nothing was started
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_prune_runs_deletes_only_finished_runs_older_than_the_cutoff(
+    db_url: str, empty_db_url: str, tmp_path: Path
+) -> None:
+    """The run retention open-source Dagster lacks: old finished runs and their events go, recent ones stay."""
+    instance_url = normalise_url(empty_db_url)
+    (tmp_path / "dagster.yaml").write_text(
+        yaml.safe_dump({"storage": {"postgres": {"postgres_url": instance_url}}, "telemetry": {"enabled": False}})
+    )
+
+    @dg.op
+    def noop() -> None:
+        return None
+
+    @dg.job
+    def tiny() -> None:
+        noop()
+
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        old, recent = (tiny.execute_in_process(instance=instance).run_id for _ in range(2))
+    engine = make_engine(instance_url, pooled=False)
+    with engine.begin() as conn:  # age one run by 100 days in Dagster's own run storage
+        conn.execute(
+            text("UPDATE runs SET create_timestamp = create_timestamp - interval '100 days' WHERE run_id = :r"),
+            {"r": old},
+        )
+    env = {**os.environ, "DATABASE_URL": normalise_url(db_url), "DAGSTER_PG_URL": instance_url}
+    env["DAGSTER_HOME"] = str(tmp_path)
+    command = [str(Path(sys.executable).parent / "campaign-ops"), "dev", "prune-runs", "--older-than-days", "90"]
+    dry = subprocess.run([*command, "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+    assert dry.returncode == 0, dry.stderr
+    assert "would delete 1 finished run(s)" in dry.stdout
+    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "deleted 1 finished run(s)" in proc.stdout
+    with engine.connect() as conn:
+        runs = set(conn.execute(text("SELECT run_id FROM runs")).scalars())
+        old_events = conn.execute(text("SELECT count(*) FROM event_logs WHERE run_id = :r"), {"r": old}).scalar()
+    engine.dispose()
+    assert runs == {recent}
+    assert old_events == 0
