@@ -15,7 +15,7 @@ import psutil
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import SeedSummary
@@ -298,7 +298,7 @@ def step_ctrl_c_stops_everything(service: RunningService, engine: Engine) -> Non
     alive = [pid for pid in service.seen_pids if psutil.pid_exists(pid) and not is_zombie(pid)]
     assert alive == [], f"still running after Ctrl-C: {alive}"
     for url in (service.app_url, service.instance_url):
-        database = url.rsplit("/", 1)[1]
+        database = make_url(url).database  # embedded-server URLs carry ?host=<socket dir>
         sessions = wait_for(
             f"no session left on {database}",
             lambda db=database: (
