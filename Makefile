@@ -34,7 +34,7 @@ dev: install
 
 ## The whole suite, on the embedded PostgreSQL unless TEST_DATABASE_URL/DATABASE_URL name a server.
 test: install browser
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 0 ] || echo "pytest exited $$rc (1 failures, 5 no tests collected)"; exit $$rc
 
 ## Only the end-to-end tests (real code server, daemon, webserver and chromium), screenshots in artifacts/e2e/.
 test-e2e: install browser

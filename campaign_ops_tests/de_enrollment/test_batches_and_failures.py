@@ -2,6 +2,7 @@
 
 import pytest
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
 
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
@@ -40,9 +41,10 @@ def test_sop_batched_path_processes_in_batches_of_batch_size(conn: Connection, e
 def test_set_based_and_sop_batched_paths_give_identical_results(admin_url: str, db_url: str, engine: Engine) -> None:
     with engine.begin() as c:
         seed_demo_data(c, clients=3, campaigns_per_client=4, leads=2500, seed=21)
-    twin_name = f"{db_url.rsplit('/', 1)[1]}_twin"
+    source_name = make_url(db_url).database  # embedded-server URLs end in ?host=…
+    twin_name = f"{source_name}_twin"
     engine.dispose()
-    twin_url = create_database(admin_url, twin_name, template=db_url.rsplit("/", 1)[1])
+    twin_url = create_database(admin_url, twin_name, template=source_name)
     twin = make_engine(twin_url)
     try:
         with engine.connect() as c:
