@@ -149,6 +149,7 @@ class DagsterServices:
         self.stop_timeout_seconds = stop_timeout_seconds
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.restarts: dict[str, int] = {}
+        self._old_groups: list[int] = []
         self._logs: list[IO[bytes]] = []
 
     # --- starting ----------------------------------------------------------------------------------------------
@@ -202,7 +203,9 @@ class DagsterServices:
             self.restarts[name] = self.restarts.get(name, 0) + 1
             if self.restarts[name] > MAX_RESTARTS:
                 raise ServiceError(f"{name} exited with code {code} {MAX_RESTARTS} times{self._log_hint(name)}")
-            _signal_group(proc.pid, signal.SIGKILL)  # whatever it left behind (run workers) goes with it
+            # run workers the dead code server left behind may still finish their runs (they report to the
+            # instance directly): their group is kept, and stopped with the rest
+            self._old_groups.append(proc.pid)
             self.start_one(name)
             restarted.append(f"{name} (exit code {code}, restart {self.restarts[name]}/{MAX_RESTARTS})")
         return restarted
@@ -262,17 +265,19 @@ class DagsterServices:
         are killed first — the code server then records their runs as failed, which run retries pick up on the
         next start — and then the code server and anything else still alive.
         """
-        everything = self.all_descendants()
-        for proc in reversed(list(self.processes.values())):  # webserver first, code server last
-            _signal_group(proc.pid, signal.SIGTERM)
+        groups = [proc.pid for proc in reversed(list(self.processes.values()))]  # webserver first
+        groups += self._old_groups
+        everything = self.all_descendants() + [p for group in self._old_groups for p in _group_members(group)]
+        for group in groups:
+            _signal_group(group, signal.SIGTERM)
         _, alive = psutil.wait_procs(everything, timeout=self.stop_timeout_seconds)
         killed: list[int] = []
         run_workers = [p for p in alive if _is_run_worker(p)]
         if run_workers:
             killed += _kill(run_workers)
             time.sleep(3)  # the code server's cleanup thread marks the dead workers' runs failed
-        for proc in self.processes.values():
-            _signal_group(proc.pid, signal.SIGKILL)
+        for group in groups:
+            _signal_group(group, signal.SIGKILL)
         killed += _kill([p for p in alive if p not in run_workers])
         for proc in self.processes.values():
             try:
@@ -303,6 +308,17 @@ def _is_run_worker(proc: psutil.Process) -> bool:
         return "multiprocessing.spawn" in " ".join(proc.cmdline())
     except psutil.Error:
         return False
+
+
+def _group_members(pgid: int) -> list[psutil.Process]:
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid:
+                members.append(proc)
+        except (OSError, psutil.Error):
+            continue
+    return members
 
 
 def _kill(procs: list[psutil.Process]) -> list[int]:
