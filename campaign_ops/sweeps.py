@@ -4,8 +4,11 @@ A Dagster run costs seconds before it does anything: 100 one-client runs took 23
 run over the same 100 partitions about 6 s. So schedules ask for a range run; one-client runs are for backfills.
 """
 
+from collections.abc import Sequence
+
 import dagster as dg
 
+from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.partitions import clients_partitions
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -24,4 +27,13 @@ def all_clients_run_request(
     return dg.RunRequest(
         run_key=f"{run_key_prefix}:{stamp}",
         tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1], "campaign_ops/sweep": "all_clients"},
+    )
+
+
+def clients_failed(what: str, failures: Sequence[ClientFailure], total: int) -> dg.Failure:
+    """The one failure a sweep raises after every client was tried: each failed client by name, with its error."""
+    named = "; ".join(f"{f.client_name or '?'} ({f.client_id}): {f.error}" for f in failures)
+    return dg.Failure(
+        description=f"{what} failed for {len(failures)} of {total} client(s): {named}",
+        metadata={"failed_clients": dg.MetadataValue.json([f.client_id for f in failures])},
     )

@@ -29,7 +29,7 @@ from campaign_ops.assets import DE_ENROLLMENT_RUNS
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request
+from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 monitoring_archives_asset = dg.AssetSpec(
     "monitoring_archives",
@@ -133,11 +133,7 @@ def archive_monitoring_tables(
         context.log.warning(warning)
     yield dg.AssetObservation(asset_key=key, metadata=maintenance_metadata(maintenance, results))
     if failures:
-        named = "; ".join(f"{f.client_name or '?'} ({f.client_id}): {f.error}" for f in failures)
-        raise dg.Failure(
-            description=f"archival failed for {len(failures)} of {len(clients)} client(s): {named}",
-            metadata={"failed_clients": [f.client_id for f in failures]},
-        )
+        raise clients_failed("archival", failures, len(clients))
 
 
 monthly_archival_job = dg.define_asset_job(

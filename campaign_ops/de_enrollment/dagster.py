@@ -21,6 +21,7 @@ from campaign_ops.assets import (
     leads_asset,
 )
 from campaign_ops.clients.core import active_client_ids, parse_client_id, require_active_clients
+from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.de_enrollment.core import (
     DEFAULT_MAX_RUNTIME_MS,
     ClientResult,
@@ -30,7 +31,7 @@ from campaign_ops.de_enrollment.core import (
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request
+from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 
 class DeEnrollmentConfig(dg.Config):
@@ -119,11 +120,10 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
         f"{len(sweep.failed)} failed"
     )
     if sweep.failed:
-        names = ", ".join(f"{r.client_name or r.client_id} ({r.client_id}): {r.error_details}" for r in sweep.failed)
-        raise dg.Failure(
-            description=f"de-enrollment failed for {len(sweep.failed)} of {len(sweep.clients)} client(s): {names}",
-            metadata={"failed_clients": dg.MetadataValue.json([r.client_id for r in sweep.failed])},
-        )
+        failures = [
+            ClientFailure(r.client_id, r.client_name, r.error_details or "", r.duration_ms) for r in sweep.failed
+        ]
+        raise clients_failed("de-enrollment", failures, len(sweep.clients))
 
 
 de_enrollment_job = dg.define_asset_job(

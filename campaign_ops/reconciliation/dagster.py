@@ -24,7 +24,7 @@ from campaign_ops.reconciliation.core import (
     prepare_clients,
 )
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request
+from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 MAX_DRIFT_ROWS_IN_METADATA = 25
 
@@ -76,11 +76,6 @@ def client_metadata(result: ClientReconciliation) -> dict[str, object]:
     return metadata
 
 
-def describe_failures(failures: list[ClientFailure], total: int) -> str:
-    named = "; ".join(f"{f.client_name or '?'} ({f.client_id}): {f.error}" for f in failures)
-    return f"stats reconciliation failed for {len(failures)} of {total} client(s): {named}"
-
-
 @dg.multi_asset(
     name="reconcile_campaign_stats",
     specs=[campaign_stats_reconciliation_asset],
@@ -111,10 +106,7 @@ def reconcile_campaign_stats(
         event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
         yield event(asset_key=key, partition=outcome.client_id, metadata=client_metadata(outcome))
     if failures:
-        raise dg.Failure(
-            description=describe_failures(failures, len(clients)),
-            metadata={"failed_clients": [f.client_id for f in failures]},
-        )
+        raise clients_failed("stats reconciliation", failures, len(clients))
 
 
 stats_reconciliation_job = dg.define_asset_job(
