@@ -49,6 +49,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 stop-db: install
 	$(BIN)/python -c "from campaign_ops.db.embedded import stop_embedded_server as s; print('stopped' if s() else 'not running')"

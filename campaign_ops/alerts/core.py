@@ -553,10 +553,14 @@ def dispatch(
         for resolution in sorted(resolutions, key=lambda r: (r.alert_type, r.key)):
             if resolution.key in firing_keys.get(resolution.alert_type, set()):
                 continue
-            rows = conn.execute(
-                load_sql(__file__, "lock_alert.sql"),
-                {"alert_type": resolution.alert_type, "alert_key": resolution.key},
-            ).mappings()
+            rows = (
+                conn.execute(
+                    load_sql(__file__, "lock_alert.sql"),
+                    {"alert_type": resolution.alert_type, "alert_key": resolution.key},
+                )
+                .mappings()
+                .all()
+            )
             for plan in _resolve_rows(conn, rows, resolution.note, resolution.link, now, report):
                 planned.append(plan)
                 touched.add(plan.row_id)

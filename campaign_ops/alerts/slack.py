@@ -173,8 +173,11 @@ class SlackWebhookNotifier:
         assert config.webhook_url
         self.config = config
         self.client = WebhookClient(
-            config.webhook_url, timeout=config.timeout_seconds, logger=_sdk_logger(), retry_handlers=[]
-        )  # type: ignore[arg-type]
+            config.webhook_url,
+            timeout=config.timeout_seconds,  # type: ignore[arg-type]  # slack-sdk passes it to urllib, floats work
+            logger=_sdk_logger(),
+            retry_handlers=[],
+        )
 
     def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         try:

@@ -8,6 +8,7 @@ The schedule runs on the 1st of each month, ONE run over all clients partitions.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -54,7 +55,7 @@ class MonthlyArchivalConfig(dg.Config):
     size_warning_gb: float = Field(default=10.0, description="Warn about tables larger than this (SOP: 10 GB).")
 
 
-def client_metadata(result: ClientArchival, cutoffs: Cutoffs) -> dict[str, object]:
+def client_metadata(result: ClientArchival, cutoffs: Cutoffs) -> dict[str, Any]:
     return {
         "client_name": result.client_name,
         "dry_run": result.dry_run,
@@ -67,8 +68,8 @@ def client_metadata(result: ClientArchival, cutoffs: Cutoffs) -> dict[str, objec
     }
 
 
-def maintenance_metadata(maintenance: Maintenance, results: list[ClientArchival]) -> dict[str, object]:
-    metadata: dict[str, object] = {
+def maintenance_metadata(maintenance: Maintenance, results: list[ClientArchival]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
         "clients_archived": len(results),
         "lead_log_archived": sum(r.lead_log_archived for r in results),
         "runs_archived": sum(r.runs_archived for r in results),
@@ -78,13 +79,13 @@ def maintenance_metadata(maintenance: Maintenance, results: list[ClientArchival]
     }
     for table in maintenance.table_sizes:
         metadata[f"{table.name}_bytes"] = table.bytes
-    table = "\n".join(
+    sizes = "\n".join(
         ["| table | size | bytes |", "|---|---:|---:|"]
         + [f"| {t.name} | {t.pretty} | {t.bytes} |" for t in maintenance.table_sizes]
     )
     if maintenance.warnings:
-        table += "\n\n" + "\n".join(f"⚠️ {w}" for w in maintenance.warnings)
-    metadata["table_sizes"] = dg.MetadataValue.md(table)
+        sizes += "\n\n" + "\n".join(f"⚠️ {w}" for w in maintenance.warnings)
+    metadata["table_sizes"] = dg.MetadataValue.md(sizes)
     return metadata
 
 

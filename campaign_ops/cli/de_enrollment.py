@@ -80,11 +80,11 @@ def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
     """The SOP's one-time Phase 3 migration: de-enroll every stuck lead, with a before/after report."""
     engine = make_engine(resolve_database_url())
     with connect(engine) as conn:
-        before = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
+        before: dict[str, int] = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
     sweep = _run((), True, DeEnrollmentSettings.from_env(max_runtime_ms=max_runtime_ms))
     with connect(engine) as conn:
-        after = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
-        names = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
+        after: dict[str, int] = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
+        names: dict[str, str] = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
     engine.dispose()
     click.echo("Stuck leads migration report")
     click.echo(f"{'client':<40} {'stuck before':>12} {'de-enrolled':>12} {'stuck after':>12}")

@@ -27,7 +27,7 @@ def require_active_clients(conn: Connection, client_ids: Iterable[str]) -> list[
     ids = [parse_client_id(c) for c in client_ids]
     if not ids:
         return []
-    rows = dict(
+    rows: dict[str, bool] = dict(
         conn.execute(
             text("SELECT id::text, is_active FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
         ).all()

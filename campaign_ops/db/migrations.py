@@ -85,8 +85,11 @@ def verify_checksums(conn: Connection) -> None:
 def run_script(conn: Connection, script: str) -> None:
     """Run a multi-statement SQL script as it is, in the connection's transaction (no parameter parsing:
     PL/pgSQL's format('%I') must reach the server untouched)."""
-    with conn.connection.cursor() as cursor:
+    cursor = conn.connection.cursor()
+    try:
         cursor.execute(script)
+    finally:
+        cursor.close()
 
 
 def apply_sql_revision(conn: Connection, revision: str) -> None:

@@ -10,8 +10,15 @@ from sqlalchemy import Connection, text
 
 EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "clients": (
-        "id", "company_name", "email", "airtable_base_id", "is_active", "created_at", "updated_at",
-        "payment_active", "phone_number",  # 0026 (seed 004)
+        "id",
+        "company_name",
+        "email",
+        "airtable_base_id",
+        "is_active",
+        "created_at",
+        "updated_at",
+        "payment_active",
+        "phone_number",  # 0026 (seed 004)
     ),
     "campaigns": (
         "id",
@@ -173,22 +180,58 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     # issue 9 (onboarding, lifecycle): 0026 and 0027
     "onboarding_pipeline_states": ("state", "position", "default_threshold_minutes", "is_terminal", "threshold_reason"),
     "onboarding_states": (
-        "client_id", "current_state", "state_entered_at", "stuck_detected_at", "completed_at",
-        "created_at", "updated_at",
+        "client_id",
+        "current_state",
+        "state_entered_at",
+        "stuck_detected_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
     ),
     "twilio_number_pool": (
-        "id", "phone_e164", "status", "client_id", "assigned_at", "monthly_cost_cents", "paid_through",
-        "last_payment_at", "created_at", "updated_at",
+        "id",
+        "phone_e164",
+        "status",
+        "client_id",
+        "assigned_at",
+        "monthly_cost_cents",
+        "paid_through",
+        "last_payment_at",
+        "created_at",
+        "updated_at",
     ),
     "lifecycle_campaign_schedules": (
-        "id", "campaign_name", "round_number", "scheduled_date", "scheduled_time", "status", "mailjet_campaign_id",
-        "recipient_count", "sent_at", "created_at", "updated_at",
+        "id",
+        "campaign_name",
+        "round_number",
+        "scheduled_date",
+        "scheduled_time",
+        "status",
+        "mailjet_campaign_id",
+        "recipient_count",
+        "sent_at",
+        "created_at",
+        "updated_at",
     ),
     "lifecycle_notification_logs": (
-        "id", "campaign_schedule_id", "stage", "status", "channel", "scheduled_for", "sent_at", "created_at",
+        "id",
+        "campaign_schedule_id",
+        "stage",
+        "status",
+        "channel",
+        "scheduled_for",
+        "sent_at",
+        "created_at",
     ),
     "lifecycle_campaign_metrics": (
-        "id", "campaign_schedule_id", "processed", "delivered", "bounced", "opened", "clicked", "collected_at",
+        "id",
+        "campaign_schedule_id",
+        "processed",
+        "delivered",
+        "bounced",
+        "opened",
+        "clicked",
+        "collected_at",
     ),
 }
 EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
@@ -283,7 +326,7 @@ def verify_schema(conn: Connection) -> list[VerifyItem]:
             text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()")
         )
     }
-    relations = dict(
+    relations: dict[str, str] = dict(
         conn.execute(
             text("SELECT c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace")
         ).all()

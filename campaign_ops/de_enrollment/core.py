@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import Connection, Engine, text
@@ -139,7 +139,7 @@ def de_enroll_clients(
             str(c)
             for c in conn.execute(load_sql(__file__, "order_clients.sql"), {"client_ids": list(client_ids)}).scalars()
         ]
-        names = dict(
+        names: dict[str, str] = dict(
             conn.execute(
                 text("SELECT id::text, company_name FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"),
                 {"ids": ordered},
@@ -318,8 +318,8 @@ def _mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:
     result.error_details = f"{result.error_details}; {note}" if result.error_details else note
 
 
-def _add_counts(result: ClientResult, row: object) -> int:
-    done, completed, opted_out, booked = row  # type: ignore[misc]
+def _add_counts(result: ClientResult, row: Sequence[int]) -> int:
+    done, completed, opted_out, booked = row
     result.leads_de_enrolled += done
     result.completed += completed
     result.opted_out += opted_out
@@ -356,8 +356,3 @@ def _sop_batch(
     _add_counts(result, row)
     last_id[0] = ids[-1]
     return result.leads_de_enrolled - before, len(ids) >= settings.batch_size
-
-
-def settings_with(settings: DeEnrollmentSettings, **changes: object) -> DeEnrollmentSettings:
-    """A copy with non-None changes applied (validated)."""
-    return replace(settings, **{k: v for k, v in changes.items() if v is not None})

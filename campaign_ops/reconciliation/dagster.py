@@ -8,6 +8,7 @@ named in the run's failure once every other client is done.
 """
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -50,8 +51,8 @@ class StatsReconciliationConfig(dg.Config):
     )
 
 
-def client_metadata(result: ClientReconciliation) -> dict[str, object]:
-    metadata: dict[str, object] = {
+def client_metadata(result: ClientReconciliation) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
         "client_name": result.client_name,
         "dry_run": result.dry_run,
         "campaigns_checked": result.campaigns_checked,

@@ -7,6 +7,8 @@ on the tables they read, so the lineage shows where their figures come from. Sch
 default execution timezone).
 """
 
+from typing import Any
+
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,9 +21,9 @@ from campaign_ops.resources import DatabaseResource
 GROUP = "reports"
 
 
-def _metadata(figures: dict[str, int | float], tables: dict[str, str], markdown: str) -> dict[str, object]:
+def _metadata(figures: dict[str, int | float], tables: dict[str, str], markdown: str) -> dict[str, Any]:
     assert not set(figures) & set(tables), "a table would hide a figure of the same name"
-    metadata: dict[str, object] = dict(figures)
+    metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
     metadata["report"] = dg.MetadataValue.md(markdown)
     return metadata
