@@ -12,7 +12,7 @@ from campaign_ops.definitions import defs
 def test_definitions_load_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DATABASE_URL", raising=False)
     dg.Definitions.validate_loadable(defs)
-    assert defs.get_sensor_def("clients_partition_sync_sensor") is not None
+    assert defs.resolve_sensor_def("clients_partition_sync_sensor") is not None
 
 
 @pytest.mark.parametrize(

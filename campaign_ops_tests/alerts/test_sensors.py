@@ -587,7 +587,7 @@ def test_sensors_and_resource_are_in_the_code_location() -> None:
     dg.Definitions.validate_loadable(defs)
 
     for name in (RUNS, CHECKS, HEALTH):
-        sensor = defs.get_sensor_def(name)
+        sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
         assert {"database", "slack_alerts"} <= set(sensor.required_resource_keys)
-    assert timedelta(seconds=defs.get_sensor_def(HEALTH).minimum_interval_seconds or 0) == timedelta(minutes=5)
+    assert timedelta(seconds=defs.resolve_sensor_def(HEALTH).minimum_interval_seconds or 0) == timedelta(minutes=5)

@@ -165,7 +165,7 @@ def test_one_client_run_during_a_sweep_of_that_client_skips_it(
 
 
 def test_schedule_asks_for_one_run_over_all_client_partitions(instance) -> None:
-    schedule = defs.get_schedule_def("de_enrollment_schedule")
+    schedule = defs.resolve_schedule_def("de_enrollment_schedule")
     context = dg.build_schedule_context(instance=instance)
     assert isinstance(schedule.evaluate_tick(context).skip_message, str)  # no partitions yet: skip, say why
 
