@@ -15,6 +15,12 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
+def tick_run_key(context: dg.ScheduleEvaluationContext, prefix: str) -> str:
+    """One run per schedule tick: the key names the tick, so a tick evaluated twice launches once."""
+    scheduled = context.scheduled_execution_time
+    return f"{prefix}:{scheduled.isoformat() if scheduled else 'manual'}"
+
+
 def all_clients_run_request(
     context: dg.ScheduleEvaluationContext, *, run_key_prefix: str
 ) -> dg.RunRequest | dg.SkipReason:
@@ -22,10 +28,8 @@ def all_clients_run_request(
     keys = clients_partitions.get_partition_keys(dynamic_partitions_store=context.instance)
     if not keys:
         return dg.SkipReason("no clients partitions yet (the clients_partition_sync_sensor adds them)")
-    scheduled = context.scheduled_execution_time
-    stamp = scheduled.isoformat() if scheduled else "manual"
     return dg.RunRequest(
-        run_key=f"{run_key_prefix}:{stamp}",
+        run_key=tick_run_key(context, run_key_prefix),
         tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1], "campaign_ops/sweep": "all_clients"},
     )
 

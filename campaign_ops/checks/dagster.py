@@ -56,7 +56,7 @@ from campaign_ops.checks.core import (
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG, all_clients_run_request
+from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG, all_clients_run_request, tick_run_key
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 PARTITION_TAG = "dagster/partition"
@@ -343,8 +343,7 @@ def de_enrollment_health_hourly_schedule(context: dg.ScheduleEvaluationContext) 
     description="Every day: the live schema against everything `campaign-ops db verify` expects.",
 )
 def schema_contract_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    scheduled = context.scheduled_execution_time
-    return dg.RunRequest(run_key=f"schema_contract:{scheduled.isoformat() if scheduled else 'manual'}")
+    return dg.RunRequest(run_key=tick_run_key(context, "schema_contract"))
 
 
 def partition_tags_of(run: dg.DagsterRun) -> dict[str, str]:

@@ -6,6 +6,7 @@ from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.dagster import run_check
 from campaign_ops.lifecycle.core import round_integrity
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import tick_run_key
 
 lifecycle_campaign_schedules_asset = dg.AssetSpec(
     "lifecycle_campaign_schedules",
@@ -42,8 +43,7 @@ lifecycle_integrity_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def lifecycle_integrity_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    scheduled = context.scheduled_execution_time
-    return dg.RunRequest(run_key=f"lifecycle_integrity:{scheduled.isoformat() if scheduled else 'manual'}")
+    return dg.RunRequest(run_key=tick_run_key(context, "lifecycle_integrity"))
 
 
 defs = dg.Definitions(

@@ -9,6 +9,7 @@ from campaign_ops.checks.dagster import outcome_to_check_result
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import tick_run_key
 
 onboarding_states_asset = dg.AssetSpec(
     "onboarding_states",
@@ -68,8 +69,7 @@ stuck_onboarding_check_job = dg.define_asset_job(
     description="Every 5 minutes, as seed 004's runtime monitor.",
 )
 def stuck_onboarding_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    scheduled = context.scheduled_execution_time
-    return dg.RunRequest(run_key=f"stuck_onboarding:{scheduled.isoformat() if scheduled else 'manual'}")
+    return dg.RunRequest(run_key=tick_run_key(context, "stuck_onboarding"))
 
 
 defs = dg.Definitions(

@@ -17,6 +17,7 @@ from campaign_ops.checks.core import error_reason, read_only_snapshot
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import tick_run_key
 
 GROUP = "reports"
 
@@ -81,11 +82,6 @@ weekly_review_report_job = dg.define_asset_job(
 )
 
 
-def _run_key(prefix: str, context: dg.ScheduleEvaluationContext) -> str:
-    scheduled = context.scheduled_execution_time
-    return f"{prefix}:{scheduled.isoformat() if scheduled else 'manual'}"
-
-
 @dg.schedule(
     job=daily_health_report_job,
     cron_schedule="0 9 * * *",
@@ -94,7 +90,7 @@ def _run_key(prefix: str, context: dg.ScheduleEvaluationContext) -> str:
     description="Every day, 9 AM (SOP).",
 )
 def daily_health_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=_run_key("daily_health_report", context))
+    return dg.RunRequest(run_key=tick_run_key(context, "daily_health_report"))
 
 
 @dg.schedule(
@@ -105,7 +101,7 @@ def daily_health_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.Ru
     description="Every Monday, 10 AM (SOP).",
 )
 def weekly_review_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=_run_key("weekly_review_report", context))
+    return dg.RunRequest(run_key=tick_run_key(context, "weekly_review_report"))
 
 
 defs = dg.Definitions(
