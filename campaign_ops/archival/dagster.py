@@ -27,6 +27,7 @@ from campaign_ops.archival.core import (
     prepare_archival,
 )
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
+from campaign_ops.checks.core import markdown_table
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -79,10 +80,7 @@ def maintenance_metadata(maintenance: Maintenance, results: list[ClientArchival]
     }
     for table in maintenance.table_sizes:
         metadata[f"{table.name}_bytes"] = table.bytes
-    sizes = "\n".join(
-        ["| table | size | bytes |", "|---|---:|---:|"]
-        + [f"| {t.name} | {t.pretty} | {t.bytes} |" for t in maintenance.table_sizes]
-    )
+    sizes = markdown_table(["table", "size", "bytes"], [(t.name, t.pretty, t.bytes) for t in maintenance.table_sizes])
     if maintenance.warnings:
         sizes += "\n\n" + "\n".join(f"⚠️ {w}" for w in maintenance.warnings)
     metadata["table_sizes"] = dg.MetadataValue.md(sizes)

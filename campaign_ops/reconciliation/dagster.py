@@ -14,6 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, LEADS
+from campaign_ops.checks.core import markdown_table
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.reconciliation.core import (
@@ -65,12 +66,14 @@ def client_metadata(result: ClientReconciliation) -> dict[str, Any]:
     if result.reconciliation_id:
         metadata["reconciliation_id"] = result.reconciliation_id
     if result.drifts:
-        rows = [
-            f"| {d.campaign_name} | {d.counter} | {d.reported} | {d.actual} | {d.difference:+d} |"
-            for d in result.drifts[:MAX_DRIFT_ROWS_IN_METADATA]
-        ]
+        table = markdown_table(
+            ["campaign", "counter", "reported", "actual", "difference"],
+            [
+                (d.campaign_name, d.counter, d.reported, d.actual, f"{d.difference:+d}")
+                for d in result.drifts[:MAX_DRIFT_ROWS_IN_METADATA]
+            ],
+        )
         more = len(result.drifts) - MAX_DRIFT_ROWS_IN_METADATA
-        table = "\n".join(["| campaign | counter | reported | actual | difference |", "|---|---|---|---:|---:|", *rows])
         if more > 0:
             table += f"\n\n…and {more} more (stats_reconciliation_log)"
         metadata["drifts"] = dg.MetadataValue.md(table)
