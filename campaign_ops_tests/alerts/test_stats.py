@@ -22,6 +22,7 @@ def delivered(
     severity: str,
     *,
     hours_ago: float,
+    now: datetime = NOW,
     kind: str = "firing",
     status: str = "sent",
     resource: str | None = None,
@@ -44,7 +45,7 @@ def delivered(
             "kind": kind,
             "s": severity,
             "status": status,
-            "t": NOW - timedelta(hours=hours_ago),
+            "t": now - timedelta(hours=hours_ago),
         },
     )
 
@@ -85,8 +86,10 @@ def test_in_between_is_watch(conn: Connection) -> None:
 
 
 def test_cli_prints_figures_and_json(conn: Connection, db_env: str) -> None:
-    delivered(conn, "STUCK_CLIENT", "stuck_client:b", "HIGH", hours_ago=0.5, resource="b")
-    delivered(conn, "POOL_EMPTY", "pool_empty", "HIGH", hours_ago=0.2, status="failed")
+    # The CLI reads the clock, so the rows are placed relative to the database's now(), never a fixed date.
+    db_now = conn.execute(text("SELECT now()")).scalar_one()
+    delivered(conn, "STUCK_CLIENT", "stuck_client:b", "HIGH", hours_ago=0.5, now=db_now, resource="b")
+    delivered(conn, "POOL_EMPTY", "pool_empty", "HIGH", hours_ago=0.2, now=db_now, status="failed")
     conn.commit()
     result = CliRunner().invoke(main, ["alerts", "stats", "--hours", "24", "--json"])
     assert result.exit_code == 0, result.output
