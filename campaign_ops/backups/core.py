@@ -9,7 +9,9 @@ the statements themselves are templates in the .sql files beside this module.
 - `restore_backup`: the SOP's rollback Step 4 (its two UPDATEs, limited to rows that differ, which gives the same
   end state and an honest "rows changed" count) in one transaction, holding leads and campaigns against other
   writers for its duration. A day without both backup tables, or a backup lacking a restored column, is refused
-  before anything changes.
+  before anything changes. It is an auditable reversal: each lead it puts back into an enrollment that was
+  de-enrolled gets a `restored` lead-log entry (same transaction) that re-opens the enrollment, so the next pass
+  de-enrolls it again as a new event rather than skipping it as already done.
 """
 
 import re
@@ -71,6 +73,7 @@ class RestoreResult:
     campaigns_only_in_backup: int
     leads_only_live: int  # created since the backup: left as they are
     campaigns_only_live: int
+    enrollments_reopened: int = 0  # `restored` lead-log entries written
 
 
 def parse_backup_day(value: str) -> str:
@@ -160,6 +163,11 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         campaigns_cov = conn.execute(
             text(_statement(conn, "backup_coverage.sql", backup=tables.campaigns, live="campaigns"))
         ).one()
+        # before the leads change: which leads go back into an enrollment is read against their current state
+        reopened = conn.execute(
+            text(_statement(conn, "restore_lead_log.sql", leads_backup=tables.leads)),
+            {"note": f"restored from backup {tables.leads}"},
+        ).scalar_one()
         leads_changed = conn.execute(
             text(_statement(conn, "restore_leads.sql", leads_backup=tables.leads))
         ).scalar_one()
@@ -176,6 +184,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         campaigns_only_in_backup=campaigns_cov.only_in_backup,
         leads_only_live=leads_cov.only_live,
         campaigns_only_live=campaigns_cov.only_live,
+        enrollments_reopened=reopened,
     )
 
 
