@@ -11,7 +11,8 @@ the statements themselves are templates in the .sql files beside this module.
   writers for its duration. A day without both backup tables, or a backup lacking a restored column, is refused
   before anything changes. It is an auditable reversal: each lead it puts back into an enrollment that was
   de-enrolled gets a `restored` lead-log entry (same transaction) that re-opens the enrollment, so the next pass
-  de-enrolls it again as a new event rather than skipping it as already done.
+  de-enrolls it again as a new event rather than skipping it as already done. The campaign counters are then
+  recomputed from the restored leads (leads created or changed since the backup are not restored).
 """
 
 import re
@@ -74,6 +75,7 @@ class RestoreResult:
     leads_only_live: int  # created since the backup: left as they are
     campaigns_only_live: int
     enrollments_reopened: int = 0  # `restored` lead-log entries written
+    counters_corrected: int = 0  # campaigns whose restored counters disagreed with the restored leads
 
 
 def parse_backup_day(value: str) -> str:
@@ -174,6 +176,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         campaigns_changed = conn.execute(
             text(_statement(conn, "restore_campaigns.sql", campaigns_backup=tables.campaigns))
         ).scalar_one()
+        counters_corrected = conn.execute(load_sql(__file__, "recount_counters.sql")).scalar_one()
     return RestoreResult(
         tables=tables,
         leads_changed=leads_changed,
@@ -185,6 +188,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         leads_only_live=leads_cov.only_live,
         campaigns_only_live=campaigns_cov.only_live,
         enrollments_reopened=reopened,
+        counters_corrected=counters_corrected,
     )
 
 

@@ -252,3 +252,24 @@ def test_resolving_refuses_bad_input_and_changes_nothing(conn: Connection, engin
     assert "no skipped de-enrollment waiting" in result.output
     assert snapshot(conn) == before
     assert conn.execute(text("SELECT count(*) FROM de_enrollment_lead_log")).scalar() == log_before
+
+
+def test_restore_recounts_counters_of_leads_created_since_the_backup(conn: Connection, engine: Engine) -> None:
+    data = make_client(conn, due=2)
+    conn.commit()
+    create_backup(conn)
+    add_lead(conn, data.client_id, data.campaign_id, position=0)  # enrolled after the backup
+    conn.execute(text("SELECT refresh_campaign_counters(ARRAY[CAST(:c AS uuid)])"), {"c": data.campaign_id})
+    conn.commit()
+    result = restore_backup(conn, conn.execute(text("SELECT to_char(current_date, 'YYYYMMDD')")).scalar_one())
+    conn.commit()
+    # before: the backup's counters were copied back although the new lead is still there (SOP stats drift)
+    assert result.counters_corrected == 1
+    reported, actual = conn.execute(
+        text(
+            "SELECT c.active_leads_count, (SELECT count(*) FROM leads l WHERE l.campaign_link_id = c.id"
+            " AND l.is_active AND NOT l.opted_out) FROM campaigns c WHERE c.id = :c"
+        ),
+        {"c": data.campaign_id},
+    ).one()
+    assert reported == actual
