@@ -149,3 +149,30 @@ def test_a_lost_database_stops_the_sweep_and_the_clients_not_reached_go_first_ne
     with make_engine(db_url).connect() as c:
         order = [str(i) for i in c.execute(load_sql(core.__file__, "order_clients.sql"), {"client_ids": ids}).scalars()]
     assert order[:3] == sweep.not_reached
+
+
+def test_a_chunk_whose_commit_fails_is_not_counted(conn: Connection, engine: Engine) -> None:
+    data = make_client(conn, due=10)
+    # a deferred constraint trigger refuses the second chunk at COMMIT (as a crash during the commit would lose it)
+    conn.execute(
+        text(
+            """
+            CREATE FUNCTION refuse_second_chunk() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF (SELECT count(*) FROM de_enrollment_lead_log WHERE run_id = NEW.run_id) > 3 THEN
+                    RAISE EXCEPTION 'commit refused';
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE CONSTRAINT TRIGGER refuse_second_chunk AFTER INSERT ON de_enrollment_lead_log
+                DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse_second_chunk();
+            """
+        )
+    )
+    conn.commit()
+    r = de_enroll_clients(engine, [data.client_id], DeEnrollmentSettings(chunk_size=3)).clients[0]
+    row = run_row(conn, r.run_row_id)
+    # before: the refused chunk was counted (6 reported and stored while 3 committed)
+    assert r.status == "failed" and "commit refused" in (r.error_details or "")
+    assert r.leads_de_enrolled == row["leads_de_enrolled"] == row["logged"] == 3
+    assert r.completed + r.opted_out + r.booked == 3  # the outcome split of the refused chunk is taken back too
