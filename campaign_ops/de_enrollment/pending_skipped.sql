@@ -12,5 +12,6 @@ SELECT l.id::text AS lead_id, l.client_id::text AS client_id, l.campaign_link_id
                       ORDER BY e.id DESC
                       LIMIT 1) g
  WHERE g.action = 'skipped'
+   AND l.id IN (SELECT lead_id FROM de_enrollment_guard_events WHERE action = 'skipped')  -- few: no full scan
    AND (CAST(:lead_ids AS uuid[]) IS NULL OR l.id = ANY(CAST(:lead_ids AS uuid[])))
  ORDER BY l.id
