@@ -38,11 +38,11 @@ def server_major(url: str) -> int:
     return num // 10000
 
 
-def full_dump(url: str, binary: str) -> str:
+def full_dump(url: str, binary: str, *, tables: tuple[str, ...] = (), masked: tuple[str, ...] = ()) -> str:
     """pg_dump's plain output with each table's COPY rows sorted (an UPDATE moves a row in the heap, which
-    changes the dump's row order but not the data)."""
+    changes the dump's row order but not the data); values of the `masked` columns (in any table) read `*`."""
     parsed = make_url(url)
-    args = [binary, "--no-sync", "-d", parsed.database or ""]
+    args = [binary, "--no-sync", "-d", parsed.database or ""] + [f"--table=public.{t}" for t in tables]
     host = parsed.host or parsed.query.get("host")
     if host:
         args += ["-h", str(host)]
@@ -54,6 +54,7 @@ def full_dump(url: str, binary: str) -> str:
     dump = subprocess.run(args, capture_output=True, text=True, check=True, env=env).stdout
     out: list[str] = []
     block: list[str] | None = None
+    hide: list[int] = []
     for line in dump.splitlines():
         if line.startswith(("\\restrict ", "\\unrestrict ")):
             continue  # a random key per dump (pg_dump 17.6+), not database content
@@ -62,9 +63,12 @@ def full_dump(url: str, binary: str) -> str:
                 out += [*sorted(block), line]
                 block = None
             else:
-                block.append(line)
+                values = line.split("\t")
+                block.append("\t".join("*" if i in hide else v for i, v in enumerate(values)))
             continue
         out.append(line)
         if line.startswith("COPY "):
+            columns = line[line.index("(") + 1 : line.index(")")].split(", ")
+            hide = [i for i, c in enumerate(columns) if c in masked]
             block = []
     return "\n".join(out)
