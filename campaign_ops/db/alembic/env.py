@@ -15,7 +15,8 @@ from campaign_ops.db.migrations import (
     verify_checksums,
 )
 
-engine = make_engine(context.config.attributes["url"], pooled=False)
+# without the per-session server settings: a server too old for them must still reach the version check below
+engine = make_engine(context.config.attributes["url"], pooled=False, server_keepalives=False)
 with connect(engine) as connection, connection.begin():
     # A second upgrade started at the same time waits here, then finds nothing left to apply.
     check_server_version(server_version_num(connection))
