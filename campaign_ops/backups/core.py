@@ -157,6 +157,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
             raise BackupNotFoundError(
                 f"no backup of {tables.day} (missing {missing}); available backups: {available}; nothing changed"
             )
+        _require_live_columns(conn, tables.day)
         _require_columns(conn, tables)
         conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": RESTORE_LOCK_TIMEOUT})
         # no other writer may change leads or campaigns between the two restores: they must agree with each other
@@ -190,6 +191,26 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         enrollments_reopened=reopened,
         counters_corrected=counters_corrected,
     )
+
+
+def _require_live_columns(conn: Connection, day: str) -> None:
+    """The restore writes columns that migrations 0019/0020 add: after their rollback (SOP rollback Step 3) it
+    cannot run, and the operator needs the order that works, not `column l.completed_at does not exist`."""
+    live: dict[str, set[str]] = {}
+    for row in conn.execute(load_sql(__file__, "backup_columns.sql"), {"tables": ["leads", "campaigns"]}):
+        live.setdefault(row.table_name, set()).add(row.column_name)
+    missing = [
+        f"{table}.{column}"
+        for table, needed in (("leads", LEADS_RESTORED_COLUMNS), ("campaigns", CAMPAIGNS_RESTORED_COLUMNS))
+        for column in needed
+        if column not in live.get(table, set())
+    ]
+    if missing:
+        raise BackupNotFoundError(
+            f"the live schema lacks {', '.join(missing)} (migrations 0019/0020 rolled back): restore before "
+            f"rolling back: `campaign-ops db upgrade`, `campaign-ops restore --from {day}`, then "
+            "`campaign-ops db downgrade --to 0002`; nothing changed"
+        )
 
 
 def _require_columns(conn: Connection, tables: BackupTables) -> None:

@@ -1,4 +1,13 @@
-"""Engines and connections. Every engine uses the psycopg2 driver and checks connections before use."""
+"""Engines and connections. Every engine uses the psycopg2 driver and checks connections before use.
+
+A worker whose host vanishes (power cut, network partition: no FIN ever reaches the server) must not keep its
+session, and the client's session-level advisory lock with it, for the server's default TCP keepalive time
+(two hours). Every session therefore asks the server (`options=-c ...`) to probe an idle client with TCP
+keepalives and to check the client's socket during a long query (`client_connection_check_interval`), and to give
+up on unacknowledged data (`tcp_user_timeout`): a vanished client's session ends within
+CAMPAIGN_OPS_DEAD_CLIENT_TIMEOUT seconds (default 120). libpq's own keepalives do the same from the client's
+side, so a worker also notices a vanished server.
+"""
 
 import os
 from collections.abc import Iterator
@@ -9,17 +18,58 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from campaign_ops.db.urls import mask_url, normalise_url, with_database
-from campaign_ops.errors import DatabaseUnavailableError
+from campaign_ops.errors import ConfigError, DatabaseUnavailableError
 
 APP_DATABASE = "campaign_ops"
 DAGSTER_DATABASE = "dagster"
+DEAD_CLIENT_TIMEOUT_ENV = "CAMPAIGN_OPS_DEAD_CLIENT_TIMEOUT"
+DEFAULT_DEAD_CLIENT_TIMEOUT_S = 120
+KEEPALIVE_PROBES = 6
 
 
-def make_engine(url: str, *, pooled: bool = True) -> Engine:
+def dead_client_timeout_s() -> int:
+    """Seconds after which a peer that stopped answering is given up (CAMPAIGN_OPS_DEAD_CLIENT_TIMEOUT)."""
+    raw = os.environ.get(DEAD_CLIENT_TIMEOUT_ENV)
+    if raw is None:
+        return DEFAULT_DEAD_CLIENT_TIMEOUT_S
+    value = raw.strip()
+    if not (value.isascii() and value.isdigit()) or not 4 <= int(value) <= 7200:
+        raise ConfigError(f"{DEAD_CLIENT_TIMEOUT_ENV} must be a whole number of seconds from 4 to 7200, got {raw!r}")
+    return int(value)
+
+
+def keepalive_connect_args(timeout_s: int, *, server_side: bool = True) -> dict[str, object]:
+    """libpq and per-session server settings that end a vanished peer's session within about `timeout_s`:
+    idle for a quarter of it, then KEEPALIVE_PROBES unanswered probes over the rest."""
+    idle = max(1, timeout_s // 4)
+    interval = max(1, (timeout_s - idle) // KEEPALIVE_PROBES)
+    args: dict[str, object] = {
+        "keepalives": 1,
+        "keepalives_idle": idle,
+        "keepalives_interval": interval,
+        "keepalives_count": KEEPALIVE_PROBES,
+    }
+    if server_side:
+        args["options"] = (
+            f"-c tcp_keepalives_idle={idle} -c tcp_keepalives_interval={interval}"
+            f" -c tcp_keepalives_count={KEEPALIVE_PROBES} -c tcp_user_timeout={timeout_s * 1000}"
+            f" -c client_connection_check_interval={idle * 1000}"
+        )
+    return args
+
+
+def make_engine(url: str, *, pooled: bool = True, server_keepalives: bool = True) -> Engine:
+    """An engine on `url`. `server_keepalives=False` leaves out the per-session server settings, which servers
+    before PostgreSQL 14 do not know (client_connection_check_interval): the migrations use it, so that such a
+    server reaches their version check and is refused in one line."""
     kwargs: dict = {"pool_pre_ping": True} if pooled else {"poolclass": NullPool}
     return create_engine(
         normalise_url(url),
-        connect_args={"connect_timeout": 10, "application_name": "campaign-ops"},
+        connect_args={
+            "connect_timeout": 10,
+            "application_name": "campaign-ops",
+            **keepalive_connect_args(dead_client_timeout_s(), server_side=server_keepalives),
+        },
         **kwargs,
     )
 

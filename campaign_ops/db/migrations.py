@@ -3,7 +3,13 @@
 Safety beyond plain Alembic:
 - every upgrade/downgrade holds a transaction-level advisory lock, so two started at once apply once;
 - the checksum of each applied migration file is stored; if a file changed after it was applied, every
-  further upgrade/downgrade is refused with a message naming the file.
+  further upgrade/downgrade is refused with a message naming the file;
+- what each migration actually changed is recorded in `campaign_ops_migration_changes`, so that its rollback
+  undoes exactly that: the tables it created (0001's `IF NOT EXISTS` creates nothing on a legacy database, whose
+  tables its rollback must then keep), and rows it changed with their old values, noted by `sql/record/NNNN.sql`
+  run just before the migration's own file (an applied file cannot change: its checksum is stored);
+- the server must be PostgreSQL 15 or later (0021 uses NULLS NOT DISTINCT): checked before anything runs;
+- going down to base leaves no bookkeeping table behind: the database is as it was before the first upgrade.
 """
 
 import hashlib
@@ -23,10 +29,31 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 MIGRATION_LOCK_KEY = 0x63616D706F7073  # "campops": one lock for all schema changes
 CHECKSUM_TABLE = "campaign_ops_migration_checksums"
+CHANGES_TABLE = "campaign_ops_migration_changes"
+RECORD_DIR = SQL_DIR / "record"
+MIN_SERVER_VERSION_NUM = 150000  # NULLS NOT DISTINCT (0021)
 
 
 class MigrationChecksumError(CampaignOpsError):
     """An already-applied migration file was changed."""
+
+
+class UnsupportedServerError(CampaignOpsError):
+    """The PostgreSQL server is older than the migrations need."""
+
+
+def check_server_version(server_version_num: int) -> None:
+    """Refuse servers older than PostgreSQL 15 (`server_version_num` as the server reports it, e.g. 150004)."""
+    if server_version_num < MIN_SERVER_VERSION_NUM:
+        major = server_version_num // 10000
+        raise UnsupportedServerError(
+            f"PostgreSQL {major} is too old: the migrations need PostgreSQL 15 or later "
+            "(0021 uses UNIQUE NULLS NOT DISTINCT); nothing changed"
+        )
+
+
+def server_version_num(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT current_setting('server_version_num')")).scalar_one())
 
 
 @dataclass(frozen=True)
@@ -68,6 +95,32 @@ def ensure_checksum_table(conn: Connection) -> None:
     )
 
 
+def ensure_changes_table(conn: Connection) -> None:
+    conn.execute(
+        text(
+            f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} ("
+            " id bigserial PRIMARY KEY, revision text NOT NULL,"
+            # 'applied': the revision ran with this record kept (its absence means: migrated before records);
+            # 'created_table': `object` is a table it created; 'updated_row': `object` is table.column of
+            # row `row_id`, whose value before the migration was `old_value`
+            " change text NOT NULL CHECK (change IN ('applied', 'created_table', 'updated_row')),"
+            " object text, row_id uuid, old_value jsonb,"
+            " recorded_at timestamptz NOT NULL DEFAULT now())"
+        )
+    )
+
+
+def drop_bookkeeping(conn: Connection) -> None:
+    """At base nothing of the migrations is left, their bookkeeping included (Alembic's table too)."""
+    for table in (CHANGES_TABLE, CHECKSUM_TABLE, "alembic_version"):
+        conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+
+
+_TABLES_QUERY = text(
+    "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind IN ('r', 'p')"
+)
+
+
 def verify_checksums(conn: Connection) -> None:
     """Refuse to go on when an applied migration's file differs from what was applied."""
     rows = conn.execute(text(f"SELECT revision, filename, sha256 FROM {CHECKSUM_TABLE} ORDER BY revision"))
@@ -93,9 +146,22 @@ def run_script(conn: Connection, script: str) -> None:
 
 
 def apply_sql_revision(conn: Connection, revision: str) -> None:
-    """Called by an Alembic revision's upgrade(): run its SQL file and record its checksum."""
+    """Called by an Alembic revision's upgrade(): run its SQL file, record its checksum and what it changed."""
     path = sql_file_for(revision)
+    tables_before = set(conn.execute(_TABLES_QUERY).scalars())
+    record = RECORD_DIR / f"{revision}.sql"
+    if record.exists():
+        run_script(conn, record.read_text())
     run_script(conn, path.read_text())
+    created = sorted(set(conn.execute(_TABLES_QUERY).scalars()) - tables_before - {CHANGES_TABLE, CHECKSUM_TABLE})
+    conn.execute(
+        text(f"INSERT INTO {CHANGES_TABLE} (revision, change, object) VALUES (:r, 'applied', NULL)"), {"r": revision}
+    )
+    for table in created:
+        conn.execute(
+            text(f"INSERT INTO {CHANGES_TABLE} (revision, change, object) VALUES (:r, 'created_table', :t)"),
+            {"r": revision, "t": table},
+        )
     conn.execute(
         text(f"INSERT INTO {CHECKSUM_TABLE} (revision, filename, sha256) VALUES (:r, :f, :s)"),
         {"r": revision, "f": path.name, "s": file_checksum(path)},
@@ -103,13 +169,22 @@ def apply_sql_revision(conn: Connection, revision: str) -> None:
 
 
 def rollback_sql_revision(conn: Connection, revision: str) -> None:
-    """Called by an Alembic revision's downgrade(): run its rollback file and forget its checksum."""
+    """Called by an Alembic revision's downgrade(): run its rollback file (which reads the revision's records)
+    and forget its checksum and records."""
     run_script(conn, rollback_file_for(revision).read_text())
     conn.execute(text(f"DELETE FROM {CHECKSUM_TABLE} WHERE revision = :r"), {"r": revision})
+    conn.execute(text(f"DELETE FROM {CHANGES_TABLE} WHERE revision = :r"), {"r": revision})
+
+
+def check_target(to: str) -> None:
+    """An unknown revision is refused in one line, before any connection (Alembic's own error is a traceback)."""
+    if to not in ("base", "head") and to not in all_revisions():
+        raise CampaignOpsError(f"unknown revision {to!r}; known: base, head, {', '.join(all_revisions())}")
 
 
 def upgrade(url: str, to: str = "head") -> list[str]:
     """Apply migrations up to `to`; returns the revisions this call applied (empty when already there)."""
+    check_target(to)
     config = alembic_config(url)
     command.upgrade(config, to)
     return list(config.attributes.get("applied", []))
@@ -117,7 +192,9 @@ def upgrade(url: str, to: str = "head") -> list[str]:
 
 def downgrade(url: str, to: str) -> list[str]:
     """Roll back down to `to`; returns the revisions reached, step by step."""
+    check_target(to)
     config = alembic_config(url)
+    config.attributes["downgrade_to"] = to
     command.downgrade(config, to)
     return list(config.attributes.get("applied", []))
 

@@ -14,14 +14,17 @@ def catalog(url: str) -> dict[str, list]:
     queries = {
         "columns": """SELECT table_name, column_name, data_type, is_nullable, column_default
                         FROM information_schema.columns WHERE table_schema = 'public'
-                         AND table_name NOT IN ('alembic_version', 'campaign_ops_migration_checksums')
+                         AND table_name NOT IN ('alembic_version', 'campaign_ops_migration_checksums',
+                                                   'campaign_ops_migration_changes')
                        ORDER BY 1, 2""",
         "constraints": """SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
                            WHERE connamespace = 'public'::regnamespace
-                             AND conrelid::regclass::text NOT IN ('alembic_version', 'campaign_ops_migration_checksums')
+                             AND conrelid::regclass::text NOT IN ('alembic_version', 'campaign_ops_migration_checksums',
+                                                   'campaign_ops_migration_changes')
                            ORDER BY 1, 2""",
         "indexes": """SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'
-                        AND tablename NOT IN ('alembic_version', 'campaign_ops_migration_checksums') ORDER BY 1, 2""",
+                        AND tablename NOT IN ('alembic_version', 'campaign_ops_migration_checksums',
+                                                   'campaign_ops_migration_changes') ORDER BY 1, 2""",
         "functions": """SELECT proname, pg_get_function_identity_arguments(oid), md5(prosrc) FROM pg_proc
                          WHERE pronamespace = 'public'::regnamespace ORDER BY 1, 2""",
         "views": """SELECT viewname, md5(definition) FROM pg_views WHERE schemaname = 'public' ORDER BY 1""",
