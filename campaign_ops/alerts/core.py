@@ -21,7 +21,6 @@ Everything takes `now` from the caller, so tests drive the clock.
 
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -32,6 +31,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, RowMapping
 
+from campaign_ops.errors import mask_secrets as mask_secrets  # re-exported: alert modules import it from here
 from campaign_ops.sqlfiles import load_sql
 
 logger = logging.getLogger("campaign_ops.alerts")
@@ -208,6 +208,11 @@ class Notifier(Protocol):
     def deliver(self, message: OutgoingMessage) -> DeliveryResult: ...
 
 
+def notifier_secrets(notifier: Notifier) -> tuple[str, ...]:
+    """The secrets of a notifier's channel (webhook URL, token) that no recorded or logged text may contain."""
+    return tuple(getattr(notifier, "secrets", ()))
+
+
 class LogSink(Protocol):
     def info(self, msg: str, *args: Any) -> Any: ...
     def warning(self, msg: str, *args: Any) -> Any: ...
@@ -225,27 +230,6 @@ class LogNotifier:
     def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         self.log.warning(f"[ALERT] (no Slack configured; logged only)\n{render_text(message)}")
         return DeliveryResult(status="logged", channel=self.channel)
-
-
-# --- secrets ------------------------------------------------------------------------------------------------
-
-_SECRET_PATTERNS = (
-    (re.compile(r"https?://hooks\.slack(?:-gov)?\.com/\S+"), "https://hooks.slack.com/***"),
-    (re.compile(r"xox[a-z]-[A-Za-z0-9-]+"), "xox*-***"),
-    (re.compile(r"xapp-[A-Za-z0-9-]+"), "xapp-***"),
-    # user:password@ in any URL (database URLs in error messages)
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@"), r"\1:***@"),
-)
-
-
-def mask_secrets(message: str, secrets: Iterable[str | None] = ()) -> str:
-    """`message` with the given secrets (webhook URL, token) and anything shaped like a secret replaced by ***."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            message = message.replace(secret, "***")
-    for pattern, replacement in _SECRET_PATTERNS:
-        message = pattern.sub(replacement, message)
-    return message
 
 
 # --- rendering ----------------------------------------------------------------------------------------------
@@ -619,6 +603,7 @@ def _deliver_planned(
     log: LogSink,
     report: DispatchReport,
 ) -> None:
+    secrets = notifier_secrets(notifier)
     # silences first: a silenced alert is recorded and leaves its group
     audible: list[_Planned] = []
     for plan in planned:
@@ -666,7 +651,7 @@ def _deliver_planned(
             try:
                 result = notifier.deliver(message)
             except Exception as exc:  # a notifier must not raise, but a tick must survive one that does
-                result = DeliveryResult(status="failed", channel=notifier.channel, error=mask_secrets(repr(exc)))
+                result = DeliveryResult(status="failed", channel=notifier.channel, error=mask_secrets(repr(exc), secrets))
             retry_at = next_attempt(now, attempts_before, result, settings)
             report.messages += 1
         if result.status in ("sent", "logged"):
@@ -679,7 +664,7 @@ def _deliver_planned(
             else:
                 report.logged += len(ids)
         else:
-            error = mask_secrets(result.error or "delivery failed")
+            error = mask_secrets(result.error or "delivery failed", secrets)
             conn.execute(
                 load_sql(__file__, "record_failed.sql"),
                 {"ids": ids, "error": error, "kind": message.kind.value, "next_attempt_at": retry_at, "now": now},
@@ -690,9 +675,9 @@ def _deliver_planned(
             # the alert still reaches a human reader: the log
             log.warning(
                 f"[ALERT] Slack delivery failed ({error}); recorded, next attempt at {_fmt(retry_at)}\n"
-                f"{render_text(message)}"
+                + mask_secrets(render_text(message), secrets)
             )
-        error_text = mask_secrets(result.error) if result.error else None
+        error_text = mask_secrets(result.error, secrets) if result.error else None
         _insert_deliveries(
             conn, ids, message.kind, severity, result.channel, result.status, result.http_status, error_text, None, now
         )
