@@ -651,7 +651,8 @@ def _deliver_planned(
             try:
                 result = notifier.deliver(message)
             except Exception as exc:  # a notifier must not raise, but a tick must survive one that does
-                result = DeliveryResult(status="failed", channel=notifier.channel, error=mask_secrets(repr(exc), secrets))
+                error = mask_secrets(repr(exc), secrets)
+                result = DeliveryResult(status="failed", channel=notifier.channel, error=error)
             retry_at = next_attempt(now, attempts_before, result, settings)
             report.messages += 1
         if result.status in ("sent", "logged"):

@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from campaign_ops.clients.core import parse_client_id
-from campaign_ops.errors import mask_secrets
 from campaign_ops.db.verify import VerifyItem, verify_schema
-from campaign_ops.errors import ConfigError, UnknownClientError
+from campaign_ops.errors import ConfigError, UnknownClientError, mask_secrets
 from campaign_ops.sqlfiles import load_sql
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
