@@ -166,6 +166,8 @@ class ResolveScope:
     alert_type: str
     key_prefix: str = ""
     note: str = ""
+    keys: tuple[str, ...] | None = None
+    """Only these keys (e.g. the clients a range run's check covered); None: every key with the prefix."""
 
 
 @dataclass(frozen=True)
@@ -555,6 +557,7 @@ def dispatch(
                     {
                         "alert_type": scope.alert_type,
                         "key_prefix": scope.key_prefix,
+                        "only_keys": None if scope.keys is None else list(scope.keys),
                         "keep_keys": sorted(firing_keys.get(scope.alert_type, set())),
                     },
                 )
