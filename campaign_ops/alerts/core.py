@@ -19,8 +19,10 @@ Alerts of one `group` dispatched together become one message ("3 clients: …") 
 Everything takes `now` from the caller, so tests drive the clock.
 """
 
+import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -596,6 +598,14 @@ def dispatch(
     return report
 
 
+def silenced_digest(plan: "_Planned", silence: Silence) -> str:
+    """What a silenced message is about: its kind, severity, the silence, and its text with the figures left out
+    (a count or an age that moves every tick is the same incident; a new title, summary or severity is news)."""
+    text = "\n".join((plan.alert.title, plan.alert.summary))
+    parts = (plan.kind.value, plan.severity, str(silence.id), re.sub(r"\d+(?:[.,]\d+)*", "#", text))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 def _deliver_planned(
     conn: Connection,
     planned: Sequence[_Planned],
@@ -614,11 +624,16 @@ def _deliver_planned(
         if silence is None:
             audible.append(plan)
             continue
-        conn.execute(load_sql(__file__, "record_silenced.sql"), {"ids": [plan.row_id], "now": now})
+        report.silenced += 1
+        digest = silenced_digest(plan, silence)
+        recorded = conn.execute(
+            load_sql(__file__, "record_silenced.sql"), {"ids": [plan.row_id], "digest": digest, "now": now}
+        ).one()[1]
+        if not recorded:  # withheld again, saying the same: already on record
+            continue
         _insert_deliveries(
             conn, [plan.row_id], plan.kind, plan.severity, "none", "silenced", None, None, silence.id, now
         )
-        report.silenced += 1
         log.info(
             f"alert {plan.alert.alert_type} {plan.alert.key} ({plan.kind}) silenced by silence #{silence.id} "
             f"until {_fmt(silence.until)}"
