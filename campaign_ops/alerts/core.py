@@ -735,8 +735,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def format_utc(moment: datetime) -> str:
+    """A moment as `2026-03-02 08:00 UTC`, whatever time zone it came in (the session's, for timestamptz)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _fmt(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
+    return format_utc(moment) if moment else "?"
 
 
 def _fmt_delta(delta: timedelta) -> str:
