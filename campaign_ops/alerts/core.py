@@ -55,7 +55,7 @@ ALERT_TYPES: dict[str, str] = {
     "STUCK_CLIENT": "an onboarding client stuck HIGH in a terminal state",
     "PAYMENT_BLOCK": "an onboarding client waiting in S5_CONFIRM_LIVE without payment",
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
-    "REPEATED_FAILURE": "a client's last de-enrollment passes all failed within minutes",
+    "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
     "INVARIANT_VIOLATION": "the schema contract or a data invariant is broken",
 }
 """Every alert type and what it means (silences name these; issue 9 adds its own here)."""
