@@ -56,6 +56,7 @@ from campaign_ops.alerts.sources import (
     clients_without_recent_success,
     stuck_leads_by_client,
 )
+from campaign_ops.checks.core import HealthThresholds, StuckLeadsThresholds
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
 
@@ -91,8 +92,15 @@ class SlackAlertResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=5.0, description="Per-request timeout towards Slack.")
     suppression_hours: float | None = Field(default=None, description="Same alert not re-sent within (default 6).")
     escalation_hours: float | None = Field(default=None, description="A WARN still failing this long escalates (12).")
-    no_success_hours: float = Field(default=2.0, description="Health: hours without a successful de-enrollment.")
-    stuck_leads_error_line: int = Field(default=500, description="Health: stuck leads above this are an ERROR.")
+    # the SOP's lines, as the asset checks define them (one place): the sensor and the checks cannot disagree
+    no_success_hours: float = Field(
+        default=HealthThresholds().hours_since_success_error_above,
+        description="Health: hours without a successful de-enrollment (default: the de_enrollment_health check's).",
+    )
+    stuck_leads_error_line: int = Field(
+        default=StuckLeadsThresholds().error_above,
+        description="Health: stuck leads above this are an ERROR (default: the stuck_leads check's ERROR line).",
+    )
 
     def slack_config(self) -> SlackConfig:
         return slack_config_from_env(

@@ -211,3 +211,20 @@ def test_no_alert_path_leaks_a_secret(
     assert_no_secret("alert tables", "\n".join(stored))
     assert_no_secret("logs", ours + out + err)
     assert_no_secret("the Dagster event log", event_log_text(driver.instance))
+
+
+def test_alerts_test_through_an_echoing_relay_leaks_nothing(
+    db_env: str, conn: Connection, slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    webhook_path = slack.webhook_url.split(str(slack.server.port), 1)[1]
+    slack.answer(500, body=f"no route to {webhook_path} (segments T0SECRET, B0SECRET)")
+    result = CliRunner().invoke(main, ["alerts", "test"], env={"ALERT_WEBHOOK_URL": slack.webhook_url})
+    assert result.exit_code == 1, result.output
+    assert len(slack.received) == 1
+    errors = conn.execute(text("SELECT string_agg(last_error, ' | ') FROM alert_logs")).scalar() or ""
+    conn.commit()
+    assert errors == "HTTP 500: no route to *** (segments ***, ***)"
+    assert_no_secret("`alerts test`", result.output)
+    assert_no_secret("alert_logs", errors)
+    assert_no_secret("the log", "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug"))
