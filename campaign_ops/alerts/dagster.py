@@ -401,18 +401,25 @@ def asset_check_tick(
                     if partition is None:
                         # an evaluation over several clients passed: the alerts of the clients it covered are over
                         # (a range run covers its range only; None is a run over every client)
-                        covered = covered_by_run.get(entry.run_id)
+                        covered = covered_by_run.get(entry.run_id, frozenset())
                         for key in [k for k in firing if k[1].startswith(prefix)]:
                             if covered is None or _client_of_key(key[1], prefix) in covered:
                                 firing.pop(key)
                         scopes[check] = _widen(scopes.get(check), prefix, covered, note)
+                        if covered is not None:
+                            continue  # a part of the clients passed: an alert about all of them is not over
                     _put(firing, resolutions, type_key, Resolution(*type_key, note=note, link=link))
                     continue
                 client_id = _as_uuid(partition) if partition else None
+                covered = covered_by_run.get(entry.run_id, frozenset()) if partition is None else None
                 where = (
                     f"{names.get(client_id, 'unknown client')} ({client_id})"
                     if client_id
-                    else (f"partition {partition}" if partition else "all clients")
+                    else (
+                        f"partition {partition}"
+                        if partition
+                        else (f"a range of {len(covered)} clients" if covered else "all clients")
+                    )
                 )
                 severity = "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR"
                 facts = [("Check", f"{asset} · {check}"), ("Where", where), *check_facts(dict(evaluation.metadata))]
@@ -484,8 +491,8 @@ def _client_of_key(key: str, prefix: str) -> str:
 
 def _clients_covered(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> dict[str, frozenset[str] | None]:
     """For runs whose check evaluation has no partition: the client partitions the run covered, from its range tags
-    resolved against the clients' partition keys; None when the run was not partitioned (it covers every client).
-    Runs no longer in the instance cover nothing."""
+    resolved against the clients' partition keys; None when the run was not partitioned or its range spans every
+    client partition (it covers every client). Runs no longer in the instance cover nothing."""
     if not run_ids:
         return {}
     covered: dict[str, frozenset[str] | None] = {run_id: frozenset() for run_id in run_ids}
@@ -499,7 +506,9 @@ def _clients_covered(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> di
         if keys is None:
             keys = list(clients_partitions.get_partition_keys(dynamic_partitions_store=instance))
         if start in keys and end in keys and keys.index(start) <= keys.index(end):
-            covered[record.dagster_run.run_id] = frozenset(keys[keys.index(start) : keys.index(end) + 1])
+            in_range = keys[keys.index(start) : keys.index(end) + 1]
+            # a range over every client (the hourly sweeps) is a run over all of them
+            covered[record.dagster_run.run_id] = None if len(in_range) == len(keys) else frozenset(in_range)
         else:  # a range over keys that no longer exist: say nothing about any client
             covered[record.dagster_run.run_id] = frozenset([start, end])
     return covered

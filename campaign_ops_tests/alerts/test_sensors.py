@@ -360,6 +360,17 @@ def test_a_range_pass_resolves_only_the_clients_the_range_covered(
     driver.tick(CHECKS)
     assert alert_row(conn, f"check_failed:stuck_leads:{c}")["resolved_at"] == driver.clock.now
     assert len(slack.received) == 3
+    # a range that fails is named as the range it was, not "all clients"; only a pass over every client ends it
+    evaluate_check_over_range(driver.instance, 700, a, b)
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == ":red_circle: [ERROR] Check stuck_leads failed (a range of 2 clients)"
+    evaluate_check_over_range(driver.instance, 0, b, c)
+    driver.tick(CHECKS)
+    assert alert_row(conn, "check_failed:stuck_leads:all")["resolved_at"] is None
+    evaluate_check_over_range(driver.instance, 0, a, c)  # the range of every client
+    driver.tick(CHECKS)
+    assert alert_row(conn, "check_failed:stuck_leads:all")["resolved_at"] == driver.clock.now
+    assert len(slack.received) == 5
 
 
 def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
