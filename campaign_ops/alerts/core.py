@@ -19,6 +19,7 @@ Alerts of one `group` dispatched together become one message ("3 clients: …") 
 Everything takes `now` from the caller, so tests drive the clock.
 """
 
+import hashlib
 import json
 import logging
 import re
@@ -32,6 +33,7 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, RowMapping
 
+from campaign_ops.errors import mask_secrets as mask_secrets  # re-exported: alert modules import it from here
 from campaign_ops.sqlfiles import load_sql
 
 logger = logging.getLogger("campaign_ops.alerts")
@@ -53,7 +55,7 @@ ALERT_TYPES: dict[str, str] = {
     "STUCK_CLIENT": "an onboarding client stuck HIGH in a terminal state",
     "PAYMENT_BLOCK": "an onboarding client waiting in S5_CONFIRM_LIVE without payment",
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
-    "REPEATED_FAILURE": "a client's last de-enrollment passes all failed within minutes",
+    "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
     "INVARIANT_VIOLATION": "the schema contract or a data invariant is broken",
 }
 """Every alert type and what it means (silences name these; issue 9 adds its own here)."""
@@ -166,6 +168,8 @@ class ResolveScope:
     alert_type: str
     key_prefix: str = ""
     note: str = ""
+    keys: tuple[str, ...] | None = None
+    """Only these keys (e.g. the clients a range run's check covered); None: every key with the prefix."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,11 @@ class Notifier(Protocol):
     def deliver(self, message: OutgoingMessage) -> DeliveryResult: ...
 
 
+def notifier_secrets(notifier: Notifier) -> tuple[str, ...]:
+    """The secrets of a notifier's channel (webhook URL, token) that no recorded or logged text may contain."""
+    return tuple(getattr(notifier, "secrets", ()))
+
+
 class LogSink(Protocol):
     def info(self, msg: str, *args: Any) -> Any: ...
     def warning(self, msg: str, *args: Any) -> Any: ...
@@ -225,27 +234,6 @@ class LogNotifier:
     def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         self.log.warning(f"[ALERT] (no Slack configured; logged only)\n{render_text(message)}")
         return DeliveryResult(status="logged", channel=self.channel)
-
-
-# --- secrets ------------------------------------------------------------------------------------------------
-
-_SECRET_PATTERNS = (
-    (re.compile(r"https?://hooks\.slack(?:-gov)?\.com/\S+"), "https://hooks.slack.com/***"),
-    (re.compile(r"xox[a-z]-[A-Za-z0-9-]+"), "xox*-***"),
-    (re.compile(r"xapp-[A-Za-z0-9-]+"), "xapp-***"),
-    # user:password@ in any URL (database URLs in error messages)
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@"), r"\1:***@"),
-)
-
-
-def mask_secrets(message: str, secrets: Iterable[str | None] = ()) -> str:
-    """`message` with the given secrets (webhook URL, token) and anything shaped like a secret replaced by ***."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            message = message.replace(secret, "***")
-    for pattern, replacement in _SECRET_PATTERNS:
-        message = pattern.sub(replacement, message)
-    return message
 
 
 # --- rendering ----------------------------------------------------------------------------------------------
@@ -571,6 +559,7 @@ def dispatch(
                     {
                         "alert_type": scope.alert_type,
                         "key_prefix": scope.key_prefix,
+                        "only_keys": None if scope.keys is None else list(scope.keys),
                         "keep_keys": sorted(firing_keys.get(scope.alert_type, set())),
                     },
                 )
@@ -609,6 +598,14 @@ def dispatch(
     return report
 
 
+def silenced_digest(plan: "_Planned", silence: Silence) -> str:
+    """What a silenced message is about: its kind, severity, the silence, and its text with the figures left out
+    (a count or an age that moves every tick is the same incident; a new title, summary or severity is news)."""
+    text = "\n".join((plan.alert.title, plan.alert.summary))
+    parts = (plan.kind.value, plan.severity, str(silence.id), re.sub(r"\d+(?:[.,]\d+)*", "#", text))
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 def _deliver_planned(
     conn: Connection,
     planned: Sequence[_Planned],
@@ -619,6 +616,7 @@ def _deliver_planned(
     log: LogSink,
     report: DispatchReport,
 ) -> None:
+    secrets = notifier_secrets(notifier)
     # silences first: a silenced alert is recorded and leaves its group
     audible: list[_Planned] = []
     for plan in planned:
@@ -626,11 +624,16 @@ def _deliver_planned(
         if silence is None:
             audible.append(plan)
             continue
-        conn.execute(load_sql(__file__, "record_silenced.sql"), {"ids": [plan.row_id], "now": now})
+        report.silenced += 1
+        digest = silenced_digest(plan, silence)
+        recorded = conn.execute(
+            load_sql(__file__, "record_silenced.sql"), {"ids": [plan.row_id], "digest": digest, "now": now}
+        ).one()[1]
+        if not recorded:  # withheld again, saying the same: already on record
+            continue
         _insert_deliveries(
             conn, [plan.row_id], plan.kind, plan.severity, "none", "silenced", None, None, silence.id, now
         )
-        report.silenced += 1
         log.info(
             f"alert {plan.alert.alert_type} {plan.alert.key} ({plan.kind}) silenced by silence #{silence.id} "
             f"until {_fmt(silence.until)}"
@@ -666,7 +669,8 @@ def _deliver_planned(
             try:
                 result = notifier.deliver(message)
             except Exception as exc:  # a notifier must not raise, but a tick must survive one that does
-                result = DeliveryResult(status="failed", channel=notifier.channel, error=mask_secrets(repr(exc)))
+                error = mask_secrets(repr(exc), secrets)
+                result = DeliveryResult(status="failed", channel=notifier.channel, error=error)
             retry_at = next_attempt(now, attempts_before, result, settings)
             report.messages += 1
         if result.status in ("sent", "logged"):
@@ -679,7 +683,7 @@ def _deliver_planned(
             else:
                 report.logged += len(ids)
         else:
-            error = mask_secrets(result.error or "delivery failed")
+            error = mask_secrets(result.error or "delivery failed", secrets)
             conn.execute(
                 load_sql(__file__, "record_failed.sql"),
                 {"ids": ids, "error": error, "kind": message.kind.value, "next_attempt_at": retry_at, "now": now},
@@ -690,9 +694,9 @@ def _deliver_planned(
             # the alert still reaches a human reader: the log
             log.warning(
                 f"[ALERT] Slack delivery failed ({error}); recorded, next attempt at {_fmt(retry_at)}\n"
-                f"{render_text(message)}"
+                + mask_secrets(render_text(message), secrets)
             )
-        error_text = mask_secrets(result.error) if result.error else None
+        error_text = mask_secrets(result.error, secrets) if result.error else None
         _insert_deliveries(
             conn, ids, message.kind, severity, result.channel, result.status, result.http_status, error_text, None, now
         )
@@ -731,8 +735,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def format_utc(moment: datetime) -> str:
+    """A moment as `2026-03-02 08:00 UTC`, whatever time zone it came in (the session's, for timestamptz)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _fmt(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else "?"
+    return format_utc(moment) if moment else "?"
 
 
 def _fmt_delta(delta: timedelta) -> str:

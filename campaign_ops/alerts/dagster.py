@@ -56,6 +56,8 @@ from campaign_ops.alerts.sources import (
     clients_without_recent_success,
     stuck_leads_by_client,
 )
+from campaign_ops.checks.core import HealthThresholds, StuckLeadsThresholds
+from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
 
 Clock = Callable[[], datetime]
@@ -90,8 +92,15 @@ class SlackAlertResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=5.0, description="Per-request timeout towards Slack.")
     suppression_hours: float | None = Field(default=None, description="Same alert not re-sent within (default 6).")
     escalation_hours: float | None = Field(default=None, description="A WARN still failing this long escalates (12).")
-    no_success_hours: float = Field(default=2.0, description="Health: hours without a successful de-enrollment.")
-    stuck_leads_error_line: int = Field(default=500, description="Health: stuck leads above this are an ERROR.")
+    # the SOP's lines, as the asset checks define them (one place): the sensor and the checks cannot disagree
+    no_success_hours: float = Field(
+        default=HealthThresholds().hours_since_success_error_above,
+        description="Health: hours without a successful de-enrollment (default: the de_enrollment_health check's).",
+    )
+    stuck_leads_error_line: int = Field(
+        default=StuckLeadsThresholds().error_above,
+        description="Health: stuck leads above this are an ERROR (default: the stuck_leads check's ERROR line).",
+    )
 
     def slack_config(self) -> SlackConfig:
         return slack_config_from_env(
@@ -349,10 +358,15 @@ def asset_check_tick(
 ) -> dg.SensorResult:
     cursor = EventCursor.parse(context.cursor, now)
     kind = DagsterEventType.ASSET_CHECK_EVALUATION.value
-    entries = context.instance.event_log_storage.get_logs_for_all_runs_by_log_id(
-        after_cursor=cursor.after.get(kind, -1),
-        dagster_event_type=DagsterEventType.ASSET_CHECK_EVALUATION,
-        limit=EVENT_BATCH,
+    after = cursor.after.get(kind)
+    if after is None:
+        after = _storage_id_before(context.instance, DagsterEventType.ASSET_CHECK_EVALUATION, cursor.since)
+    entries = (
+        context.instance.event_log_storage.get_logs_for_all_runs_by_log_id(
+            after_cursor=after, dagster_event_type=DagsterEventType.ASSET_CHECK_EVALUATION, limit=EVENT_BATCH
+        )
+        if after is not None
+        else {}
     )
     ui = slack_alerts.ui_url()
     evaluations: list[tuple[int, Any, Any]] = []
@@ -369,6 +383,7 @@ def asset_check_tick(
     firing: dict[tuple[str, str], Alert] = {}
     resolutions: dict[tuple[str, str], Resolution] = {}
     scopes: dict[str, ResolveScope] = {}
+    covered_by_run = _clients_covered(context.instance, [e.run_id for _, e, ev in evaluations if ev.partition is None])
     with database.connect() as conn:
         partitions = sorted({e.partition for _, _, e in evaluations if e.partition and _as_uuid(e.partition)})
         names = client_names(conn, partitions)
@@ -384,17 +399,27 @@ def asset_check_tick(
                 if evaluation.passed:
                     note = f"{check} on {asset} passed at {_fmt(at)}"
                     if partition is None:
-                        # an evaluation over every client passed: every client's alert of this check is over
+                        # an evaluation over several clients passed: the alerts of the clients it covered are over
+                        # (a range run covers its range only; None is a run over every client)
+                        covered = covered_by_run.get(entry.run_id, frozenset())
                         for key in [k for k in firing if k[1].startswith(prefix)]:
-                            firing.pop(key)
-                        scopes[check] = ResolveScope("CHECK_FAILED", prefix, note=note)
+                            if covered is None or _client_of_key(key[1], prefix) in covered:
+                                firing.pop(key)
+                        scopes[check] = _widen(scopes.get(check), prefix, covered, note)
+                        if covered is not None:
+                            continue  # a part of the clients passed: an alert about all of them is not over
                     _put(firing, resolutions, type_key, Resolution(*type_key, note=note, link=link))
                     continue
                 client_id = _as_uuid(partition) if partition else None
+                covered = covered_by_run.get(entry.run_id, frozenset()) if partition is None else None
                 where = (
                     f"{names.get(client_id, 'unknown client')} ({client_id})"
                     if client_id
-                    else (f"partition {partition}" if partition else "all clients")
+                    else (
+                        f"partition {partition}"
+                        if partition
+                        else (f"a range of {len(covered)} clients" if covered else "all clients")
+                    )
                 )
                 severity = "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR"
                 facts = [("Check", f"{asset} · {check}"), ("Where", where), *check_facts(dict(evaluation.metadata))]
@@ -427,6 +452,76 @@ def asset_check_tick(
             resolve_scopes=list(scopes.values()),
         )
     return alert_tick_result(context, report, cursor.dump(), f"{len(evaluations)} check evaluation(s)")
+
+
+def _storage_id_before(instance: dg.DagsterInstance, event_type: DagsterEventType, since: float) -> int | None:
+    """A storage id before which every event of `event_type` is older than `since`, and after which little that is
+    older remains: a sensor's first tick, or one after a cursor reset, starts from its look-back instead of paging
+    through the whole event log. None while there is no such event yet (the next tick looks again from `since`).
+
+    Found by bisecting on storage ids (ids grow with time), with the same storage call the sensor pages with, so the
+    ids agree on every storage (SQLite's run-sharded one numbers events per shard): about log2(events) one-row
+    queries, once."""
+    storage = instance.event_log_storage
+
+    def first_after(cursor: int) -> tuple[int, float] | None:
+        entries = storage.get_logs_for_all_runs_by_log_id(after_cursor=cursor, dagster_event_type=event_type, limit=1)
+        return next(((storage_id, entry.timestamp) for storage_id, entry in entries.items()), None)
+
+    first = first_after(-1)
+    if first is None:
+        return None
+    if first[1] >= since:
+        return first[0] - 1
+    # invariants: every event up to `old` is older than `since`; nothing older than `since` comes after `new`
+    old, new = first[0], max(storage.get_maximum_record_id() or first[0], first[0])
+    while new - old > 1:
+        middle = (old + new) // 2
+        found = first_after(middle)
+        if found is not None and found[1] < since:
+            old = found[0]
+        else:
+            new = middle
+    return old
+
+
+def _client_of_key(key: str, prefix: str) -> str:
+    return key[len(prefix) :]
+
+
+def _clients_covered(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> dict[str, frozenset[str] | None]:
+    """For runs whose check evaluation has no partition: the client partitions the run covered, from its range tags
+    resolved against the clients' partition keys; None when the run was not partitioned or its range spans every
+    client partition (it covers every client). Runs no longer in the instance cover nothing."""
+    if not run_ids:
+        return {}
+    covered: dict[str, frozenset[str] | None] = {run_id: frozenset() for run_id in run_ids}
+    keys: list[str] | None = None
+    for record in instance.get_run_records(dg.RunsFilter(run_ids=sorted(set(run_ids)))):
+        tags = record.dagster_run.tags
+        start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
+        if not start or not end:
+            covered[record.dagster_run.run_id] = frozenset([tags[PARTITION_TAG]]) if PARTITION_TAG in tags else None
+            continue
+        if keys is None:
+            keys = list(clients_partitions.get_partition_keys(dynamic_partitions_store=instance))
+        if start in keys and end in keys and keys.index(start) <= keys.index(end):
+            in_range = keys[keys.index(start) : keys.index(end) + 1]
+            # a range over every client (the hourly sweeps) is a run over all of them
+            covered[record.dagster_run.run_id] = None if len(in_range) == len(keys) else frozenset(in_range)
+        else:  # a range over keys that no longer exist: say nothing about any client
+            covered[record.dagster_run.run_id] = frozenset([start, end])
+    return covered
+
+
+def _widen(scope: ResolveScope | None, prefix: str, covered: frozenset[str] | None, note: str) -> ResolveScope:
+    """Passing evaluations of one check in one tick: the union of the clients they covered."""
+    if covered is None or (scope is not None and scope.keys is None):
+        return ResolveScope("CHECK_FAILED", prefix, note=note)
+    earlier = scope.keys if scope is not None and scope.keys is not None else ()
+    return ResolveScope(
+        "CHECK_FAILED", prefix, note=note, keys=tuple(sorted({*earlier, *(prefix + c for c in covered)}))
+    )
 
 
 # --- health -------------------------------------------------------------------------------------------------

@@ -13,5 +13,6 @@ UPDATE alert_logs
        pending_kind    = CASE WHEN :new_incident THEN NULL ELSE pending_kind END,
        next_attempt_at = CASE WHEN :new_incident THEN NULL ELSE next_attempt_at END,
        attempt_count   = CASE WHEN :new_incident THEN 0 ELSE attempt_count END,
+       silenced_digest = CASE WHEN :new_incident THEN NULL ELSE silenced_digest END,
        updated_at      = :now
  WHERE id = :id

@@ -12,5 +12,6 @@ UPDATE alert_logs
        next_attempt_at      = NULL,
        attempt_count        = 0,
        last_error           = NULL,
+       silenced_digest      = NULL,
        updated_at           = :now
  WHERE id = ANY (CAST(:ids AS bigint[]))

@@ -70,6 +70,8 @@ class SlackConfig:
 
     @property
     def secrets(self) -> tuple[str, ...]:
+        """What `mask_secrets` must hide in any text about this channel (the webhook URL with its path and each
+        of its segments, the token)."""
         return tuple(s for s in (self.webhook_url, self.bot_token) if s)
 
     @property
@@ -172,6 +174,7 @@ class SlackWebhookNotifier:
     def __init__(self, config: SlackConfig) -> None:
         assert config.webhook_url
         self.config = config
+        self.secrets = config.secrets
         self.client = WebhookClient(
             config.webhook_url,
             timeout=config.timeout_seconds,  # type: ignore[arg-type]  # slack-sdk passes it to urllib, floats work
@@ -190,7 +193,7 @@ class SlackWebhookNotifier:
             status="failed",
             channel=self.channel,
             http_status=response.status_code,
-            error=mask_secrets(f"HTTP {response.status_code}: {(response.body or '')[:200]}", self.config.secrets),
+            error=_cut(mask_secrets(f"HTTP {response.status_code}: {response.body or ''}", self.config.secrets), 200),
             retry_after=_retry_after(response.headers) if response.status_code == 429 else None,
         )
 
@@ -201,6 +204,7 @@ class SlackApiNotifier:
     def __init__(self, config: SlackConfig) -> None:
         assert config.bot_token and config.channel
         self.config = config
+        self.secrets = config.secrets
         self.client = WebClient(
             token=config.bot_token,
             base_url=config.api_url,
@@ -222,7 +226,7 @@ class SlackApiNotifier:
                 status="failed",
                 channel=self.channel,
                 http_status=status,
-                error=mask_secrets(f"HTTP {status}: {error or 'not ok'}", self.config.secrets),
+                error=_cut(mask_secrets(f"HTTP {status}: {error or 'not ok'}", self.config.secrets), 200),
                 retry_after=_retry_after(exc.response.headers) if status == 429 else None,
             )
         except Exception as exc:
@@ -252,7 +256,7 @@ def _exception_result(exc: Exception, channel: str, config: SlackConfig) -> Deli
         text = f"cannot reach Slack: {getattr(reason, 'strerror', None) or reason}"
     else:
         text = f"{type(exc).__name__}: {exc}"
-    return DeliveryResult(status="failed", channel=channel, error=mask_secrets(text, config.secrets))
+    return DeliveryResult(status="failed", channel=channel, error=_cut(mask_secrets(text, config.secrets), 300))
 
 
 # --- message layout -----------------------------------------------------------------------------------------

@@ -21,9 +21,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from campaign_ops.clients.core import parse_client_id
-from campaign_ops.db.urls import mask_url
 from campaign_ops.db.verify import VerifyItem, verify_schema
-from campaign_ops.errors import ConfigError, UnknownClientError
+from campaign_ops.errors import ConfigError, UnknownClientError, mask_secrets
 from campaign_ops.sqlfiles import load_sql
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
@@ -173,7 +172,7 @@ def error_reason(exc: BaseException) -> str:
     """One line saying why a query could not run, without credentials."""
     message = str(getattr(exc, "orig", None) or exc)  # the driver's message, without SQLAlchemy's SQL echo
     line = (message.strip().splitlines() or [type(exc).__name__])[0]
-    return " ".join(mask_url(word) if "://" in word else word for word in line.split(" "))
+    return mask_secrets(line)
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

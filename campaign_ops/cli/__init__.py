@@ -11,8 +11,7 @@ from campaign_ops.cli import alerts, archival, de_enrollment, lifecycle, onboard
 from campaign_ops.cli.db import db_group
 from campaign_ops.cli.demo import demo_group
 from campaign_ops.cli.dev import dev_command, run_job_command
-from campaign_ops.db.urls import mask_url
-from campaign_ops.errors import CampaignOpsError
+from campaign_ops.errors import CampaignOpsError, mask_secrets
 
 
 class _OneLineErrors(click.Group):
@@ -22,18 +21,12 @@ class _OneLineErrors(click.Group):
         try:
             return super().invoke(ctx)
         except CampaignOpsError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(1)
         except SQLAlchemyError as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             click.echo(f"error: database: {mask_secrets(reason)}", err=True)
             sys.exit(1)
-
-
-def mask_secrets(message: str) -> str:
-    """Replace anything that looks like a database URL by its masked form."""
-    words = [mask_url(w) if "://" in w else w for w in message.split(" ")]
-    return " ".join(words)
 
 
 @click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import click
 
-from campaign_ops.alerts.core import ALERT_TYPES, SEVERITIES, Alert, dispatch, utc_now
+from campaign_ops.alerts.core import ALERT_TYPES, SEVERITIES, Alert, dispatch, format_utc, utc_now
 from campaign_ops.alerts.silences import (
     create_silence,
     lift_silences,
@@ -27,7 +27,9 @@ def _who() -> str:
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+    # timestamptz values come back in the session's time zone (the database's TimeZone setting): convert, since
+    # the label says UTC
+    return format_utc(moment) if moment else "-"
 
 
 def _left(until: datetime, now: datetime) -> str:

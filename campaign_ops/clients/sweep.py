@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from campaign_ops.db.engine import connect
-from campaign_ops.errors import CampaignOpsError
+from campaign_ops.errors import CampaignOpsError, mask_secrets
 
 T = TypeVar("T")
 
@@ -23,12 +23,12 @@ class ClientFailure:
 
 
 def error_text(exc: BaseException) -> str:
-    """One line that says what went wrong, without connection strings."""
+    """One line that says what went wrong, without connection strings or passwords (it is stored)."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         message = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-        return f"{type(exc.orig).__name__}: {message}" if message else type(exc.orig).__name__
+        return mask_secrets(f"{type(exc.orig).__name__}: {message}" if message else type(exc.orig).__name__)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return first if isinstance(exc, CampaignOpsError) and first else f"{type(exc).__name__}: {first}"
+    return mask_secrets(first if isinstance(exc, CampaignOpsError) and first else f"{type(exc).__name__}: {first}")
 
 
 def each_client(

@@ -4,8 +4,8 @@
   payment, waiting for the client's READY).
 - PAYMENT_BLOCK: S5_CONFIRM_LIVE without payment for over 2 h.
 - POOL_EMPTY: no AVAILABLE number in the Twilio pool.
-- REPEATED_FAILURE: the seed's "5 consecutive failures in 15 minutes" applied to our own work — a client whose last 5
-  de-enrollment passes failed within 15 minutes.
+- REPEATED_FAILURE: the seed's "5 consecutive failures" applied to our own work, counted in passes — a client whose
+  last 5 de-enrollment passes all failed, whatever their spacing, within a window of several sweep cadences (2 h).
 - INVARIANT_VIOLATION: the schema contract fails (`db verify`), or a completed lead is still active.
 
 They go through the alerts pipeline (campaign_ops.alerts): de-duplication, suppression, escalation, silences and
@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 
-from campaign_ops.alerts.core import Alert, ResolveScope
+from campaign_ops.alerts.core import Alert, ResolveScope, format_utc
 from campaign_ops.db.verify import verify_schema
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.sqlfiles import load_sql
@@ -32,7 +32,10 @@ CRITICAL_TYPES = ("STUCK_CLIENT", "PAYMENT_BLOCK", "POOL_EMPTY", "REPEATED_FAILU
 class CriticalSettings:
     payment_block_hours: float = 2.0
     repeated_failures: int = 5
-    repeated_window_minutes: int = 15
+    repeated_window_minutes: int = 120
+    """The failed passes must fall within this window. Counted in passes, not minutes: scheduled passes come every
+    15 minutes (5 of them span an hour), retries bunch up; 2 h is 8 cadences, so a client that fails on every
+    scheduled pass is alerted after its 5th, and 5 failures scattered over a day are not "repeated"."""
 
 
 def _fmt_hours(minutes: float) -> str:
@@ -112,8 +115,8 @@ def find_critical_alerts(conn: Connection, now: datetime, settings: CriticalSett
                 client_id=f["client_id"],
                 facts=(
                     ("Client", f["client_id"]),
-                    ("First failure", str(f["first_failure_at"])),
-                    ("Last failure", str(f["last_failure_at"])),
+                    ("First failure", format_utc(f["first_failure_at"])),
+                    ("Last failure", format_utc(f["last_failure_at"])),
                 ),
                 link=f"{ui_url}/assets/de_enrollment_runs?"
                 + urlencode({"view": "partitions", "partition": f["client_id"]}),

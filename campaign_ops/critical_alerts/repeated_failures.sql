@@ -1,6 +1,6 @@
--- Seed 004's "5 consecutive failures in 15 minutes", applied to our own work: a client whose last N
--- de-enrollment passes all failed, within the window. Level-triggered: it clears with the next pass that does not
--- fail.
+-- Seed 004's "5 consecutive failures", applied to our own work and counted in passes: a client whose last N
+-- de-enrollment passes all failed, whatever their spacing, the first and last within the window (several sweep
+-- cadences). Level-triggered: it clears with the next pass that does not fail.
 WITH recent AS (
     SELECT r.client_id, r.status, r.run_at, r.error_details,
            row_number() OVER (PARTITION BY r.client_id ORDER BY r.run_at DESC) AS n

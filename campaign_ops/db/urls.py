@@ -4,6 +4,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from campaign_ops.errors import ConfigError
+from campaign_ops.errors import mask_url as mask_url  # the one masking home; re-exported for old imports
 
 _ACCEPTED_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg2"}
 
@@ -31,14 +32,6 @@ def parse_url(url: str) -> URL:
     if not parsed.database:
         raise ConfigError("DATABASE_URL names no database (…/dbname)")
     return parsed
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, safe to print or log."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "<malformed url>"
 
 
 def with_database(url: str, database: str) -> str:

@@ -111,6 +111,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "next_attempt_at",
         "attempt_count",
         "last_payload",
+        "silenced_digest",
     ),
     # issue 6 (alerts): silences and the delivery log
     "alert_silences": (

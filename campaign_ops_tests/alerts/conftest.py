@@ -33,6 +33,8 @@ class FakeSlack:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: str | None = None
+    """What a failed answer says (default Slack's own `internal_error` / `ratelimited`); a relay may echo the path."""
     received: list[dict[str, Any]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
 
@@ -44,8 +46,10 @@ class FakeSlack:
     def api_url(self) -> str:
         return self.server.url_for("/api/")
 
-    def answer(self, status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0) -> None:
-        self.status, self.headers, self.delay = status, headers or {}, delay
+    def answer(
+        self, status: int = 200, headers: dict[str, str] | None = None, delay: float = 0.0, body: str | None = None
+    ) -> None:
+        self.status, self.headers, self.delay, self.body = status, headers or {}, delay, body
 
     def handle(self, request: Request) -> Response:
         if request.content_type and request.content_type.startswith("application/json"):
@@ -59,9 +63,10 @@ class FakeSlack:
         if self.delay:
             time.sleep(self.delay)
         if request.path.startswith("/api/"):
-            payload = {"ok": True} if self.status == 200 else {"ok": False, "error": "ratelimited"}
+            payload = {"ok": True} if self.status == 200 else {"ok": False, "error": self.body or "ratelimited"}
             return Response(json.dumps(payload), status=self.status, headers=self.headers, mimetype="application/json")
-        return Response("ok" if self.status == 200 else "internal_error", status=self.status, headers=self.headers)
+        error = self.body or "internal_error"
+        return Response("ok" if self.status == 200 else error, status=self.status, headers=self.headers)
 
     def titles(self) -> list[str]:
         """The header text of every message received."""

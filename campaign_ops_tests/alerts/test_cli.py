@@ -8,6 +8,7 @@ from sqlalchemy import Connection, text
 
 from campaign_ops.alerts.silences import parse_duration
 from campaign_ops.cli import main
+from campaign_ops.db.engine import make_engine
 from campaign_ops.errors import ConfigError
 from campaign_ops_tests.alerts.conftest import WEBHOOK_SECRET, FakeSlack
 from campaign_ops_tests.factories import add_client
@@ -134,3 +135,29 @@ def test_test_alert_without_slack_is_logged(
     assert "1 logged" in out
     status = conn.execute(text("SELECT delivery_status FROM alert_logs WHERE alert_key = 'test:manual'")).scalar()
     assert status == "logged"
+
+
+def test_times_labelled_utc_are_utc_whatever_the_database_time_zone(
+    conn: Connection, db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the database's (and so every session's) TimeZone America/New_York, timestamptz values come back at
+    -05:00/-04:00: what is printed with "UTC" must still be UTC."""
+    database = conn.execute(text("SELECT current_database()")).scalar()
+    conn.execute(text(f"ALTER DATABASE \"{database}\" SET timezone = 'America/New_York'"))
+    conn.commit()
+    monkeypatch.setenv("PGTZ", "America/New_York")  # the session's own TimeZone too (libpq sends it)
+    code, out = cli("silence", "--for", "2h", "--type", "TEST")
+    assert code == 0, out
+    engine = make_engine(db_env, pooled=False)
+    with engine.connect() as fresh:  # a new session, as the CLI's
+        until = fresh.execute(
+            text(
+                "SELECT to_char(until AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), current_setting('TimeZone')"
+                " FROM alert_silences"
+            )
+        ).one()
+    engine.dispose()
+    assert until[1] == "America/New_York"  # the setting did apply to sessions
+    assert out.endswith(f"until {until[0]} UTC\n"), out
+    listed = cli("list")[1].splitlines()[1]
+    assert f"until {until[0]} UTC" in listed, listed

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -172,6 +173,29 @@ def test_silences_withhold_and_record(conn: Connection, slack: FakeSlack) -> Non
     # still failing once the silence is over: now it is said
     assert run(conn, slack, T0 + timedelta(hours=2, minutes=1), for_a, for_b, other_type).sent == 1
     assert len(slack.received) == 3
+
+
+def test_a_silenced_incident_is_recorded_once_and_again_only_when_it_changes(
+    conn: Connection, slack: FakeSlack
+) -> None:
+    """13 hours of 60 s ticks under a 30-day silence: one 'silenced' row, not 780; a new severity (the escalation
+    after 12 h) or a new text is recorded once more, a moving figure is not."""
+    create_silence(conn, duration=timedelta(days=30), now=T0, created_by="ops", alert_type="CHECK_FAILED")
+    for minute in range(13 * 60):
+        stuck = 150 + minute // 60  # the figure moves every hour: the same incident
+        alert = replace(check_alert(severity="WARN"), title=f"{stuck} stuck leads", summary=f"{stuck} stuck leads")
+        report = run(conn, slack, T0 + timedelta(minutes=minute), alert)
+        assert report.silenced == 1
+    kinds = [(d["kind"], d["severity"], d["status"]) for d in deliveries(conn, alert.key)]
+    assert kinds == [("firing", "WARN", "silenced"), ("escalation", "ERROR", "silenced")]
+    changed = replace(alert, summary="stuck leads and the sweep failed")
+    run(conn, slack, T0 + timedelta(hours=13), changed)
+    run(conn, slack, T0 + timedelta(hours=13, minutes=1), changed)
+    assert len(deliveries(conn, alert.key)) == 3
+    assert slack.received == []
+    stats = conn.execute(text("SELECT count(*) FROM alert_deliveries WHERE status = 'silenced'")).scalar()
+    conn.commit()
+    assert stats == 3
 
 
 def test_silence_of_everything(conn: Connection, slack: FakeSlack) -> None:

@@ -1,9 +1,11 @@
 """The alert sensors through real ticks: real failed runs and real check evaluations on a Dagster instance, a real
 PostgreSQL database, and a real HTTP server playing Slack. Time is the injected clock of the sensors."""
 
+import json
 import logging
+import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -324,6 +326,84 @@ def test_an_all_clients_pass_resolves_every_client_of_that_check(
     assert len(slack.received) == 2
     for client_id in (a, b):
         assert alert_row(conn, f"check_failed:stuck_leads:{client_id}")["resolved_at"] == driver.clock.now
+
+
+def evaluate_check_over_range(instance: dg.DagsterInstance, stuck: int, first: str, last: str) -> None:
+    """One run over a range of client partitions: Dagster records ONE evaluation, with no partition."""
+    result = dg.materialize(
+        [leads_by_client, stuck_leads_by_client],
+        instance=instance,
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        run_config={"ops": {"leads_stuck_leads": {"config": {"stuck": stuck}}}},
+    )
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    assert evaluation.partition is None
+
+
+def test_a_range_pass_resolves_only_the_clients_the_range_covered(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection
+) -> None:
+    a, b, c = (add_client(conn, name=n) for n in ("Acme Dental", "Bright Smiles", "Cedar Clinic"))
+    conn.commit()
+    driver.instance.add_dynamic_partitions("clients", [a, b, c])
+    evaluate_check(driver.instance, 700, a)
+    evaluate_check(driver.instance, 800, c)
+    driver.tick(CHECKS)
+    assert slack.titles() == [":red_circle: [ERROR] Check stuck_leads failed for 2 clients"]
+    evaluate_check_over_range(driver.instance, 0, a, b)  # a and b pass; c was not evaluated
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stuck_leads failed (Acme Dental ({a}))"
+    assert alert_row(conn, f"check_failed:stuck_leads:{a}")["resolved_at"] == driver.clock.now
+    assert alert_row(conn, f"check_failed:stuck_leads:{c}")["resolved_at"] is None  # still failing, still open
+    evaluate_check_over_range(driver.instance, 0, b, c)
+    driver.tick(CHECKS)
+    assert alert_row(conn, f"check_failed:stuck_leads:{c}")["resolved_at"] == driver.clock.now
+    assert len(slack.received) == 3
+    # a range that fails is named as the range it was, not "all clients"; only a pass over every client ends it
+    evaluate_check_over_range(driver.instance, 700, a, b)
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == ":red_circle: [ERROR] Check stuck_leads failed (a range of 2 clients)"
+    evaluate_check_over_range(driver.instance, 0, b, c)
+    driver.tick(CHECKS)
+    assert alert_row(conn, "check_failed:stuck_leads:all")["resolved_at"] is None
+    evaluate_check_over_range(driver.instance, 0, a, c)  # the range of every client
+    driver.tick(CHECKS)
+    assert alert_row(conn, "check_failed:stuck_leads:all")["resolved_at"] == driver.clock.now
+    assert len(slack.received) == 5
+
+
+def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, acme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long history of evaluations older than the look-back (more than one batch of them) is not paged through:
+    the first tick starts at the first evaluation inside the look-back and alerts a new failure at once."""
+    monkeypatch.setattr(alerts_dagster, "EVENT_BATCH", 10)  # a small batch: a short history is already long
+    for _ in range(3 * alerts_dagster.EVENT_BATCH + 5):
+        driver.instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(asset_key=dg.AssetKey("leads"), check_name="stuck_leads", passed=True)
+        )
+    history = driver.instance.event_log_storage.get_maximum_record_id()
+    assert history is not None
+    time.sleep(0.05)
+    evaluate_check(driver.instance, 612, acme)
+    storage = driver.instance.event_log_storage
+    new = storage.get_logs_for_all_runs_by_log_id(
+        after_cursor=history, dagster_event_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    )
+    # the sensor starts now, its look-back reaching just after the history: the history is older than the look-back
+    last_old = storage.get_logs_for_all_runs_by_log_id(after_cursor=history - 1)[history]
+    started = (last_old.timestamp + min(e.timestamp for e in new.values())) / 2
+    clock = FakeClock(datetime.fromtimestamp(started, UTC) + alerts_dagster.FIRST_TICK_LOOKBACK)
+    first = SensorDriver(driver.instance, driver.database, driver.slack_alerts, clock)
+    assert str(first.tick(CHECKS).skip_reason).startswith("SkipReason(skip_message='1 check evaluation(s)")
+    assert slack.titles() == [f":red_circle: [ERROR] Check stuck_leads failed (Acme Dental ({acme}))"]
+    # after a cursor reset with nothing inside the look-back, the next tick looks again from the same moment
+    late = SensorDriver(
+        driver.instance, driver.database, driver.slack_alerts, FakeClock(clock.now + timedelta(hours=3))
+    )
+    assert str(late.tick(CHECKS).skip_reason).startswith("SkipReason(skip_message='0 check evaluation(s)")
+    assert json.loads(late.cursors[CHECKS])["after"] == {}
 
 
 # --- health -----------------------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def test_boundaries_of_payment_block_and_repeated_failure(
     almost = add_client(conn)
     fail_runs(conn, almost, now - timedelta(minutes=1), 4, 3)  # 4 failures: not yet
     too_slow = add_client(conn)
-    fail_runs(conn, too_slow, now - timedelta(minutes=1), 5, 4)  # 5 failures over 16 minutes: not a burst
+    fail_runs(conn, too_slow, now - timedelta(minutes=1), 5, 31)  # 5 failures over 124 minutes: beyond the window
     conn.commit()
     tick(instance, database, slack_alerts, clock)
     assert slack.received == []
@@ -111,6 +111,26 @@ def test_boundaries_of_payment_block_and_repeated_failure(
     assert len(titles) == 2, titles
     assert any(f"5 de-enrollment passes in a row failed for client {almost}" in t for t in titles)
     assert any("blocked at S5_CONFIRM_LIVE without payment" in t for t in titles)
+
+
+def test_repeated_failure_fires_on_scheduled_passes_15_minutes_apart(
+    conn: Connection, quiet, instance, database, slack_alerts, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """The sweep runs every 15 minutes: a client failing on every pass is alerted after its 5th failed pass (they
+    span an hour), not only when retries bunch 5 failures into 15 minutes."""
+    every_pass = add_client(conn)
+    fail_runs(conn, every_pass, clock.now - timedelta(minutes=1), 4, 15)
+    conn.commit()
+    tick(instance, database, slack_alerts, clock)
+    assert slack.received == []  # 4 failed passes: not yet
+    clock.advance(minutes=15)
+    fail_runs(conn, every_pass, clock.now - timedelta(minutes=1), 1, 0)  # the 5th scheduled pass fails too
+    conn.commit()
+    tick(instance, database, slack_alerts, clock)
+    assert slack.titles() == [f":red_circle: [HIGH] 5 de-enrollment passes in a row failed for client {every_pass}"]
+    facts = str(slack.received[0]["blocks"])
+    first = (clock.now - timedelta(minutes=1) - timedelta(minutes=60)).strftime("%Y-%m-%d %H:%M UTC")
+    assert first in facts  # the first of the five, an hour before the last, in UTC
 
 
 def test_resolved_once_the_condition_clears(
