@@ -119,6 +119,9 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
         f"{len(sweep.with_status('success'))} clients succeeded, {len(partial)} partial, {len(skipped)} skipped, "
         f"{len(sweep.failed)} failed"
     )
+    if sweep.connection_lost:  # the sweep stopped there: one line naming it, not one failure per client
+        context.log.error(sweep.connection_lost)
+        raise dg.Failure(description=sweep.connection_lost)
     if sweep.failed:
         failures = [
             ClientFailure(r.client_id, r.client_name, r.error_details or "", r.duration_ms) for r in sweep.failed
