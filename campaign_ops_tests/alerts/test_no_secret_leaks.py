@@ -67,6 +67,7 @@ COMMAND_ARGS: dict[str, list[str]] = {
     "migrate-stuck-leads": [],
     "reconcile": ["--all"],
     "report": ["daily"],
+    "resolve-skipped": ["--list"],
     "restore": ["2026-01-01", "--from", "/nonexistent"],
     "run-job": ["de_enrollment_job"],
     "stuck-clients": [],
