@@ -438,6 +438,25 @@ def check_command() -> None:
     click.echo(f"instance: {mask_url(env['DAGSTER_PG_URL'])}: ok")
 
 
+@dev_command.command("env")
+def env_command() -> None:
+    """Print `export` lines for what Dagster's own tools (dg dev, dg launch, dg list defs, dg check defs) need:
+    DATABASE_URL, DAGSTER_PG_URL and DAGSTER_HOME as `campaign-ops dev` sets them. Use: eval "$(campaign-ops dev env)".
+
+    Only variables not already set are printed; a URL with a password is never printed (export it yourself)."""
+    import shlex
+
+    from sqlalchemy.engine import make_url
+
+    env = dagster_environment()
+    for name in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"):
+        if name in os.environ:
+            continue
+        if name != "DAGSTER_HOME" and make_url(env[name]).password:
+            raise ConfigError(f"{name} would carry a password, which is never printed: export {name} yourself")
+        click.echo(f"export {name}={shlex.quote(env[name])}")
+
+
 @dev_command.command("prune-runs")
 @click.option("--older-than-days", type=positive_int(MAX_DAYS), default=90, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Count the runs that would be deleted; delete nothing.")
