@@ -7,9 +7,11 @@ an active client of the clone's demo data, as a reader would paste one.
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -68,8 +70,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_readme_commands_run_as_typed_in_a_fresh_clone(tmp_path: Path) -> None:
-    clone = tmp_path / "campaign-ops"
+def test_readme_commands_run_as_typed_in_a_fresh_clone() -> None:
+    # not pytest's tmp_path: another pytest session on the machine rotates those away, with the clone's running
+    # embedded server's binaries in them
+    home = Path(tempfile.mkdtemp(prefix="campaign_ops_readme_"))
+    clone = home / "campaign-ops"
     subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(clone)], check=True)
     env = {k: v for k, v in os.environ.items() if k not in UNSET}
     env["PATH"] = ":".join(p for p in env.get("PATH", "").split(":") if ".venv" not in p)
@@ -121,6 +126,7 @@ def test_readme_commands_run_as_typed_in_a_fresh_clone(tmp_path: Path) -> None:
                         proc.wait()
     finally:
         subprocess.run(["make", "-s", "stop-db"], cwd=clone, env=env, capture_output=True, check=False)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 CLIENT_QUERY = """
