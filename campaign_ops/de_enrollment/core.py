@@ -75,8 +75,10 @@ class DeEnrollmentSettings:
             if raw is not None and raw.strip():
                 # ASCII digits only: int() also takes '２', '1_000' and thousands of digits
                 digits = raw.strip()
-                if not (digits.isascii() and digits.isdigit()) or len(digits) > 10 or not 0 < int(digits) <= INT4_MAX:
-                    raise ConfigError(f"{env} must be a whole number from 1 to {INT4_MAX}, got {raw!r}")
+                if not (digits.isascii() and digits.isdigit()):
+                    raise ConfigError(f"{env} must be an integer, got {raw!r}")
+                if len(digits) > 10 or not 0 < int(digits) <= INT4_MAX:
+                    raise ConfigError(f"{env} must be an integer from 1 to {INT4_MAX}, got {raw!r}")
                 values[name] = int(digits)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
