@@ -17,7 +17,9 @@ from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops.sqlfiles import load_sql
 
 MAX_SILENCE = timedelta(days=30)
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# ASCII digits only (\d takes fullwidth and other scripts' digits), at most 6 each: longer is over 30 days anyway,
+# and int() of thousands of digits is refused by Python itself
+_DURATION = re.compile(r"^(?:([0-9]{1,6})d)?(?:([0-9]{1,6})h)?(?:([0-9]{1,6})m)?(?:([0-9]{1,6})s)?$")
 
 
 class SilenceNotActiveError(ConfigError):

@@ -37,7 +37,7 @@ CAMPAIGNS_RESTORED_COLUMNS = (
     "booked_count",
 )
 RESTORE_LOCK_TIMEOUT = "30s"
-_DAY = re.compile(r"\d{8}")
+_DAY = re.compile(r"[0-9]{8}")  # ASCII: \d also matches fullwidth and other digits
 
 
 class BackupExistsError(CampaignOpsError):

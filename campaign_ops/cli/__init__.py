@@ -20,6 +20,12 @@ class _OneLineErrors(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            # click's own form is four lines (usage, hint, blank, error); the reason is the line that matters
+            command = exc.ctx.command_path if exc.ctx else "campaign-ops"
+            reason = " ".join(exc.format_message().split())
+            click.echo(f"error: {reason} (see `{command} -h`)", err=True)
+            sys.exit(exc.exit_code)
         except CampaignOpsError as exc:
             click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(1)

@@ -15,6 +15,7 @@ from campaign_ops.alerts.silences import (
     parse_duration,
 )
 from campaign_ops.alerts.slack import alert_settings_from_env, build_notifier, slack_config_from_env
+from campaign_ops.cli.types import MAX_HOURS, positive_int
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 from campaign_ops.errors import CampaignOpsError, ConfigError
 
@@ -106,7 +107,7 @@ def list_command(include_ended: bool) -> None:
 
 
 @alerts_group.command("unsilence")
-@click.argument("silence_id", type=int, required=False)
+@click.argument("silence_id", type=positive_int(2**63 - 1), required=False)
 @click.option("--all", "lift_all", is_flag=True, help="Lift every silence in force.")
 @click.option("--by", "lifted_by", help="Who lifts (default: your user name).")
 def unsilence_command(silence_id: int | None, lift_all: bool, lifted_by: str | None) -> None:
@@ -151,7 +152,7 @@ commands: list[click.Command] = [alerts_group]
 
 
 @alerts_group.command("stats")
-@click.option("--hours", type=int, default=24, show_default=True, help="The window, ending now.")
+@click.option("--hours", type=positive_int(MAX_HOURS), default=24, show_default=True, help="The window, ending now.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable figures.")
 def stats_command(hours: int, as_json: bool) -> None:
     """Seed 004's alert statistics and its healthy/unhealthy reading."""

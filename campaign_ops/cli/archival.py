@@ -9,6 +9,7 @@ from campaign_ops.archival.core import (
     archive_clients,
 )
 from campaign_ops.cli.reconciliation import database_engine
+from campaign_ops.cli.types import MAX_DAYS, NON_BLANK, bounded_int
 from campaign_ops.clients.core import active_client_ids
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError, UnknownClientError
@@ -16,17 +17,25 @@ from campaign_ops.errors import CampaignOpsError, ConfigError, UnknownClientErro
 
 @click.command("archive")
 @click.option(
-    "--client-id", "client_ids", multiple=True, help="Client uuid (repeatable); default: every active client."
+    "--client-id",
+    "client_ids",
+    multiple=True,
+    type=NON_BLANK,
+    help="Client uuid (repeatable); default: every active client.",
 )
-@click.option("--older-than-days", type=int, help="One retention for both tables (instead of the two options below).")
+@click.option(
+    "--older-than-days",
+    type=bounded_int(MAX_DAYS),
+    help="One retention for both tables (instead of the two options below).",
+)
 @click.option(
     "--runs-older-than-days",
-    type=int,
+    type=bounded_int(MAX_DAYS),
     help=f"Archive runs older than this many days [default: {DEFAULT_RUNS_RETENTION_DAYS}].",
 )
 @click.option(
     "--lead-log-older-than-days",
-    type=int,
+    type=bounded_int(MAX_DAYS),
     help=f"Archive lead-log rows older than this many days [default: {DEFAULT_LEAD_LOG_RETENTION_DAYS}].",
 )
 @click.option("--dry-run", is_flag=True, help="Count what would move; change nothing and skip VACUUM.")

@@ -7,6 +7,7 @@ import click
 from sqlalchemy import text
 from tqdm import tqdm
 
+from campaign_ops.cli.types import NON_BLANK, bounded_int
 from campaign_ops.clients.core import active_client_ids, require_active_clients
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 from campaign_ops.de_enrollment.core import (
@@ -58,11 +59,17 @@ def _print(sweep: SweepResult) -> None:
 
 
 @click.command("de-enroll")
-@click.option("--client-id", "client_ids", multiple=True, help="A client uuid (repeatable).")
+@click.option("--client-id", "client_ids", multiple=True, type=NON_BLANK, help="A client uuid (repeatable).")
 @click.option("--all", "all_clients", is_flag=True, help="Every active client.")
-@click.option("--batch-size", type=int, help="Leads per batch on the SOP path [env DE_ENROLLMENT_BATCH_SIZE, 100].")
-@click.option("--max-runtime", "max_runtime_ms", type=int, help="Budget in ms [env DE_ENROLLMENT_MAX_RUNTIME, 240000].")
-@click.option("--chunk-size", type=int, help="Leads per transaction, set-based path [env DE_ENROLLMENT_CHUNK_SIZE].")
+@click.option(
+    "--batch-size", type=bounded_int(), help="Leads per batch on the SOP path [env DE_ENROLLMENT_BATCH_SIZE, 100]."
+)
+@click.option(
+    "--max-runtime", "max_runtime_ms", type=bounded_int(), help="Budget in ms [env DE_ENROLLMENT_MAX_RUNTIME, 240000]."
+)
+@click.option(
+    "--chunk-size", type=bounded_int(), help="Leads per transaction, set-based path [env DE_ENROLLMENT_CHUNK_SIZE]."
+)
 @click.option("--batched", is_flag=True, help="Use the SOP's get_leads_for_de_enrollment/process batches.")
 def de_enroll_command(
     client_ids: tuple[str, ...],
@@ -88,7 +95,7 @@ def de_enroll_command(
 
 
 @click.command("migrate-stuck-leads")
-@click.option("--max-runtime", "max_runtime_ms", type=int, default=3_600_000, show_default=True)
+@click.option("--max-runtime", "max_runtime_ms", type=bounded_int(), default=3_600_000, show_default=True)
 def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
     """The SOP's one-time Phase 3 migration: de-enroll every stuck lead, with a before/after report."""
     engine = make_engine(resolve_database_url())

@@ -24,6 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import IO
 import click
 import psutil
 
+from campaign_ops.cli.types import MAX_DAYS, NON_BLANK, positive_int
 from campaign_ops.db.embedded import PROJECT_ROOT, home_dir
 from campaign_ops.db.engine import (
     APP_DATABASE,
@@ -42,7 +44,7 @@ from campaign_ops.db.engine import (
     make_engine,
     resolve_database_url,
 )
-from campaign_ops.db.urls import mask_url, with_database
+from campaign_ops.db.urls import mask_url, normalise_url, same_database, with_database
 from campaign_ops.errors import CampaignOpsError, ConfigError
 
 CODE_LOCATION = "campaign_ops"
@@ -57,9 +59,22 @@ MAX_RESTARTS = 5
 def dagster_environment() -> dict[str, str]:
     """Environment for Dagster processes: app database, instance storage on the same server, DAGSTER_HOME."""
     app_url = resolve_database_url(APP_DATABASE)
-    dagster_url = os.environ.get("DAGSTER_PG_URL") or with_database(app_url, DAGSTER_DATABASE)
-    if not os.environ.get("DAGSTER_PG_URL"):
+    raw = os.environ.get("DAGSTER_PG_URL")
+    if raw is None:
+        dagster_url = with_database(app_url, DAGSTER_DATABASE)
         ensure_database(with_database(app_url, "postgres"), DAGSTER_DATABASE)
+    elif not raw.strip():
+        raise ConfigError(
+            f"DAGSTER_PG_URL is set but empty; unset it to use database {DAGSTER_DATABASE!r} beside the app's"
+        )
+    else:
+        dagster_url = normalise_url(raw, "DAGSTER_PG_URL")
+        # Dagster would create its tables among the app's before anything noticed
+        if same_database(dagster_url, app_url):
+            raise ConfigError(
+                f"DAGSTER_PG_URL names the app database ({mask_url(dagster_url)}); the Dagster instance needs "
+                f"its own database, e.g. …/{DAGSTER_DATABASE} on the same server"
+            )
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home_dir() / "dagster_home")
     dagster_home.mkdir(parents=True, exist_ok=True)
     link = dagster_home / "dagster.yaml"
@@ -423,8 +438,27 @@ def check_command() -> None:
     click.echo(f"instance: {mask_url(env['DAGSTER_PG_URL'])}: ok")
 
 
+@dev_command.command("env")
+def env_command() -> None:
+    """Print `export` lines for what Dagster's own tools (dg dev, dg launch, dg list defs, dg check defs) need:
+    DATABASE_URL, DAGSTER_PG_URL and DAGSTER_HOME as `campaign-ops dev` sets them. Use: eval "$(campaign-ops dev env)".
+
+    Only variables not already set are printed; a URL with a password is never printed (export it yourself)."""
+    import shlex
+
+    from sqlalchemy.engine import make_url
+
+    env = dagster_environment()
+    for name in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME"):
+        if name in os.environ:
+            continue
+        if name != "DAGSTER_HOME" and make_url(env[name]).password:
+            raise ConfigError(f"{name} would carry a password, which is never printed: export {name} yourself")
+        click.echo(f"export {name}={shlex.quote(env[name])}")
+
+
 @dev_command.command("prune-runs")
-@click.option("--older-than-days", type=int, default=90, show_default=True)
+@click.option("--older-than-days", type=positive_int(MAX_DAYS), default=90, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Count the runs that would be deleted; delete nothing.")
 def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
     """Delete finished Dagster runs (and their event logs) older than N days: the instance's run retention."""
@@ -463,24 +497,37 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 @click.command("run-job")
 @click.argument("job_name")
-@click.option("--client-id", help="One client partition; default: one run over all client partitions.")
+@click.option(
+    "--client-id", type=NON_BLANK, help="One client partition; default (option left out): one run over all of them."
+)
 def run_job_command(job_name: str, client_id: str | None) -> None:
     """Run a partitioned job as a real Dagster run on the project's instance (it shows in the UI)."""
-    import dagster as dg
-
     from campaign_ops.clients.core import active_client_ids, partition_changes, require_active_clients
-    from campaign_ops.definitions import defs
-    from campaign_ops.partitions import clients_partitions
-    from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+    from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 
+    # everything that can be refused is, in one line, before Dagster is even imported
+    DeEnrollmentSettings.from_env()  # a bad DE_ENROLLMENT_* here, not as a failed run's stack trace
     env = dagster_environment()
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
+    # an unreachable instance database is one line now, not Dagster's retries and their stack traces
+    check_databases(env)
     engine = make_engine(env["DATABASE_URL"], pooled=False)
     with connect(engine) as conn:
         active = active_client_ids(conn)
         if client_id:
             client_id = require_active_clients(conn, [client_id])[0]
     engine.dispose()
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
+
+    import dagster as dg
+
+    with warnings.catch_warnings():
+        # partitioned asset checks are a Dagster preview feature, used on purpose (the tests say why); an
+        # operator's `run-job` need not be told on every call
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
+        from campaign_ops.definitions import defs
+    from campaign_ops.partitions import clients_partitions
+    from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+
     try:
         job = defs.resolve_job_def(job_name)
     except dg.DagsterInvariantViolationError:

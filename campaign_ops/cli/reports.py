@@ -18,6 +18,7 @@ from campaign_ops.checks.core import (
     evaluate_de_enrollment_health,
     read_only_snapshot,
 )
+from campaign_ops.cli.types import positive_int
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 
@@ -43,7 +44,7 @@ _client_option = click.option(
 )
 _timeout_option = click.option(
     "--statement-timeout-ms",
-    type=click.IntRange(1),
+    type=positive_int(),  # statement_timeout takes at most INT_MAX ms
     default=DEFAULT_STATEMENT_TIMEOUT_MS,
     show_default=True,
     help="Cancel a query running longer (the command then fails with the reason).",

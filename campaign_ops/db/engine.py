@@ -91,7 +91,10 @@ def connect(engine: Engine) -> Iterator[Connection]:
 def resolve_database_url(database: str = APP_DATABASE) -> str:
     """DATABASE_URL when set; otherwise the embedded server, with `database` created if missing."""
     url = os.environ.get("DATABASE_URL")
-    if url:
+    if url is not None:
+        if not url.strip():
+            # set but empty is a mistake (a failed substitution), not a wish for the embedded server
+            raise ConfigError("DATABASE_URL is set but empty; unset it to use the embedded server")
         return normalise_url(url)
     from campaign_ops.db.embedded import start_embedded_server
 

@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign_ops.clients.sweep import error_text
+from campaign_ops.db import INT4_MAX
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.sqlfiles import load_sql
@@ -71,8 +72,11 @@ class DeEnrollmentSettings:
     def __post_init__(self) -> None:
         for name in ("batch_size", "max_runtime_ms", "chunk_size"):
             value = getattr(self, name)
+            # at most PostgreSQL's integer: the sizes are LIMITs and the budget becomes statement_timeout (ms)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            if value > INT4_MAX:
+                raise ConfigError(f"{name} must be at most {INT4_MAX}, got {value}")
         if self.mode not in ("set_based", "batched"):
             raise ConfigError(f"mode must be 'set_based' or 'batched', got {self.mode!r}")
 
@@ -87,10 +91,13 @@ class DeEnrollmentSettings:
         ):
             raw = os.environ.get(env)
             if raw is not None and raw.strip():
-                try:
-                    values[name] = int(raw)
-                except ValueError:
-                    raise ConfigError(f"{env} must be an integer, got {raw!r}") from None
+                # ASCII digits only: int() also takes '２', '1_000' and thousands of digits
+                digits = raw.strip()
+                if not (digits.isascii() and digits.isdigit()):
+                    raise ConfigError(f"{env} must be an integer, got {raw!r}")
+                if len(digits) > 10 or not 0 < int(digits) <= INT4_MAX:
+                    raise ConfigError(f"{env} must be an integer from 1 to {INT4_MAX}, got {raw!r}")
+                values[name] = int(digits)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -61,6 +61,7 @@ COMMAND_ARGS: dict[str, list[str]] = {
     "demo seed": [],
     "dev": [],
     "dev check": [],
+    "dev env": [],
     "dev prune-runs": [],
     "health-check": [],
     "lifecycle status": ["Spring"],
