@@ -471,7 +471,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     from campaign_ops.clients.core import active_client_ids, partition_changes, require_active_clients
     from campaign_ops.definitions import defs
     from campaign_ops.partitions import clients_partitions
-    from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+    from campaign_ops.sweeps import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
     env = dagster_environment()
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
@@ -497,15 +497,15 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         keys = instance.get_dynamic_partitions(name)
         if not keys:
             raise click.ClickException("no active clients: nothing to run")
-        if client_id:
-            # a partition tag rather than partition_key=: it also works for check-only jobs, which have no
-            # partitions definition of their own
-            result = job.execute_in_process(
-                instance=instance, tags={"dagster/partition": client_id}, run_config=QUIET, raise_on_error=False
-            )
+        tags: dict[str, str]
+        if job.partitions_def is None:
+            # the checks and the sweep job are not partitioned: all active clients, or one by its tag
+            tags = {CLIENT_TAG: client_id} if client_id else {}
+        elif client_id:
+            tags = {PARTITION_TAG: client_id}
         else:
             tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-            result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
     scope = f"client {client_id}" if client_id else f"{len(keys)} client partitions"
     click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
     click.echo(f"see it at http://127.0.0.1:3000/runs/{result.run_id} once `make dev` runs")
