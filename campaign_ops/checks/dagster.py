@@ -216,17 +216,18 @@ def _finding_text(finding: dict[str, Any]) -> str:
 def run_check(
     context: dg.AssetCheckExecutionContext,
     database: DatabaseResource,
-    config: _CheckConfig,
+    statement_timeout_ms: int,
     evaluate: Callable[[Connection, list[str] | None], CheckOutcome],
     *,
     partitioned: bool = True,
+    client_id: str | None = None,
 ) -> dg.AssetCheckResult:
     """`partitioned`: the check is per client (a scope applies); False for whole-database checks."""
     names: dict[str, str] = {}
     scope: list[str] | None = None
     try:
-        scope = scope_of(context, config.client_id) if partitioned else None
-        with database.connect() as conn, read_only_snapshot(conn, config.statement_timeout_ms):
+        scope = scope_of(context, client_id) if partitioned else None
+        with database.connect() as conn, read_only_snapshot(conn, statement_timeout_ms):
             outcome = evaluate(conn, scope)
             if partitioned:
                 wanted = scope if scope is not None else list(outcome.client_findings())
@@ -258,7 +259,13 @@ def run_check(
 def stuck_leads_check(
     context: dg.AssetCheckExecutionContext, config: StuckLeadsConfig, database: DatabaseResource
 ) -> dg.AssetCheckResult:
-    return run_check(context, database, config, lambda c, s: evaluate_stuck_leads(c, s, config.thresholds()))
+    return run_check(
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_stuck_leads(c, s, config.thresholds()),
+        client_id=config.client_id,
+    )
 
 
 @dg.asset_check(
@@ -270,7 +277,13 @@ def stuck_leads_check(
 def stats_drift_check(
     context: dg.AssetCheckExecutionContext, config: StatsDriftConfig, database: DatabaseResource
 ) -> dg.AssetCheckResult:
-    return run_check(context, database, config, lambda c, s: evaluate_stats_drift(c, s, config.thresholds()))
+    return run_check(
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_stats_drift(c, s, config.thresholds()),
+        client_id=config.client_id,
+    )
 
 
 @dg.asset_check(
@@ -285,8 +298,9 @@ def duplicate_de_enrollments_check(
     return run_check(
         context,
         database,
-        config,
+        config.statement_timeout_ms,
         lambda c, s: evaluate_duplicate_de_enrollments(c, s, config.thresholds()),
+        client_id=config.client_id,
     )
 
 
@@ -302,8 +316,9 @@ def de_enrollment_health_check(
     return run_check(
         context,
         database,
-        config,
+        config.statement_timeout_ms,
         lambda c, s: evaluate_de_enrollment_health(c, s, config.thresholds()),
+        client_id=config.client_id,
     )
 
 
@@ -315,7 +330,7 @@ def de_enrollment_health_check(
 def schema_contract_check(
     context: dg.AssetCheckExecutionContext, config: SchemaContractConfig, database: DatabaseResource
 ) -> dg.AssetCheckResult:
-    return run_check(context, database, config, evaluate_schema_contract, partitioned=False)
+    return run_check(context, database, config.statement_timeout_ms, evaluate_schema_contract, partitioned=False)
 
 
 # --- jobs, schedules, sensors ------------------------------------------------------------------------------------

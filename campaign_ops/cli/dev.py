@@ -44,6 +44,7 @@ from campaign_ops.db.engine import (
 )
 from campaign_ops.db.urls import mask_url, with_database
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.retention.core import DEFAULT_RETENTION_DAYS
 
 CODE_LOCATION = "campaign_ops"
 DEFINITIONS_MODULE = "campaign_ops.definitions"
@@ -424,37 +425,24 @@ def check_command() -> None:
 
 
 @dev_command.command("prune-runs")
-@click.option("--older-than-days", type=int, default=90, show_default=True)
+@click.option("--older-than-days", type=int, default=DEFAULT_RETENTION_DAYS, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Count the runs that would be deleted; delete nothing.")
 def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
-    """Delete finished Dagster runs (and their event logs) older than N days: the instance's run retention."""
+    """Delete finished Dagster runs (their event logs and check rows) older than N days: the instance's run
+    retention, as the daily prune_runs_job does."""
     import dagster as dg
+
+    from campaign_ops.retention.core import prune_runs
 
     if older_than_days < 1:
         raise ConfigError(f"--older-than-days must be at least 1, got {older_than_days}")
     env = dagster_environment()
     check_databases(env)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
-    finished = [
-        dg.DagsterRunStatus.SUCCESS,
-        dg.DagsterRunStatus.FAILURE,
-        dg.DagsterRunStatus.CANCELED,
-    ]
-    deleted = 0
     with dg.DagsterInstance.get() as instance:
-        while True:
-            records = instance.get_run_records(
-                filters=dg.RunsFilter(statuses=finished, created_before=cutoff), limit=500, ascending=True
-            )
-            if not records or dry_run:
-                deleted += len(records)
-                break
-            for record in records:
-                instance.delete_run(record.dagster_run.run_id)
-            deleted += len(records)
+        result = prune_runs(instance, older_than_days=older_than_days, now=dt.datetime.now(dt.UTC), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {deleted} finished run(s) created before {cutoff:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"{verb} {result.runs} finished run(s) created before {result.cutoff:%Y-%m-%d %H:%M} UTC")
 
 
 # the run's events stay in the instance (the UI shows them all); the terminal gets INFO and above
