@@ -186,6 +186,9 @@ def test_schedule_asks_for_one_plain_sweep_run_whose_max_runtime_follows_budget_
     assert job_tags["dagster/max_runtime"] == str(240 + 60 + 1)  # one-client runs: the default budget
 
 
+OPT_IN = {"ops": {"de_enrollment_sweep": {"config": {"materialize_changed_partitions": True}}}}
+
+
 def sweep_job():
     return defs.resolve_job_def("de_enrollment_sweep_job")
 
@@ -239,6 +242,20 @@ def test_a_sweep_materializes_only_the_clients_it_changed_with_their_figures(
     instance.add_dynamic_partitions("clients", keys)
     result = sweep_job().execute_in_process(instance=instance)
     assert result.success
+    assert materializations(instance) == {}  # by default the figures are the run's output, one event
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    figures = output.step_output_data.metadata["client_figures"].value
+    assert {c: f["leads_de_enrolled"] for c, f in figures.items()} == {
+        c.client_id: n for c, n in zip(busy, [3, 4, 5], strict=True)
+    }
+    assert output.step_output_data.metadata["clients_changed"].value == 3
+    # opted in, the next sweep materializes the partitions of exactly the clients it changed
+    first_run = result.run_id
+    busy = [make_client(conn, due=i + 1) for i in range(3)]
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [c.client_id for c in busy])
+    result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN)
+    assert result.success
     mats = materializations(instance)
     assert set(mats) == {c.client_id for c in busy}
     assert sorted(m["leads_de_enrolled"].value for m in mats.values()) == [3, 4, 5]
@@ -247,12 +264,12 @@ def test_a_sweep_materializes_only_the_clients_it_changed_with_their_figures(
     rows = dict(
         conn.execute(
             text("SELECT client_id::text, leads_de_enrolled FROM de_enrollment_runs WHERE dagster_run_id = :r"),
-            {"r": result.run_id},
+            {"r": first_run},
         ).all()
     )
-    assert rows == {**{c.client_id: n for c, n in zip(busy, [3, 4, 5], strict=True)}, quiet.client_id: 0}
+    assert rows == {**{c: f["leads_de_enrolled"] for c, f in figures.items()}, quiet.client_id: 0}
     logged = conn.execute(text("SELECT count(*) FROM de_enrollment_lead_log")).scalar()
-    assert logged == 12  # one lead-log row per de-enrolled lead
+    assert logged == 2 * 12  # one lead-log row per de-enrolled lead
 
 
 def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Connection, db_env: str, instance) -> None:
@@ -267,7 +284,7 @@ def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Conn
     )
     conn.commit()
     instance.add_dynamic_partitions("clients", [good.client_id, bad.client_id, other.client_id])
-    result = sweep_job().execute_in_process(instance=instance, raise_on_error=False)
+    result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.user_failure_data.description
