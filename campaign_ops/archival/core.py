@@ -155,19 +155,34 @@ class ArchivalSweep:
 
 
 def prepare_archival(
-    engine: Engine, client_ids: Sequence[str], settings: ArchivalSettings, as_of: datetime | None = None
+    engine: Engine,
+    client_ids: Sequence[str],
+    settings: ArchivalSettings,
+    as_of: datetime | None = None,
+    *,
+    inactive_by_age: bool = False,
 ) -> tuple[dict[str, str], Cutoffs]:
     """Validate clients (one UnknownClientError, nothing changed) and fix the sweep's cutoffs once for all clients
-    (`as_of` defaults to the database's now())."""
+    (`as_of` defaults to the database's now()). With `inactive_by_age` (a full sweep), inactive clients with
+    rows past retention are added after the given ones: retention is by age for every client."""
     with connect(engine) as conn:
         ids = require_active_clients(conn, client_ids)
+        now = as_of or conn.execute(text("SELECT now()")).scalar_one()
+        cutoffs = Cutoffs.from_settings(now, settings)
+        if inactive_by_age:
+            params = cutoffs.params("")
+            del params["client_id"]
+            ids += [
+                c
+                for c in conn.execute(load_sql(__file__, "inactive_with_old_rows.sql"), params).scalars()
+                if c not in ids
+            ]
         names = {
             r.client_id: r.company_name
             for r in conn.execute(load_sql(__file__, "client_names.sql"), {"client_ids": ids})
         }
-        now = as_of or conn.execute(text("SELECT now()")).scalar_one()
         conn.rollback()
-    return {c: names[c] for c in ids}, Cutoffs.from_settings(now, settings)
+    return {c: names[c] for c in ids}, cutoffs
 
 
 def iter_archive_clients(
@@ -189,10 +204,12 @@ def archive_clients(
     settings: ArchivalSettings,
     *,
     as_of: datetime | None = None,
+    inactive_by_age: bool = False,
 ) -> ArchivalSweep:
-    """Validate, archive every client, then (not on a dry run) VACUUM once; always report table sizes."""
+    """Validate, archive every client (with `inactive_by_age`, inactive clients' old rows too), then (not on a
+    dry run) VACUUM once; always report table sizes."""
     started = time.monotonic()
-    clients, cutoffs = prepare_archival(engine, client_ids, settings, as_of)
+    clients, cutoffs = prepare_archival(engine, client_ids, settings, as_of, inactive_by_age=inactive_by_age)
     sweep = ArchivalSweep(cutoffs=cutoffs, dry_run=settings.dry_run)
     for outcome in iter_archive_clients(engine, clients, cutoffs, settings):
         if isinstance(outcome, ClientFailure):

@@ -28,6 +28,7 @@ from campaign_ops.archival.core import (
 )
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
 from campaign_ops.checks.core import markdown_table
+from campaign_ops.clients.core import split_sweep_clients
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -107,7 +108,15 @@ def archive_monitoring_tables(
             dry_run=config.dry_run,
             size_warning_bytes=max(1, int(config.size_warning_gb * GIB)),
         )
-        clients, cutoffs = prepare_archival(database.engine, context.partition_keys, settings)
+        keys = list(context.partition_keys)
+        sweep = len(keys) > 1
+        if sweep:  # partitions of clients deactivated since the last sync are skipped, not fatal
+            with database.connect() as conn:
+                keys, warnings = split_sweep_clients(conn, keys)
+            for warning in warnings:
+                context.log.warning(warning)
+        # retention is by age for every client: a sweep also archives inactive clients' old rows
+        clients, cutoffs = prepare_archival(database.engine, keys, settings, inactive_by_age=sweep)
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     results: list[ClientArchival] = []

@@ -9,7 +9,10 @@ the statements themselves are templates in the .sql files beside this module.
 - `restore_backup`: the SOP's rollback Step 4 (its two UPDATEs, limited to rows that differ, which gives the same
   end state and an honest "rows changed" count) in one transaction, holding leads and campaigns against other
   writers for its duration. A day without both backup tables, or a backup lacking a restored column, is refused
-  before anything changes.
+  before anything changes. It is an auditable reversal: each lead it puts back into an enrollment that was
+  de-enrolled gets a `restored` lead-log entry (same transaction) that re-opens the enrollment, so the next pass
+  de-enrolls it again as a new event rather than skipping it as already done. The campaign counters are then
+  recomputed from the restored leads (leads created or changed since the backup are not restored).
 """
 
 import re
@@ -71,6 +74,8 @@ class RestoreResult:
     campaigns_only_in_backup: int
     leads_only_live: int  # created since the backup: left as they are
     campaigns_only_live: int
+    enrollments_reopened: int = 0  # `restored` lead-log entries written
+    counters_corrected: int = 0  # campaigns whose restored counters disagreed with the restored leads
 
 
 def parse_backup_day(value: str) -> str:
@@ -160,12 +165,18 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         campaigns_cov = conn.execute(
             text(_statement(conn, "backup_coverage.sql", backup=tables.campaigns, live="campaigns"))
         ).one()
+        # before the leads change: which leads go back into an enrollment is read against their current state
+        reopened = conn.execute(
+            text(_statement(conn, "restore_lead_log.sql", leads_backup=tables.leads)),
+            {"note": f"restored from backup {tables.leads}"},
+        ).scalar_one()
         leads_changed = conn.execute(
             text(_statement(conn, "restore_leads.sql", leads_backup=tables.leads))
         ).scalar_one()
         campaigns_changed = conn.execute(
             text(_statement(conn, "restore_campaigns.sql", campaigns_backup=tables.campaigns))
         ).scalar_one()
+        counters_corrected = conn.execute(load_sql(__file__, "recount_counters.sql")).scalar_one()
     return RestoreResult(
         tables=tables,
         leads_changed=leads_changed,
@@ -176,6 +187,8 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
         campaigns_only_in_backup=campaigns_cov.only_in_backup,
         leads_only_live=leads_cov.only_live,
         campaigns_only_live=campaigns_cov.only_live,
+        enrollments_reopened=reopened,
+        counters_corrected=counters_corrected,
     )
 
 

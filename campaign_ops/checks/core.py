@@ -496,9 +496,9 @@ def evaluate_duplicate_de_enrollments(
     log_duplicates = [
         LogDuplicate(**r._asdict()) for r in conn.execute(load_sql(__file__, log_sql), {"client_ids": scope})
     ]
+    history_sql = "duplicate_history_entries_with_archive.sql" if archive else "duplicate_history_entries.sql"
     history_duplicates = [
-        HistoryDuplicate(**r._asdict())
-        for r in conn.execute(load_sql(__file__, "duplicate_history_entries.sql"), {"client_ids": scope})
+        HistoryDuplicate(**r._asdict()) for r in conn.execute(load_sql(__file__, history_sql), {"client_ids": scope})
     ]
     return DuplicatesResult(
         thresholds=thresholds,
@@ -506,6 +506,73 @@ def evaluate_duplicate_de_enrollments(
         history_duplicates=history_duplicates,
         archive_included=archive,
     )
+
+
+# leads skipped as already de-enrolled -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkippedLead:
+    lead_id: str
+    client_id: str
+    campaign_id: str | None
+    enrolled_at: datetime | None
+    skipped_by_run: str | None
+    skipped_at: datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class SkippedDeEnrollmentsResult(CheckOutcome):
+    """Leads due again although their enrollment was already de-enrolled: each waits for an operator's decision
+    (`campaign-ops resolve-skipped`); any is an ERROR, the leads are the failing rows."""
+
+    leads: list[SkippedLead]
+    sample_size: int = 20
+    name: str = "skipped_de_enrollments"
+
+    @property
+    def level(self) -> Level:
+        return Level.ERROR if self.leads else Level.PASSED
+
+    @property
+    def summary(self) -> str:
+        clients = len({lead.client_id for lead in self.leads})
+        return (
+            f"{len(self.leads)} lead(s) in {clients} client(s) due again although already de-enrolled from the "
+            "same enrollment: left as they are; decide each with `campaign-ops resolve-skipped`"
+            if self.leads
+            else "no lead waiting for a decision on an earlier de-enrollment"
+        )
+
+    def figures(self) -> Figures:
+        return {"skipped_leads": len(self.leads), "clients_with_skipped_leads": len({x.client_id for x in self.leads})}
+
+    def tables(self) -> dict[str, str]:
+        rows = [
+            (x.lead_id, x.client_id, x.campaign_id, x.enrolled_at, x.skipped_by_run, x.reason)
+            for x in self.leads[: self.sample_size]
+        ]
+        return {
+            "failing_leads": markdown_table(
+                ("lead", "client", "campaign", "enrolled_at", "skipped by run", "reason"), rows
+            )
+        }
+
+    def client_findings(self) -> dict[str, dict[str, Any]]:
+        counts: dict[str, int] = {}
+        for x in self.leads:
+            counts[x.client_id] = counts.get(x.client_id, 0) + 1
+        return {c: {"skipped_leads": n, "level": Level.ERROR.value} for c, n in sorted(counts.items())}
+
+
+def evaluate_skipped_de_enrollments(
+    conn: Connection, client_ids: Sequence[str] | None = None, sample_size: int = 20
+) -> SkippedDeEnrollmentsResult:
+    """Leads left as they are because their enrollment was already de-enrolled (sql/0028), per client scope."""
+    scope = resolve_scope(conn, client_ids)
+    rows = conn.execute(load_sql(__file__, "skipped_de_enrollments.sql"), {"client_ids": scope})
+    return SkippedDeEnrollmentsResult(leads=[SkippedLead(**r._asdict()) for r in rows], sample_size=sample_size)
 
 
 # de-enrollment health ---------------------------------------------------------------------------------------------

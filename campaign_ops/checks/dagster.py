@@ -49,6 +49,7 @@ from campaign_ops.checks.core import (
     evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,
     evaluate_schema_contract,
+    evaluate_skipped_de_enrollments,
     evaluate_stats_drift,
     evaluate_stuck_leads,
     markdown_table,
@@ -304,6 +305,28 @@ def duplicate_de_enrollments_check(
     )
 
 
+class SkippedDeEnrollmentsConfig(_CheckConfig):
+    sample_size: int = Field(default=20, description="Failing leads listed in the metadata table.")
+
+
+@dg.asset_check(
+    asset=LEADS,
+    name="skipped_de_enrollments",
+    description="Leads due again although their enrollment was already de-enrolled (live or archived lead log): "
+    "left as they are and listed as failing rows until an operator decides (`campaign-ops resolve-skipped`).",
+)
+def skipped_de_enrollments_check(
+    context: dg.AssetCheckExecutionContext, config: SkippedDeEnrollmentsConfig, database: DatabaseResource
+) -> dg.AssetCheckResult:
+    return run_check(
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_skipped_de_enrollments(c, s, config.sample_size),
+        client_id=config.client_id,
+    )
+
+
 @dg.asset_check(
     asset=DE_ENROLLMENT_RUNS,
     name="de_enrollment_health",
@@ -354,6 +377,26 @@ schema_contract_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="The live schema against everything `campaign-ops db verify` expects.",
 )
+
+
+# its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
+skipped_de_enrollments_job = dg.define_asset_job(
+    "skipped_de_enrollments_job",
+    selection=dg.AssetSelection.checks(skipped_de_enrollments_check),
+    executor_def=dg.in_process_executor,
+    description="Leads left as they are because their enrollment was already de-enrolled, waiting for a decision.",
+)
+
+
+@dg.schedule(
+    job=skipped_de_enrollments_job,
+    cron_schedule="7 * * * *",
+    name="skipped_de_enrollments_hourly_schedule",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every hour: leads skipped as already de-enrolled — one run over all clients.",
+)
+def skipped_de_enrollments_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=tick_run_key(context, "skipped_de_enrollments"))
 
 
 # off the quarter hours, where the de-enrollment sweep runs, so the two do not compete for the CPU
@@ -438,12 +481,18 @@ asset_checks = [
     duplicate_de_enrollments_check,
     de_enrollment_health_check,
     schema_contract_check,
+    skipped_de_enrollments_check,
 ]
 
 defs = dg.Definitions(
     assets=[database_schema_asset],
     asset_checks=asset_checks,
-    jobs=[integrity_checks_job, de_enrollment_health_job, schema_contract_job],
-    schedules=[integrity_checks_hourly_schedule, de_enrollment_health_hourly_schedule, schema_contract_daily_schedule],
+    jobs=[integrity_checks_job, de_enrollment_health_job, schema_contract_job, skipped_de_enrollments_job],
+    schedules=[
+        integrity_checks_hourly_schedule,
+        de_enrollment_health_hourly_schedule,
+        schema_contract_daily_schedule,
+        skipped_de_enrollments_hourly_schedule,
+    ],
     sensors=[integrity_checks_after_de_enrollment_sensor, integrity_checks_after_failed_de_enrollment_sensor],
 )

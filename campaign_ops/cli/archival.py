@@ -48,12 +48,13 @@ def archive_command(
         dry_run=dry_run,
     )
     with database_engine() as engine:
-        if not client_ids:
+        every_client = not client_ids
+        if every_client:
             with connect(engine) as conn:
                 client_ids = tuple(active_client_ids(conn))
             if not client_ids:
                 raise UnknownClientError("there are no active clients")
-        sweep = archive_clients(engine, client_ids, settings)
+        sweep = archive_clients(engine, client_ids, settings, inactive_by_age=every_client)
     verb = "would archive" if dry_run else "archived"
     click.echo(
         f"cutoffs: runs before {sweep.cutoffs.runs.isoformat()}, "

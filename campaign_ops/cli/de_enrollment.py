@@ -1,12 +1,21 @@
 """`campaign-ops de-enroll` and `migrate-stuck-leads`: the SOP's script, on the same core as the Dagster job."""
 
+import getpass
+
 import click
 from sqlalchemy import text
 from tqdm import tqdm
 
 from campaign_ops.clients.core import active_client_ids, require_active_clients
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
-from campaign_ops.de_enrollment.core import ClientResult, DeEnrollmentSettings, SweepResult, de_enroll_clients
+from campaign_ops.de_enrollment.core import (
+    ClientResult,
+    DeEnrollmentSettings,
+    SweepResult,
+    de_enroll_clients,
+    pending_skipped,
+    resolve_skipped,
+)
 from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
 
@@ -70,7 +79,9 @@ def de_enroll_command(
     )
     sweep = _run(client_ids, all_clients, settings)
     _print(sweep)
-    if sweep.failed:
+    if sweep.connection_lost:
+        click.echo(f"error: {sweep.connection_lost}", err=True)
+    if sweep.failed or sweep.connection_lost:
         raise SystemExit(1)
 
 
@@ -101,4 +112,42 @@ def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
         raise SystemExit(1)
 
 
-commands: list[click.Command] = [de_enroll_command, migrate_stuck_leads_command]
+@click.command("resolve-skipped")
+@click.option("--lead-id", "lead_ids", multiple=True, help="A skipped lead's uuid (repeatable).")
+@click.option(
+    "--as",
+    "decision",
+    type=click.Choice(["new-enrollment", "de-enrolled"]),
+    help="new-enrollment: re-open it, the next pass de-enrolls it again; de-enrolled: put it back as it was.",
+)
+@click.option("--reason", help="Why (recorded in the lead log).")
+@click.option("--by", "by", help="Who decides (recorded in the lead log) [the OS user].")
+@click.option("--list", "list_only", is_flag=True, help="List the leads waiting for a decision and exit.")
+def resolve_skipped_command(
+    lead_ids: tuple[str, ...], decision: str | None, reason: str | None, by: str | None, list_only: bool
+) -> None:
+    """Decide on leads a pass skipped because their enrollment was already de-enrolled (one transaction)."""
+    engine = make_engine(resolve_database_url())
+    with connect(engine) as conn:
+        if list_only:
+            pending = pending_skipped(conn)
+            conn.rollback()
+            for p in pending:
+                click.echo(f"{p.lead_id}  client {p.client_id}  campaign {p.campaign_id}  — {p.reason}")
+            click.echo(f"{len(pending)} lead(s) waiting for a decision")
+            return
+        if decision is None:
+            raise ConfigError("give --as new-enrollment or --as de-enrolled (or --list)")
+        done = resolve_skipped(
+            conn,
+            lead_ids,
+            decision,
+            reason=reason or "",
+            by=by or getpass.getuser(),  # type: ignore[arg-type]
+        )
+    engine.dispose()
+    then = "the next pass de-enrolls them again" if decision == "new-enrollment" else "they are de-enrolled again"
+    click.echo(f"{len(done)} lead(s) resolved as {decision}: {then}; recorded in the lead log")
+
+
+commands: list[click.Command] = [de_enroll_command, migrate_stuck_leads_command, resolve_skipped_command]

@@ -110,6 +110,13 @@ def restore_command(day: str) -> None:
     click.echo(f"restored from {t.leads} and {t.campaigns} in one transaction:")
     click.echo(f"  leads:     {result.leads_changed} changed of {result.leads_in_backup} in the backup")
     click.echo(f"  campaigns: {result.campaigns_changed} changed of {result.campaigns_in_backup} in the backup")
+    if result.counters_corrected:
+        click.echo(f"  {result.counters_corrected} campaign(s)' counters recomputed from the restored leads")
+    if result.enrollments_reopened:
+        click.echo(
+            f"  {result.enrollments_reopened} de-enrolled enrollment(s) re-opened ('restored' in the lead log): "
+            "the next pass de-enrolls them again"
+        )
     if result.leads_only_in_backup or result.campaigns_only_in_backup:
         click.echo(
             f"  not restored (deleted since the backup): {result.leads_only_in_backup} leads, "

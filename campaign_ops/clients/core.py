@@ -52,6 +52,29 @@ def require_active_clients(conn: Connection, client_ids: Iterable[str]) -> list[
     return ids
 
 
+def split_sweep_clients(conn: Connection, keys: Iterable[str]) -> tuple[list[str], list[str]]:
+    """A sweep over partition keys: (the active clients' ids, in order; one warning per key skipped). A sweep
+    skips partitions of clients deactivated or removed since the last partition sync (and malformed keys)
+    instead of failing; a one-client run validates strictly (`require_active_clients`)."""
+    ids: list[str] = []
+    warnings: list[str] = []
+    for key in keys:
+        try:
+            ids.append(parse_client_id(key))
+        except UnknownClientError as exc:
+            warnings.append(f"partition {key!r} skipped: {exc}")
+    active = set(
+        str(i)
+        for i in conn.execute(
+            text("SELECT id FROM clients WHERE is_active AND id = ANY(CAST(:ids AS uuid[]))"), {"ids": ids}
+        ).scalars()
+    )
+    warnings.extend(
+        f"client {c} skipped: not an active client (its partition will be removed)" for c in ids if c not in active
+    )
+    return [c for c in ids if c in active], warnings
+
+
 @dataclass(frozen=True)
 class PartitionChanges:
     to_add: list[str]

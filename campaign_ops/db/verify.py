@@ -241,6 +241,19 @@ EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
         "processed_at",
         "archived_at",
     ),
+    # the de-enrollment guard's events per enrollment, live and archived (0028)
+    "de_enrollment_guard_events": (
+        "id",
+        "run_id",
+        "lead_id",
+        "client_id",
+        "campaign_id",
+        "enrolled_at",
+        "action",
+        "outcome",
+        "error_message",
+        "processed_at",
+    ),
 }
 EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "client_lock_key",
@@ -261,7 +274,6 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "de_enrollment_lead_log_run_id_idx",
     "de_enrollment_lead_log_lead_id_idx",
     "de_enrollment_lead_log_processed_at_idx",
-    "de_enrollment_lead_log_one_per_enrollment_idx",
     "alert_logs_alert_type_idx",
     "alert_logs_delivered_at_idx",
     # issue 4 (reconciliation, archival) adds its indexes below this line

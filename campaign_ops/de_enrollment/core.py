@@ -8,7 +8,18 @@ Each client's pass:
    worker holds it — different clients never block each other;
 2. records a `running` row (committed first, so a failure can be written on it);
 3. de-enrolls in set-based chunks, one transaction each, so what is done is committed when the budget runs out;
-4. closes the row: `success`, `partial` (budget exhausted: it goes first next time) or `failed` (error_details).
+4. closes the row: `success`, `partial` (budget exhausted) or `failed` (error_details). An interrupted pass
+   (Terminate, run monitoring, SIGTERM, Ctrl-C: BaseExceptions) is closed `partial`/`failed` with reason
+   `interrupted`, then the interruption goes on.
+
+Each chunk's figures are added to the run row in the chunk's own transaction: the row counts what committed.
+Clients are taken in fair order (the one whose last real progress is oldest first, order_clients.sql) and chunks
+shrink to what the remaining budget allows at the pace measured so far. A lost database connection stops the
+sweep at once (`SweepResult.connection_lost`); the clients not reached keep their old progress time and so go
+first next time.
+
+A due lead whose enrollment was already de-enrolled (live or archived lead log, no later `restored` entry) is
+left as it is and recorded once as `skipped` (see sql/0028); `resolve_skipped` records an operator's decision.
 
 Cost follows the work, not the clients (a per-client pass costs ~22 ms of round trips and commits even when
 nothing is due): one statement first counts every client's due leads (`triage_clients.sql`). Clients with
@@ -25,19 +36,21 @@ up to `chunk_size` leads) and the SOP's runbook path (`get_leads_for_de_enrollme
 ordered by id, each applied by `process_de_enrollment_batch`), kept so operators' runbooks keep working.
 """
 
+import contextlib
 import logging
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign_ops.clients.sweep import error_text
 from campaign_ops.db.engine import connect
-from campaign_ops.errors import ConfigError
+from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -48,6 +61,11 @@ Status = Literal["success", "partial", "failed", "skipped"]
 DEFAULT_BATCH_SIZE = 100
 DEFAULT_MAX_RUNTIME_MS = 240_000
 DEFAULT_CHUNK_SIZE = 50_000
+# the first chunk of a sweep, before any pace is measured: small enough to commit within any sensible budget
+FIRST_CHUNK_SIZE = 100
+# a chunk is sized to use at most this share of the remaining budget at the measured pace
+BUDGET_SHARE = 0.5
+Clock = Callable[[], float]
 # clients per transaction on the set-based paths: each holds one lock-table entry until its transaction ends
 # (the lock table holds max_locks_per_transaction x max_connections entries, 6,400 by default)
 GROUP_CLIENTS = 200
@@ -105,15 +123,20 @@ class ClientResult:
     opted_out: int = 0
     booked: int = 0
     leads_skipped: int = 0
+    already_de_enrolled: int = 0  # of leads_skipped: due again, enrollment already de-enrolled (`skipped` rows)
     chunks: int = 0
     duration_ms: int = 0
     error_details: str | None = None
+    connection_lost: bool = False
 
 
 @dataclass
 class SweepResult:
     clients: list[ClientResult] = field(default_factory=list)
     duration_ms: int = 0
+    # set when the database connection was lost: the one line that names it; the sweep stopped there
+    connection_lost: str | None = None
+    not_reached: list[str] = field(default_factory=list)  # client ids left untried after a connection loss
 
     def with_status(self, *statuses: Status) -> list[ClientResult]:
         return [c for c in self.clients if c.status in statuses]
@@ -131,6 +154,36 @@ ProgressCallback = Callable[[ClientResult], None]
 LogCallback = Callable[[str], None]
 
 
+@dataclass
+class _Pace:
+    """Milliseconds per lead measured over this sweep's chunks (None until one committed)."""
+
+    ms_per_lead: float | None = None
+
+    def chunk_size(self, settings: DeEnrollmentSettings, remaining_ms: int) -> int:
+        if self.ms_per_lead is None:
+            return min(settings.chunk_size, FIRST_CHUNK_SIZE)
+        fits = int(remaining_ms * BUDGET_SHARE / max(self.ms_per_lead, 1e-3))
+        return max(1, min(settings.chunk_size, fits))
+
+    def observe(self, leads: int, elapsed_ms: float) -> None:
+        if leads > 0:
+            measured = elapsed_ms / leads
+            self.ms_per_lead = measured if self.ms_per_lead is None else max(measured, self.ms_per_lead * 0.5)
+
+
+def is_connection_loss(exc: BaseException) -> bool:
+    """The database went away (not a statement's error): nothing more can be done in this sweep."""
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        code = getattr(exc.orig, "pgcode", None)
+        if isinstance(exc, OperationalError) and code is None:
+            return True  # libpq's own errors (server closed the connection, could not connect) carry no SQLSTATE
+        return isinstance(code, str) and (code.startswith("08") or code in ("57P01", "57P02", "57P03"))
+    return False
+
+
 def de_enroll_clients(
     engine: Engine,
     client_ids: Sequence[str],
@@ -139,34 +192,48 @@ def de_enroll_clients(
     dagster_run_id: str | None = None,
     on_client_done: ProgressCallback | None = None,
     log_line: LogCallback | None = None,
+    clock: Clock = time.monotonic,
 ) -> SweepResult:
     """De-enroll the given (already validated, active) clients within one runtime budget.
 
     Never raises for one client's failure: it is recorded `failed` and the others go on. Clients not reached
-    before the budget runs out are recorded `partial` and go first next time.
+    before the budget runs out are recorded `partial` and, having made no progress, go first next time. A lost
+    connection stops the sweep (`connection_lost`). An interruption (BaseException) is recorded, then re-raised.
+    `clock` (seconds, monotonic) is injectable so tests can run a budget deterministically.
     """
     say = log_line or log.info
-    started = time.monotonic()
+    started = clock()
     deadline = started + settings.max_runtime_ms / 1000
-    with connect(engine) as conn:
-        ordered = [
-            str(c)
-            for c in conn.execute(load_sql(__file__, "order_clients.sql"), {"client_ids": list(client_ids)}).scalars()
-        ]
-        names: dict[str, str] = dict(
-            conn.execute(
-                text("SELECT id::text, company_name FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"),
-                {"ids": ordered},
-            ).all()
-        )
-        conn.commit()
-        due = {
-            row.client_id: int(row.due)
-            for row in conn.execute(load_sql(__file__, "triage_clients.sql"), {"client_ids": ordered})
-        }
-        conn.commit()
     sweep = SweepResult()
+    try:
+        with connect(engine) as conn:
+            ordered = [
+                str(c)
+                for c in conn.execute(
+                    load_sql(__file__, "order_clients.sql"), {"client_ids": list(client_ids)}
+                ).scalars()
+            ]
+            names: dict[str, str] = dict(
+                conn.execute(
+                    text("SELECT id::text, company_name FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                    {"ids": ordered},
+                ).all()
+            )
+            due = {
+                row.client_id: int(row.due)
+                for row in conn.execute(load_sql(__file__, "triage_clients.sql"), {"client_ids": ordered})
+            }
+            conn.commit()
+    except Exception as exc:
+        if not is_connection_loss(exc):
+            raise
+        sweep.connection_lost = f"database connection lost before any client: {error_text(exc)}"
+        sweep.not_reached = list(client_ids)
+        say(sweep.connection_lost)
+        return sweep
+    pace = _Pace()
     results: dict[str, ClientResult] = {}
+    lost: list[str] = []  # the line naming a lost connection: the sweep stops there
 
     def done(result: ClientResult) -> None:
         results[result.client_id] = result
@@ -174,50 +241,79 @@ def de_enroll_clients(
             say(_describe(result))  # quiet clients are summed up below, not one line each
         if on_client_done:
             on_client_done(result)
+        if result.connection_lost:
+            lost.append(
+                f"database connection lost during client {result.client_name or result.client_id} "
+                f"({result.client_id}): {result.error_details}"
+            )
 
     def one_pass(client_id: str) -> None:
-        if time.monotonic() >= deadline:
-            done(_record_not_reached(engine, client_id, names.get(client_id, ""), settings, dagster_run_id))
+        name = names.get(client_id, "")
+        if clock() >= deadline:
+            try:
+                result = _record_not_reached(engine, client_id, name, settings, dagster_run_id)
+            except Exception as exc:
+                if not is_connection_loss(exc):
+                    raise
+                result = ClientResult(client_id, name, "failed", error_details=error_text(exc))
+                result.connection_lost = True
         else:
-            done(
-                _de_enroll_one_client(
-                    engine, client_id, names.get(client_id, ""), settings, deadline, dagster_run_id, say
-                )
+            result = _de_enroll_one_client(
+                engine, client_id, name, settings, deadline, dagster_run_id, say, clock, pace
             )
+        done(result)
 
     busy = [c for c in ordered if due.get(c, 0) > 0]
     if settings.mode == "set_based":
         for group in _groups(busy, due, settings.chunk_size):
-            if time.monotonic() >= deadline:
+            if clock() >= deadline:
                 break
             reached: list[str] = []
-            outcome = _group_pass(engine, group, names, settings, deadline, dagster_run_id, say, reached)
+            outcome = _group_pass(engine, group, names, settings, deadline, dagster_run_id, say, reached, clock)
             if outcome is None:  # the budget ran out inside the group: rolled back, its clients are partial
                 for client_id in group:
-                    name = names.get(client_id, "")
-                    if client_id in reached:
-                        done(_record_out_of_budget(engine, client_id, name, settings, dagster_run_id))
-                    else:
-                        done(_record_not_reached(engine, client_id, name, settings, dagster_run_id))
+                    if not lost:
+                        name = names.get(client_id, "")
+                        if client_id in reached:
+                            done(_record_out_of_budget(engine, client_id, name, settings, dagster_run_id))
+                        else:
+                            one_pass(client_id)
                 continue
             for result in outcome:
                 done(result)
     for client_id in busy:
+        if lost:
+            break
         if client_id not in results:
             one_pass(client_id)
     idle = [c for c in ordered if due.get(c, 0) == 0]
     for start in range(0, len(idle), IDLE_BATCH):
-        for result, became_due in _record_idle_passes(
-            engine, idle[start : start + IDLE_BATCH], names, settings, dagster_run_id
-        ):
+        if lost:
+            break
+        try:
+            recorded = _record_idle_passes(engine, idle[start : start + IDLE_BATCH], names, settings, dagster_run_id)
+        except Exception as exc:
+            if not is_connection_loss(exc):
+                raise
+            lost.append(f"database connection lost recording quiet clients' passes: {error_text(exc)}")
+            break
+        for result, became_due in recorded:
+            if lost:
+                break
             if became_due:
                 one_pass(result.client_id)
             else:
                 done(result)
-    if idle:
+    if idle and not lost:
         say(f"{len(idle)} client(s) had nothing due: their passes were recorded set-based")
     sweep.clients = [results[c] for c in ordered if c in results]
-    sweep.duration_ms = int((time.monotonic() - started) * 1000)
+    if lost:
+        sweep.not_reached = [c for c in ordered if c not in results]
+        sweep.connection_lost = (
+            f"{lost[0]}; sweep stopped, {len(sweep.not_reached)} client(s) not reached (they go first next run)"
+        )
+        say(sweep.connection_lost)
+    sweep.duration_ms = int((clock() - started) * 1000)
     return sweep
 
 
@@ -250,6 +346,7 @@ def _group_pass(
     dagster_run_id: str | None,
     say: LogCallback,
     reached: list[str],
+    clock: Clock = time.monotonic,
 ) -> list[ClientResult] | None:
     """Every client of the group whose lock is free, in ONE transaction: its run row, its leads, its counts.
 
@@ -257,7 +354,7 @@ def _group_pass(
     pass. None when the budget ran out mid-group (rolled back too). Clients whose lock was held are not
     returned (their own pass records them skipped). `reached` lists the clients whose work had started.
     """
-    started = time.monotonic()
+    started = clock()
     results: list[ClientResult] = []
     try:
         with connect(engine) as conn, conn.begin():
@@ -285,6 +382,10 @@ def _group_pass(
                 params = {"client_id": client_id, "run_id": r.run_row_id}
                 conn.execute(load_sql(__file__, "abandon_stale_runs.sql"), params)
                 evaluated = conn.execute(load_sql(__file__, "evaluate_client.sql"), params).one()
+                conn.execute(
+                    load_sql(__file__, "record_evaluation.sql"),
+                    {**params, "leads_evaluated": evaluated.evaluated, "leads_skipped": evaluated.skipped},
+                )
                 r.leads_evaluated, r.leads_skipped = evaluated.evaluated, evaluated.skipped
                 if evaluated.skipped:
                     r.error_details = (
@@ -292,24 +393,29 @@ def _group_pass(
                         f"{evaluated.invalid_campaigns}"
                     )
                 row = conn.execute(load_sql(__file__, "de_enroll_chunk.sql"), {**params, "chunk_size": None}).one()
-                _add_counts(r, row)
+                done = _add_counts(r, row)
+                newly_skipped = _skipped_so_far(conn, r)  # already de-enrolled enrollments, one `skipped` row each
+                conn.execute(
+                    load_sql(__file__, "add_chunk_counts.sql"),
+                    {"run_id": r.run_row_id, "de_enrolled": done, "skipped": newly_skipped},
+                )
+                r.leads_skipped += newly_skipped
+                r.already_de_enrolled += newly_skipped
                 r.chunks = 1
                 results.append(r)
-            share = int((time.monotonic() - started) * 1000) // max(len(results), 1)
+            share = int((clock() - started) * 1000) // max(len(results), 1)
             for r in results:
                 r.duration_ms = share
-                conn.execute(
+                counts = conn.execute(
                     load_sql(__file__, "finish_run.sql"),
                     {
                         "run_id": r.run_row_id,
                         "status": r.status,
-                        "leads_evaluated": r.leads_evaluated,
-                        "leads_de_enrolled": r.leads_de_enrolled,
-                        "leads_skipped": r.leads_skipped,
                         "duration_ms": r.duration_ms,
                         "error_details": r.error_details,
                     },
-                )
+                ).one()
+                r.leads_evaluated, r.leads_de_enrolled, r.leads_skipped = counts
     except OperationalError as exc:
         if getattr(exc.orig, "pgcode", None) == "57014":  # query_canceled: the budget ran out mid-group
             return None
@@ -373,6 +479,8 @@ def _describe(r: ClientResult) -> str:
     )
     if r.leads_skipped:
         text_ += f", {r.leads_skipped} leads skipped"
+    if r.already_de_enrolled:
+        text_ += f" ({r.already_de_enrolled} already de-enrolled from this enrollment: see resolve-skipped)"
     if r.error_details:
         text_ += f" — {r.error_details}"
     return text_
@@ -396,19 +504,19 @@ def _start_run(
 
 
 def _finish_run(conn: Connection, r: ClientResult) -> None:
+    """Close the run row; the committed counts it holds (written chunk by chunk) become the result's."""
     with conn.begin():
-        conn.execute(
+        row = conn.execute(
             load_sql(__file__, "finish_run.sql"),
             {
                 "run_id": r.run_row_id,
                 "status": r.status,
-                "leads_evaluated": r.leads_evaluated,
-                "leads_de_enrolled": r.leads_de_enrolled,
-                "leads_skipped": r.leads_skipped,
                 "duration_ms": r.duration_ms,
                 "error_details": r.error_details,
             },
-        )
+        ).one_or_none()
+    if row is not None:
+        r.leads_evaluated, r.leads_de_enrolled, r.leads_skipped = row
 
 
 def _record_not_reached(
@@ -434,10 +542,13 @@ def _de_enroll_one_client(
     deadline: float,
     dagster_run_id: str | None,
     say: LogCallback,
+    clock: Clock = time.monotonic,
+    pace: "_Pace | None" = None,
 ) -> ClientResult:
-    started = time.monotonic()
+    started = clock()
     result = ClientResult(client_id=client_id, client_name=name, status="success")
     params = {"client_id": client_id}
+    pace = pace or _Pace()
     try:
         with connect(engine) as conn:
             locked = bool(conn.execute(load_sql(__file__, "try_client_lock.sql"), params).scalar())
@@ -448,15 +559,30 @@ def _de_enroll_one_client(
                 result.run_row_id = _start_run(conn, client_id, "running", settings, dagster_run_id)
                 _finish_run(conn, result)
                 return result
+            interrupted: BaseException | None = None
+            lost: Exception | None = None
             try:
                 result.run_row_id = _start_run(conn, client_id, "running", settings, dagster_run_id)
-                _run_client_pass(conn, result, settings, deadline, say)
+                _run_client_pass(conn, result, settings, deadline, say, clock, pace)
             except Exception as exc:  # one client's failure must not stop the others
-                conn.rollback()
-                result.status = "failed"
-                result.error_details = error_text(exc)
+                if is_connection_loss(exc):
+                    lost = exc
+                else:
+                    conn.rollback()
+                    result.status = "failed"
+                    result.error_details = error_text(exc)
+            except BaseException as exc:  # Terminate, max runtime, SIGTERM, Ctrl-C: record it, then let it go on
+                interrupted = exc
+                _mark_interrupted(result, exc)
+                with contextlib.suppress(Exception):
+                    conn.rollback()
             finally:
-                result.duration_ms = int((time.monotonic() - started) * 1000)
+                result.duration_ms = int((clock() - started) * 1000)
+                if interrupted is not None:
+                    _record_interrupted(engine, conn, result, params)
+                    raise interrupted
+                if lost is not None:
+                    raise lost  # recorded below on a new connection, if the server answers at all
                 if result.run_row_id:
                     _finish_run(conn, result)
                 conn.execute(load_sql(__file__, "release_client_lock.sql"), params)
@@ -464,7 +590,8 @@ def _de_enroll_one_client(
     except Exception as exc:  # the connection itself broke: record on a new one if the server answers
         result.status = "failed"
         result.error_details = error_text(exc)
-        result.duration_ms = int((time.monotonic() - started) * 1000)
+        result.connection_lost = is_connection_loss(exc)
+        result.duration_ms = int((clock() - started) * 1000)
         try:
             with connect(engine) as conn:
                 if result.run_row_id is None:
@@ -475,13 +602,49 @@ def _de_enroll_one_client(
     return result
 
 
+def _mark_interrupted(result: ClientResult, exc: BaseException) -> None:
+    # what committed stays committed: with some progress the pass is partial, else failed
+    result.status = "partial" if result.leads_de_enrolled > 0 else "failed"
+    note = f"interrupted ({type(exc).__name__}) after {result.chunks} committed chunk(s)"
+    result.error_details = f"{result.error_details}; {note}" if result.error_details else note
+
+
+def _record_interrupted(engine: Engine, conn: Connection, result: ClientResult, params: dict[str, str]) -> None:
+    """Close the interrupted pass's row (on its connection, else on a new one) and release the client's lock."""
+    if result.run_row_id is None:
+        return
+    try:
+        _finish_run(conn, result)
+        conn.execute(load_sql(__file__, "release_client_lock.sql"), params)
+        conn.commit()
+        return
+    except Exception:
+        conn.invalidate()  # a broken session also drops its advisory lock
+    try:
+        with connect(engine) as other:
+            _finish_run(other, result)
+    except Exception:
+        log.warning("could not record the interrupted pass of client %s", result.client_id)
+
+
 def _run_client_pass(
-    conn: Connection, result: ClientResult, settings: DeEnrollmentSettings, deadline: float, say: LogCallback
+    conn: Connection,
+    result: ClientResult,
+    settings: DeEnrollmentSettings,
+    deadline: float,
+    say: LogCallback,
+    clock: Clock = time.monotonic,
+    pace: "_Pace | None" = None,
 ) -> None:
+    pace = pace or _Pace()
     params = {"client_id": result.client_id, "run_id": result.run_row_id}
     with conn.begin():
         conn.execute(load_sql(__file__, "abandon_stale_runs.sql"), params)
         evaluated = conn.execute(load_sql(__file__, "evaluate_client.sql"), params).one()
+        conn.execute(
+            load_sql(__file__, "record_evaluation.sql"),
+            {**params, "leads_evaluated": evaluated.evaluated, "leads_skipped": evaluated.skipped},
+        )
     result.leads_evaluated = evaluated.evaluated
     result.leads_skipped = evaluated.skipped
     if evaluated.skipped:
@@ -491,28 +654,46 @@ def _run_client_pass(
     step = _sop_batch if settings.mode == "batched" else _set_based_chunk
     last_id: list[str | None] = [None]
     while True:
-        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        remaining_ms = int((deadline - clock()) * 1000)
         if remaining_ms <= 0:
             _mark_partial(result, settings)
             return
+        size = pace.chunk_size(settings, remaining_ms)
+        before = (result.leads_de_enrolled, result.completed, result.opted_out, result.booked)
+        chunk_started = clock()
         try:
             with conn.begin():
                 # a statement may not outlive the budget: it is cancelled and its chunk rolls back
                 conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)})
-                done, more = step(conn, result, settings, last_id)
-        except OperationalError as exc:
-            if getattr(exc.orig, "pgcode", None) == "57014":  # query_canceled: the budget ran out mid-chunk
-                _mark_partial(result, settings)
+                skipped_before = _skipped_so_far(conn, result)
+                done, more = step(conn, result, settings, last_id, size)
+                newly_skipped = _skipped_so_far(conn, result) - skipped_before
+                conn.execute(
+                    load_sql(__file__, "add_chunk_counts.sql"),
+                    {"run_id": result.run_row_id, "de_enrolled": done, "skipped": newly_skipped},
+                )
+        except BaseException as exc:
+            # nothing of this chunk committed: its figures are taken back
+            result.leads_de_enrolled, result.completed, result.opted_out, result.booked = before
+            if isinstance(exc, OperationalError) and getattr(exc.orig, "pgcode", None) == "57014":
+                _mark_partial(result, settings)  # query_canceled: the budget ran out mid-chunk
                 return
             raise
         result.chunks += 1
+        result.leads_skipped += newly_skipped
+        result.already_de_enrolled += newly_skipped
+        pace.observe(done + newly_skipped, (clock() - chunk_started) * 1000)
         if done:
             say(
                 f"client {result.client_name or result.client_id}: chunk {result.chunks}: "
                 f"{done} de-enrolled ({result.leads_de_enrolled} so far)"
             )
-        if not more:
+        if not (more or (settings.mode == "set_based" and done + newly_skipped >= size)):
             return
+
+
+def _skipped_so_far(conn: Connection, result: ClientResult) -> int:
+    return int(conn.execute(load_sql(__file__, "run_skipped_so_far.sql"), {"run_id": result.run_row_id}).scalar_one())
 
 
 def _mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:
@@ -531,23 +712,33 @@ def _add_counts(result: ClientResult, row: Sequence[int]) -> int:
 
 
 def _set_based_chunk(
-    conn: Connection, result: ClientResult, settings: DeEnrollmentSettings, _last: list[str | None]
+    conn: Connection,
+    result: ClientResult,
+    settings: DeEnrollmentSettings,
+    _last: list[str | None],
+    size: int | None = None,
 ) -> tuple[int, bool]:
+    limit = size or settings.chunk_size
     row = conn.execute(
         load_sql(__file__, "de_enroll_chunk.sql"),
-        {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": settings.chunk_size},
+        {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": limit},
     ).one()
     done = _add_counts(result, row)
-    return done, done >= settings.chunk_size
+    return done, done >= limit
 
 
 def _sop_batch(
-    conn: Connection, result: ClientResult, settings: DeEnrollmentSettings, last_id: list[str | None]
+    conn: Connection,
+    result: ClientResult,
+    settings: DeEnrollmentSettings,
+    last_id: list[str | None],
+    size: int | None = None,
 ) -> tuple[int, bool]:
+    batch_size = min(settings.batch_size, size or settings.batch_size)
     ids = list(
         conn.execute(
             load_sql(__file__, "next_sop_batch.sql"),
-            {"client_id": result.client_id, "batch_size": settings.batch_size, "last_id": last_id[0]},
+            {"client_id": result.client_id, "batch_size": batch_size, "last_id": last_id[0]},
         ).scalars()
     )
     if not ids:
@@ -558,4 +749,86 @@ def _sop_batch(
     row = conn.execute(load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids}).one()
     _add_counts(result, row)
     last_id[0] = ids[-1]
-    return result.leads_de_enrolled - before, len(ids) >= settings.batch_size
+    return result.leads_de_enrolled - before, len(ids) >= batch_size
+
+
+# --- operators' decisions on skipped leads ---------------------------------------------------------------------
+
+Decision = Literal["new-enrollment", "de-enrolled"]
+
+
+class NotPendingError(CampaignOpsError):
+    """A lead given to resolve has no skipped de-enrollment waiting for a decision."""
+
+
+@dataclass(frozen=True)
+class PendingLead:
+    """A lead due again although its enrollment was already de-enrolled: left as it is, recorded `skipped`."""
+
+    lead_id: str
+    client_id: str
+    campaign_id: str | None
+    enrolled_at: object
+    skipped_by_run: str | None
+    skipped_at: object
+    reason: str | None
+
+
+def pending_skipped(conn: Connection, lead_ids: Sequence[str] | None = None) -> list[PendingLead]:
+    """The leads waiting for an operator's decision (all, or among `lead_ids`)."""
+    rows = conn.execute(load_sql(__file__, "pending_skipped.sql"), {"lead_ids": list(lead_ids) if lead_ids else None})
+    return [PendingLead(**r._asdict()) for r in rows]
+
+
+def _lead_ids(values: Sequence[str]) -> list[str]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(str(uuid.UUID(str(value).strip())))
+        except ValueError:
+            raise ConfigError(f"lead id {value!r} is not a uuid") from None
+    if not ids:
+        raise ConfigError("give at least one --lead-id")
+    return sorted(set(ids))
+
+
+def resolve_skipped(
+    conn: Connection, lead_ids: Sequence[str], decision: Decision, *, reason: str, by: str
+) -> list[PendingLead]:
+    """Record an operator's decision on skipped leads, in one transaction (all or nothing); commits.
+
+    - "new-enrollment": a `restored` entry re-opens each enrollment; the next pass de-enrolls the lead again
+      with a new lead-log row (the duplicate check sees a new event).
+    - "de-enrolled": each lead is put back as its earlier de-enrollment left it (inactive) and a `resolved`
+      entry closes the enrollment; campaign counters are recomputed.
+    Every entry's error_message says who decided and why. A lead with nothing pending refuses the whole call.
+    """
+    ids = _lead_ids(lead_ids)
+    if decision not in ("new-enrollment", "de-enrolled"):
+        raise ConfigError(f"decision must be 'new-enrollment' or 'de-enrolled', got {decision!r}")
+    reason, by = (reason or "").strip(), (by or "").strip()
+    if not reason:
+        raise ConfigError("a reason is required (it is recorded in the lead log)")
+    if not by:
+        raise ConfigError("who decides is required (--by)")
+    if conn.in_transaction():
+        conn.rollback()
+    with conn.begin():
+        conn.execute(load_sql(__file__, "lock_leads.sql"), {"lead_ids": ids})
+        pending = pending_skipped(conn, ids)
+        missing = sorted(set(ids) - {p.lead_id for p in pending})
+        if missing:
+            raise NotPendingError(
+                f"no skipped de-enrollment waiting for a decision on lead(s) {', '.join(missing)}; nothing changed"
+            )
+        if decision == "new-enrollment":
+            note = f"resolved as a new enrollment by {by}: {reason}"
+            conn.execute(load_sql(__file__, "resolve_reopen.sql"), {"lead_ids": ids, "note": note})
+        else:
+            note = f"put back to de-enrolled by {by}: {reason}"
+            campaigns = conn.execute(
+                load_sql(__file__, "resolve_close.sql"), {"lead_ids": ids, "note": note}
+            ).scalar_one()
+            if campaigns:
+                conn.execute(load_sql(__file__, "refresh_counters.sql"), {"campaign_ids": list(campaigns)})
+    return pending

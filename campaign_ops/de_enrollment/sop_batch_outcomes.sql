@@ -5,4 +5,5 @@ SELECT count(*),
        count(*) FILTER (WHERE outcome = 'booked')
   FROM de_enrollment_lead_log
  WHERE run_id = CAST(:run_id AS uuid)
+   AND action = 'de_enrolled'
    AND lead_id = ANY(CAST(:ids AS uuid[]))

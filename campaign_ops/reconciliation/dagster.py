@@ -15,6 +15,7 @@ from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, LEADS
 from campaign_ops.checks.core import markdown_table
+from campaign_ops.clients.core import split_sweep_clients
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.reconciliation.core import (
@@ -93,7 +94,13 @@ def reconcile_campaign_stats(
     key = campaign_stats_reconciliation_asset.key
     try:
         settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)
-        clients = prepare_clients(database.engine, context.partition_keys)
+        keys = list(context.partition_keys)
+        if len(keys) > 1:  # a sweep: partitions of clients deactivated since the last sync are skipped, not fatal
+            with database.connect() as conn:
+                keys, warnings = split_sweep_clients(conn, keys)
+            for warning in warnings:
+                context.log.warning(warning)
+        clients = prepare_clients(database.engine, keys)
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     failures: list[ClientFailure] = []

@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
+from campaign_ops.alerts.core import utc_now
 from campaign_ops.alerts.stats import alert_stats
 from campaign_ops.cli import main
 from campaign_ops.errors import ConfigError
@@ -86,10 +87,11 @@ def test_in_between_is_watch(conn: Connection) -> None:
 
 
 def test_cli_prints_figures_and_json(conn: Connection, db_env: str) -> None:
-    # The CLI reads the clock, so the rows are placed relative to the database's now(), never a fixed date.
-    db_now = conn.execute(text("SELECT now()")).scalar_one()
-    delivered(conn, "STUCK_CLIENT", "stuck_client:b", "HIGH", hours_ago=0.5, now=db_now, resource="b")
-    delivered(conn, "POOL_EMPTY", "pool_empty", "HIGH", hours_ago=0.2, now=db_now, status="failed")
+    # The CLI reads the process clock (utc_now), so the rows are placed relative to it: never a fixed date, nor the
+    # database's now() (another clock)
+    now = utc_now()
+    delivered(conn, "STUCK_CLIENT", "stuck_client:b", "HIGH", hours_ago=0.5, now=now, resource="b")
+    delivered(conn, "POOL_EMPTY", "pool_empty", "HIGH", hours_ago=0.2, now=now, status="failed")
     conn.commit()
     result = CliRunner().invoke(main, ["alerts", "stats", "--hours", "24", "--json"])
     assert result.exit_code == 0, result.output

@@ -159,3 +159,27 @@ def test_a_failing_client_is_named_and_the_others_finish(conn: Connection, db_en
         assert description.startswith(f"archival failed for 1 of 3 client(s): Client 1 ({clients[1]}): ")
         assert "UniqueViolation" in description
     assert where_rows_are(conn, clients[1]) == stuck
+
+
+def test_a_sweep_skips_deactivated_partitions_and_archives_inactive_clients_by_age(
+    conn: Connection, db_env: str
+) -> None:
+    clients = clients_with_history(conn, 3)
+    gone = clients[1]
+    conn.execute(text("UPDATE clients SET is_active = false WHERE id = :c"), {"c": gone})
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("clients", clients)
+        result = run_job(instance, tags={RANGE_START_TAG: clients[0], RANGE_END_TAG: clients[-1]})
+        # before: the deactivated client's partition failed the whole monthly archival, and its rows never moved
+        assert result.success
+        assert {k: v["lead_log_archived"] for k, v in materialized(result).items()} == {c: 2 for c in clients}
+        assert any(
+            gone in (e.message or "") and "not an active client" in e.message for e in instance.all_logs(result.run_id)
+        )
+    assert (
+        conn.execute(
+            text("SELECT count(*) FROM de_enrollment_lead_log_archive WHERE client_id = :c"), {"c": gone}
+        ).scalar()
+        == 2
+    )

@@ -94,6 +94,7 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
         "duplicate_de_enrollments": DE_ENROLLMENT_RUNS,
         "de_enrollment_health": DE_ENROLLMENT_RUNS,
         "schema_contract": checks.database_schema_asset.key,
+        "skipped_de_enrollments": LEADS,
     }
     # unpartitioned: one evaluation per run whatever the number of clients, executable from the UI
     assert all(spec.partitions_def is None for spec in specs.values())
@@ -102,11 +103,17 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
         "integrity_checks_hourly_schedule": ("5 * * * *", "integrity_checks_job"),
         "de_enrollment_health_hourly_schedule": ("10 * * * *", "de_enrollment_health_job"),
         "schema_contract_daily_schedule": ("20 6 * * *", "schema_contract_job"),
+        "skipped_de_enrollments_hourly_schedule": ("7 * * * *", "skipped_de_enrollments_job"),
     }
     defs = make_defs("postgresql://unused@127.0.0.1:1/x")
     steps = {
         job: sorted(n.name for n in defs.resolve_job_def(job).graph.node_defs)
-        for job in ("integrity_checks_job", "de_enrollment_health_job", "schema_contract_job")
+        for job in (
+            "integrity_checks_job",
+            "de_enrollment_health_job",
+            "schema_contract_job",
+            "skipped_de_enrollments_job",
+        )
     }
     assert steps == {
         "integrity_checks_job": [
@@ -116,6 +123,7 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
         ],
         "de_enrollment_health_job": ["de_enrollment_runs_de_enrollment_health"],
         "schema_contract_job": ["database_schema_schema_contract"],
+        "skipped_de_enrollments_job": ["leads_skipped_de_enrollments"],
     }
 
 

@@ -91,3 +91,65 @@ def test_different_clients_run_in_parallel_without_blocking(conn: Connection, en
         t.join(60)
     assert sorted(r.clients[0].status for r in results) == ["success"] * 4
     assert sum(r.leads_de_enrolled for r in results) == 4 * 42
+
+
+def test_two_sop_batch_calls_at_once_on_one_campaign_keep_its_counters_right(conn: Connection, engine: Engine) -> None:
+    """The SOP's functions called by hand, two sessions at once on halves of one campaign's due leads."""
+    data = make_client(conn, due=60, in_progress=20)
+    due = sorted(data.due_completed)
+    run_ids = [
+        conn.execute(
+            text("INSERT INTO de_enrollment_runs (client_id) VALUES (:c) RETURNING id::text"), {"c": data.client_id}
+        ).scalar_one()
+        for _ in range(2)
+    ]
+    conn.commit()
+    first, second = engine.connect(), engine.connect()
+    try:
+        first.execute(
+            text("SELECT process_de_enrollment_batch(CAST(:r AS uuid), CAST(:ids AS uuid[]))"),
+            {"r": run_ids[0], "ids": due[:30]},
+        )  # its transaction stays open: the second call runs meanwhile
+        second_pid = second.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        errors: list[BaseException] = []
+
+        def call_second() -> None:
+            try:
+                second.execute(
+                    text("SELECT process_de_enrollment_batch(CAST(:r AS uuid), CAST(:ids AS uuid[]))"),
+                    {"r": run_ids[1], "ids": due[30:]},
+                )
+                second.commit()
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        thread = threading.Thread(target=call_second)
+        thread.start()
+        # wait until the second session is blocked by the first (or has finished, which would be the old race)
+        with engine.connect() as watch:
+            for _ in range(200):
+                waiting = watch.execute(
+                    text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": second_pid}
+                ).scalar()
+                watch.commit()
+                if waiting == "Lock" or not thread.is_alive():
+                    break
+                threading.Event().wait(0.05)
+        first.commit()
+        thread.join(timeout=30)
+        assert not errors, errors
+    finally:
+        first.close()
+        second.close()
+    counters = conn.execute(
+        text("SELECT active_leads_count, completed_leads_count FROM campaigns WHERE id = :c"), {"c": data.campaign_id}
+    ).one()
+    actual = conn.execute(
+        text(
+            "SELECT count(*) FILTER (WHERE is_active AND NOT opted_out),"
+            " count(*) FILTER (WHERE completed_at IS NOT NULL) FROM leads WHERE campaign_link_id = :c"
+        ),
+        {"c": data.campaign_id},
+    ).one()
+    # before: the second recount came from its own snapshot and overwrote the first's (active 51 against 21)
+    assert tuple(counters) == tuple(actual) == (21, 61)  # 20 in progress + the booked lead; 60 + 1 finished before

@@ -18,12 +18,14 @@ from campaign_ops_tests.factories import add_client
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def put_in_state(conn: Connection, state: str, minutes_ago: float, *, paid: bool = True) -> str:
+def put_in_state(
+    conn: Connection, state: str, minutes_ago: float, *, paid: bool = True, now: datetime = NOW
+) -> str:
     client = add_client(conn)
     conn.execute(text("UPDATE clients SET payment_active = :p WHERE id = :c"), {"p": paid, "c": client})
     conn.execute(
         text("INSERT INTO onboarding_states (client_id, current_state, state_entered_at) VALUES (:c, :s, :t)"),
-        {"c": client, "s": state, "t": NOW - timedelta(minutes=minutes_ago)},
+        {"c": client, "s": state, "t": now - timedelta(minutes=minutes_ago)},
     )
     return client
 
@@ -106,19 +108,14 @@ def run_check(instance: dg.DagsterInstance) -> dg.AssetCheckEvaluation:
 def test_check_severity_comes_from_the_worst_client(conn: Connection, db_env: str) -> None:
     with dg.instance_for_test() as instance:
         assert run_check(instance).passed
-        put_in_state(conn, "S2_BUSINESS_DETAILS", 200, paid=True)  # LOW: 200 min (the check uses the real clock)
-        conn.commit()
-        # entered 200 minutes before the real now
-        conn.execute(text("UPDATE onboarding_states SET state_entered_at = now() - interval '200 minutes'"))
+        # the check reads the process clock, so the states are placed relative to it (not the database's now())
+        now = datetime.now(UTC)
+        put_in_state(conn, "S2_BUSINESS_DETAILS", 200, paid=True, now=now)  # LOW: 200 min
         conn.commit()
         evaluation = run_check(instance)
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert evaluation.metadata["severity_low"].value == 1 and evaluation.metadata["stuck_clients"].value == 1
-        high = put_in_state(conn, "S9_TEST_CALL", 0)
-        conn.execute(
-            text("UPDATE onboarding_states SET state_entered_at = now() - interval '25 hours' WHERE client_id = :c"),
-            {"c": high},
-        )
+        put_in_state(conn, "S9_TEST_CALL", 25 * 60, now=now)
         conn.commit()
         evaluation = run_check(instance)
         assert evaluation.severity == dg.AssetCheckSeverity.ERROR
@@ -137,16 +134,10 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_views_and_json_shape(conn: Connection, db_env: str) -> None:
-    low = put_in_state(conn, "S1_SIGNUP", 0)
-    high = put_in_state(conn, "S9_TEST_CALL", 0)
-    conn.execute(
-        text("UPDATE onboarding_states SET state_entered_at = now() - interval '45 minutes' WHERE client_id = :c"),
-        {"c": low},
-    )
-    conn.execute(
-        text("UPDATE onboarding_states SET state_entered_at = now() - interval '30 hours' WHERE client_id = :c"),
-        {"c": high},
-    )
+    # the CLI reads the process clock, so the states are placed relative to it (not the database's now())
+    now = datetime.now(UTC)
+    low = put_in_state(conn, "S1_SIGNUP", 45, now=now)
+    high = put_in_state(conn, "S9_TEST_CALL", 30 * 60, now=now)
     conn.commit()
     proc = cli("stuck-clients", "--json")
     assert proc.returncode == 0, proc.stderr

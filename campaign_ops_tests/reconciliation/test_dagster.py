@@ -1,5 +1,6 @@
 """Real Dagster runs of stats_reconciliation_job (execute_in_process) and its schedule (build_schedule_context)."""
 
+import logging
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -163,7 +164,10 @@ def test_bad_input_fails_the_run_clearly_and_changes_nothing(
     conn.commit()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("clients", keys)
-        result = run_job(instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, run_config=run_config)
+        if run_config is None:  # one client's run: strict (a sweep over the range skips it instead)
+            result = run_job(instance, partition_key=keys[1])
+        else:
+            result = run_job(instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}, run_config=run_config)
         assert not result.success
         [failure] = result.get_step_failure_events()
         assert message in failure.step_failure_data.user_failure_data.description
@@ -193,3 +197,22 @@ def test_daily_schedule_asks_for_one_run_over_all_clients(
         assert result.success
         assert set(materialized(result)) == set(keys)
     assert [counters(conn, c["campaign"])[0] for c in drifting_clients] == [5, 5, 5]
+
+
+def test_a_range_run_skips_a_client_deactivated_since_the_partition_sync(
+    conn: Connection, db_env: str, drifting_clients: list[dict]
+) -> None:
+    keys = [c["client"] for c in drifting_clients]
+    conn.execute(text("UPDATE clients SET is_active = false WHERE id = :c"), {"c": keys[1]})
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("clients", keys)
+        result = run_job(instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+        # before: require_active_clients failed the whole daily reconciliation
+        assert result.success
+        assert set(materialized(result)) == {keys[0], keys[2]}
+        warnings = [
+            e.message for e in instance.all_logs(result.run_id) if e.level == logging.WARNING and keys[1] in e.message
+        ]
+        assert warnings and "not an active client" in warnings[0]
+    assert [counters(conn, c["campaign"])[0] for c in drifting_clients] == [5, 5 + 4, 5]
