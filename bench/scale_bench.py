@@ -123,7 +123,10 @@ def main() -> None:
     parser.add_argument("--leads-per-client", type=int, default=100)
     args = parser.parse_args()
     admin = admin_url()
-    results = [measure(admin, int(n), args.leads_per_client) for n in args.sizes.split(",")]
+    results = []
+    for n in args.sizes.split(","):
+        results.append(measure(admin, int(n), args.leads_per_client))
+        print(results[-1], flush=True)  # each size as it ends: a long curve keeps what it measured
     print()
     print(
         "| clients (leads, due) | "
