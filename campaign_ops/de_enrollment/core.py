@@ -265,11 +265,22 @@ def de_enroll_clients(
 
     busy = [c for c in ordered if due.get(c, 0) > 0]
     if settings.mode == "set_based":
-        for group in _groups(busy, due, settings.chunk_size):
-            if clock() >= deadline:
+        queue = list(busy)
+        while queue and not lost:
+            now = clock()
+            if now >= deadline:
                 break
+            # a group holds about as many due leads as one chunk may at the pace measured so far (small at first)
+            group = _next_group(queue, due, pace.chunk_size(settings, int((deadline - now) * 1000)))
+            if not group:
+                queue.pop(0)  # more due leads than a chunk: its own pass works it in budget-fitted chunks
+                continue
+            del queue[: len(group)]
             reached: list[str] = []
+            group_started = now
             outcome = _group_pass(engine, group, names, settings, deadline, dagster_run_id, say, reached, clock)
+            if outcome:
+                pace.observe(sum(r.leads_de_enrolled for r in outcome), (clock() - group_started) * 1000)
             if outcome is None:  # the budget ran out inside the group: rolled back, its clients are partial
                 for client_id in group:
                     if not lost:
@@ -317,24 +328,18 @@ def de_enroll_clients(
     return sweep
 
 
-def _groups(client_ids: Sequence[str], due: dict[str, int], chunk_size: int) -> list[list[str]]:
-    """Consecutive groups of at most GROUP_CLIENTS clients and about chunk_size due leads (one transaction
-    each); a client with more than chunk_size due leads is left to its own pass, which works in chunks."""
-    groups: list[list[str]] = []
+def _next_group(queue: Sequence[str], due: dict[str, int], limit: int) -> list[str]:
+    """The clients at the head of the queue that fit one group: at most GROUP_CLIENTS clients and `limit` due
+    leads (empty when the first client alone has more: it gets its own pass, which works in chunks)."""
     group: list[str] = []
     leads = 0
-    for client_id in client_ids:
+    for client_id in queue:
         n = due[client_id]
-        if n > chunk_size:
-            continue
-        if group and (len(group) >= GROUP_CLIENTS or leads + n > chunk_size):
-            groups.append(group)
-            group, leads = [], 0
+        if len(group) >= GROUP_CLIENTS or leads + n > limit:
+            break
         group.append(client_id)
         leads += n
-    if group:
-        groups.append(group)
-    return groups
+    return group
 
 
 def _group_pass(
@@ -424,6 +429,14 @@ def _group_pass(
     except Exception as exc:  # rolled back whole: nothing of it is kept, each client gets its own pass
         say(f"a group of {len(group)} client(s) rolled back ({error_text(exc)}); each gets its own pass")
         return []
+    except BaseException as exc:  # Terminate, max runtime, Ctrl-C: nothing committed; record it, then go on
+        for client_id in reached or list(group[:1]):
+            interrupted = ClientResult(client_id=client_id, client_name=names.get(client_id, ""), status="success")
+            _mark_interrupted(interrupted, exc)
+            with contextlib.suppress(Exception), connect(engine) as conn:
+                interrupted.run_row_id = _start_run(conn, client_id, "running", settings, dagster_run_id)
+                _finish_run(conn, interrupted)
+        raise
     return results
 
 

@@ -71,7 +71,7 @@ def test_quiet_clients_get_a_true_success_pass_and_a_held_lock_makes_one_skipped
 
 
 def test_a_group_keeps_one_lead_log_row_per_lead_and_true_counters(conn: Connection, engine: Engine) -> None:
-    clients = [make_client(conn, due=i % 4) for i in range(core.GROUP_CLIENTS + 5)]  # two groups
+    clients = [make_client(conn, due=i % 4) for i in range(core.GROUP_CLIENTS + 5)]  # several groups
     conn.commit()
     result = run(engine, *[c.client_id for c in clients])
     assert all(r.status == "success" for r in result.clients)
