@@ -1,6 +1,7 @@
 """`campaign-ops de-enroll` and `migrate-stuck-leads`: the SOP's script, on the same core as the Dagster job."""
 
 import getpass
+from typing import cast
 
 import click
 from sqlalchemy import text
@@ -10,6 +11,7 @@ from campaign_ops.clients.core import active_client_ids, require_active_clients
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 from campaign_ops.de_enrollment.core import (
     ClientResult,
+    Decision,
     DeEnrollmentSettings,
     SweepResult,
     de_enroll_clients,
@@ -141,9 +143,9 @@ def resolve_skipped_command(
         done = resolve_skipped(
             conn,
             lead_ids,
-            decision,
+            cast(Decision, decision),  # click.Choice already limited it to the two decisions
             reason=reason or "",
-            by=by or getpass.getuser(),  # type: ignore[arg-type]
+            by=by or getpass.getuser(),
         )
     engine.dispose()
     then = "the next pass de-enrolls them again" if decision == "new-enrollment" else "they are de-enrolled again"

@@ -174,10 +174,15 @@ def _sweep(
         f"{len(sweep.with_status('success'))} clients succeeded, {len(partial)} partial, {len(skipped)} skipped, "
         f"{len(sweep.failed)} failed"
     )
+    if sweep.connection_lost:
+        context.log.error(sweep.connection_lost)
     return sweep
 
 
 def _fail_if_any_failed(sweep: SweepResult) -> None:
+    """After what was done is recorded: one failure naming a lost connection, or every failed client."""
+    if sweep.connection_lost:  # the sweep stopped there: one line naming it, not one failure per client
+        raise dg.Failure(description=sweep.connection_lost)
     if sweep.failed:
         failures = [
             ClientFailure(r.client_id, r.client_name, r.error_details or "", r.duration_ms) for r in sweep.failed
