@@ -43,6 +43,7 @@ test-e2e: install browser
 ## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep (prints figures).
 bench: install
 	$(BIN)/python -m bench.run_bench
+	$(BIN)/python -m bench.scale_bench
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.reconciliation_archival
 	$(BIN)/python -m bench.checks_reports

@@ -29,7 +29,8 @@ from campaign_ops.cli.dev import DagsterServices, ServicePorts, _is_run_worker
 from campaign_ops.db.engine import make_engine
 from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 
-JOB = "de_enrollment_job"
+JOB = "de_enrollment_job"  # one-client runs and backfills
+SWEEP_JOB = "de_enrollment_sweep_job"  # what the schedule launches
 SCHEDULE = "de_enrollment_schedule"
 MB = 1024 * 1024
 
@@ -142,7 +143,7 @@ def scheduled_sweep(admin: str, template: str, rows: list[tuple[str, str]]) -> N
             with RssSampler(services) as sampler:
                 run = wait_for(
                     "the scheduled sweep run",
-                    lambda: next(iter(api.runs(JOB, {"dagster/schedule_name": SCHEDULE})), None),
+                    lambda: next(iter(api.runs(SWEEP_JOB, {"dagster/schedule_name": SCHEDULE})), None),
                     timeout_seconds=180,
                 )
                 run = api.wait_run_finished(run["runId"], timeout_seconds=1800)

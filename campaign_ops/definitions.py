@@ -12,6 +12,7 @@ from campaign_ops.lifecycle import dagster as lifecycle
 from campaign_ops.onboarding import dagster as onboarding
 from campaign_ops.reconciliation import dagster as reconciliation
 from campaign_ops.reports import dagster as reports
+from campaign_ops.retention import dagster as retention
 
 defs = dg.Definitions.merge(
     core_dagster.defs,
@@ -24,4 +25,5 @@ defs = dg.Definitions.merge(
     lifecycle.defs,
     alerts.defs,
     critical_alerts.defs,
+    retention.defs,
 )

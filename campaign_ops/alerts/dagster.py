@@ -59,6 +59,7 @@ from campaign_ops.alerts.sources import (
 from campaign_ops.checks.core import HealthThresholds, StuckLeadsThresholds
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.sweeps import CLIENT_METADATA
 
 Clock = Callable[[], datetime]
 
@@ -345,6 +346,11 @@ def _metadata_text(raw: Any) -> str:
     return f"{raw:,.2f}" if isinstance(raw, float) else f"{raw:,}"
 
 
+def _metadata_client(metadata: Any) -> str | None:
+    value = (metadata or {}).get(CLIENT_METADATA)
+    return value.value if isinstance(value, dg.TextMetadataValue) else None
+
+
 def check_link(ui: str, asset_path: Sequence[str], check_name: str) -> str:
     path = "/".join(quote(p, safe="") for p in asset_path)
     return f"{ui}/assets/{path}?{urlencode({'view': 'checks', 'checkDetail': check_name})}"
@@ -385,13 +391,16 @@ def asset_check_tick(
     scopes: dict[str, ResolveScope] = {}
     covered_by_run = _clients_covered(context.instance, [e.run_id for _, e, ev in evaluations if ev.partition is None])
     with database.connect() as conn:
-        partitions = sorted({e.partition for _, _, e in evaluations if e.partition and _as_uuid(e.partition)})
+        partitions = sorted(
+            {p for _, _, e in evaluations if (p := e.partition or _metadata_client(e.metadata)) and _as_uuid(p)}
+        )
         names = client_names(conn, partitions)
         for storage_id, entry, evaluation in evaluations:
             try:
                 check = evaluation.check_name
                 asset = evaluation.asset_key.to_user_string()
-                partition = evaluation.partition
+                # unpartitioned checks scoped to one client name it in their metadata
+                partition = evaluation.partition or _metadata_client(evaluation.metadata)
                 prefix = f"check_failed:{check}:"
                 type_key = ("CHECK_FAILED", prefix + (partition or "all"))
                 link = check_link(ui, evaluation.asset_key.path, check)

@@ -2,18 +2,21 @@
 
 Where the checks attach, and why:
 - `stuck_leads` on `leads`, `stats_drift` on `campaigns`, `duplicate_de_enrollments` and `de_enrollment_health`
-  on `de_enrollment_runs` (the runs and their lead log): partitioned by client like those assets. A one-client
-  run records that client's evaluation; a sweep over the clients range records ONE evaluation whose metadata
-  carries every client's figures (`clients_with_findings`, JSON) — one run per tick, not one per client.
-- `schema_contract` on `database_schema`, an unpartitioned spec for the schema the migrations create: the
-  schema is shared by every client, and a check on a partitioned asset would ride along every partitioned run.
+  on `de_enrollment_runs` (the runs and their lead log). The checks are NOT partitioned, although their assets
+  are: a partitioned check evaluated over a range of N clients writes N `asset_check_executions` rows, each
+  carrying a planned event that lists all N keys (O(N²): 39 MB per check run at 1,000 clients), the UI cannot
+  "Execute" it, and an unpartitioned launch fails. Unpartitioned, one evaluation covers its scope (one row,
+  O(clients with findings) bytes), every client with a finding is named in the description, in a table and in
+  `clients_with_findings`, and the UI's latest status per check is that evaluation. The scope is every active
+  client, or one client given by the `client_id` run config of the check or the `campaign_ops/client` run tag
+  (what the after-de-enrollment sensor sets for a one-client de-enrollment run).
+- `schema_contract` on `database_schema`, an unpartitioned spec for the schema the migrations create.
 
 When they run (Dagster's own machinery, no side scheduler):
 - `integrity_checks_job` (stuck, drift, duplicates): hourly, and after every de-enrollment run for the clients
   that run covered. "After" is a run-status sensor rather than in the de-enrollment run itself: de-enrollment
-  records one `AssetMaterialization` per client (so each client's figures stay on its partition), and Dagster
-  skips a check step whose asset step yielded no output; yielding outputs as well would record every partition
-  twice, the second time without the figures (tested in campaign_ops_tests/checks/test_dagster.py).
+  records `AssetMaterialization`s per changed client (so each client's figures stay on its partition), and
+  Dagster skips a check step whose asset step yielded no output.
 - `de_enrollment_health_job`: hourly (issue 8's hourly health-check job).
 - `schema_contract_job`: daily.
 All use the in-process executor: each run is one or three small steps, and a step subprocess costs more than
@@ -21,10 +24,8 @@ the queries.
 
 A check whose query cannot run (database unreachable, statement timeout, missing table) records a failed ERROR
 evaluation whose `error` metadata says why — never "passed" — so the history and the alert sensor see it. Bad
-input (a one-client run whose partition key is not a client's uuid, thresholds that contradict each other) fails
-the step with one clear message instead: that is a mistake in the request, not a finding about the data. In a
-sweep, partitions that are not a known client's uuid (a client removed since the partitions were synced) are
-skipped, logged and listed in `skipped_partitions`; every other client is still checked.
+input (a one-client scope that is not a known client's uuid, thresholds that contradict each other) fails the
+step with one clear message instead: that is a mistake in the request, not a finding about the data.
 """
 
 from collections.abc import Callable, Sequence
@@ -51,16 +52,26 @@ from campaign_ops.checks.core import (
     evaluate_skipped_de_enrollments,
     evaluate_stats_drift,
     evaluate_stuck_leads,
+    markdown_table,
     read_only_snapshot,
-    split_known_clients,
 )
+from campaign_ops.clients.core import client_names
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG, all_clients_run_request, tick_run_key
+from campaign_ops.sweeps import (
+    CLIENT_METADATA,
+    CLIENT_TAG,
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    client_id_of_key,
+    tick_run_key,
+)
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
-PARTITION_TAG = "dagster/partition"
+DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
+# clients named in a failing evaluation's description (all of them are in its table and JSON)
+NAMED_IN_SUMMARY = 10
 
 database_schema_asset = dg.AssetSpec(
     "database_schema",
@@ -77,6 +88,11 @@ database_schema_asset = dg.AssetSpec(
 class _CheckConfig(dg.Config):
     statement_timeout_ms: int = Field(
         default=DEFAULT_STATEMENT_TIMEOUT_MS, description="A query running longer is cancelled: the check errors."
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="Check only this client (its id); default: the run's campaign_ops/client tag, else every "
+        "active client.",
     )
 
 
@@ -128,25 +144,22 @@ class HealthConfig(_CheckConfig):
 # --- evaluation ------------------------------------------------------------------------------------------------
 
 
-def scope_of(context: dg.AssetCheckExecutionContext) -> list[str] | None:
-    """The clients this evaluation covers: the run's partition or partition range; None (every active client)
-    when the run is not partitioned (e.g. "Execute" on the check without choosing a partition)."""
-    try:
-        if context.has_partition_key:
-            return [context.partition_key]
-        if context.has_partition_key_range:
-            return list(context.partition_keys)
-    except dg.DagsterInvariantViolationError:  # range tags on a run of an unpartitioned check
-        pass
-    return None
+def scope_of(context: dg.AssetCheckExecutionContext, client_id: str | None) -> list[str] | None:
+    """The clients this evaluation covers: the config's client, else the run's client tag, else None (every
+    active client: "Execute", "Execute all", the Launchpad and the schedules launch plain runs)."""
+    key = client_id or context.run.tags.get(CLIENT_TAG)
+    if key is None and PARTITION_TAG in context.run.tags:
+        key = context.run.tags[PARTITION_TAG]  # a re-execution of a one-client run of the partitioned checks
+    return None if key is None else [client_id_of_key(key)]
 
 
-def _scope_text(scope: Sequence[str] | None, partitioned: bool = True) -> str:
+def _scope_text(scope: Sequence[str] | None, partitioned: bool = True, names: dict[str, str] | None = None) -> str:
     if not partitioned:
         return "whole database"
     if scope is None:
         return "all active clients"
-    return f"client {scope[0]}" if len(scope) == 1 else f"{len(scope)} clients"
+    name = (names or {}).get(scope[0])
+    return f"client {name} ({scope[0]})" if name else f"client {scope[0]}"
 
 
 def outcome_to_check_result(
@@ -155,22 +168,49 @@ def outcome_to_check_result(
     extra_metadata: dict[str, Any] | None = None,
     *,
     per_client: bool = True,
+    names: dict[str, str] | None = None,
 ) -> dg.AssetCheckResult:
-    """Figures as numeric metadata (plotted), tables as markdown, per-client findings as JSON when the
-    evaluation covers more than one client."""
+    """Figures as numeric metadata (plotted), tables as markdown; over several clients, every client with a
+    finding in `clients_with_findings` (JSON) and `client_findings` (a table), the first ones named in the
+    description. Bytes grow with the clients that have findings, never with the square of the clients."""
     figures, tables = outcome.figures(), outcome.tables()
     assert not set(figures) & set(tables), "a table would hide a figure of the same name"
     metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
-    metadata["scope"] = _scope_text(scope)
-    if per_client and (scope is None or len(scope) > 1):
-        metadata["clients_with_findings"] = dg.MetadataValue.json(outcome.client_findings())
+    metadata["scope"] = _scope_text(scope, per_client, names)
+    description = outcome.summary
+    if per_client and scope is not None:
+        metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])
+    if per_client and scope is None:
+        findings = outcome.client_findings()
+        metadata["clients_with_findings"] = dg.MetadataValue.json(findings)
+        metadata["clients_with_findings_count"] = len(findings)
+        rows = [
+            (f.get("level", ""), (names or {}).get(client, "?"), client, _finding_text(f))
+            for client, f in sorted(findings.items(), key=lambda kv: (-_rank(kv[1]), (names or {}).get(kv[0], "")))
+        ]
+        metadata["client_findings"] = dg.MetadataValue.md(markdown_table(("level", "client", "id", "findings"), rows))
+        if rows and outcome.level != Level.PASSED:
+            named = ", ".join(f"{name} ({client})" for _, name, client, _ in rows[:NAMED_IN_SUMMARY])
+            more = f" and {len(rows) - NAMED_IN_SUMMARY} more" if len(rows) > NAMED_IN_SUMMARY else ""
+            description = f"{description}. Clients: {named}{more}"
     metadata.update(extra_metadata or {})
     return dg.AssetCheckResult(
         passed=outcome.level == Level.PASSED,
         severity=dg.AssetCheckSeverity.WARN if outcome.level == Level.WARN else dg.AssetCheckSeverity.ERROR,
-        description=outcome.summary,
+        description=description,
         metadata=metadata,
+    )
+
+
+def _rank(finding: dict[str, Any]) -> int:
+    level = finding.get("level")
+    return Level(level).rank if level in ("passed", "warn", "error") else 0
+
+
+def _finding_text(finding: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k}: {'; '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in finding.items() if k != "level"
     )
 
 
@@ -181,43 +221,39 @@ def run_check(
     evaluate: Callable[[Connection, list[str] | None], CheckOutcome],
     *,
     partitioned: bool = True,
+    client_id: str | None = None,
 ) -> dg.AssetCheckResult:
-    scope = scope_of(context) if partitioned else None
-    skipped: list[str] = []
+    """`partitioned`: the check is per client (a scope applies); False for whole-database checks."""
+    names: dict[str, str] = {}
+    scope: list[str] | None = None
     try:
+        scope = scope_of(context, client_id) if partitioned else None
         with database.connect() as conn, read_only_snapshot(conn, statement_timeout_ms):
-            if scope is not None and len(scope) > 1:
-                # a sweep: partitions of clients that no longer exist (or malformed keys) are skipped and named,
-                # the others are checked; a one-client run with a bad key is an error instead (below)
-                scope, skipped = split_known_clients(conn, scope)
-                if skipped:
-                    context.log.warning(f"partitions skipped (not a known client's uuid): {', '.join(skipped)}")
-            outcome = evaluate(conn, scope) if scope != [] else None
+            outcome = evaluate(conn, scope)
+            if partitioned:
+                wanted = scope if scope is not None else list(outcome.client_findings())
+                names = client_names(conn, wanted)
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
         reason = error_reason(exc)
-        context.log.error(f"check could not run ({_scope_text(scope, partitioned)}): {reason}")
+        where = _scope_text(scope, partitioned)
+        context.log.error(f"check could not run ({where}): {reason}")
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=f"check could not run: {reason}",
-            metadata={"error": reason, "scope": _scope_text(scope, partitioned)},
+            description=f"check could not run ({where}): {reason}",
+            metadata={"error": reason, "scope": where},
         )
-    except CampaignOpsError as exc:  # bad input: unknown client, malformed partition key, contradictory config
+    except CampaignOpsError as exc:  # bad input: unknown client, malformed client id, contradictory config
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    if outcome is None:
-        raise dg.Failure(description=f"no known client among the partitions: {', '.join(skipped)}")
+    where = _scope_text(scope, partitioned, names)
     log = context.log.warning if outcome.level != Level.PASSED else context.log.info
-    log(f"{outcome.name} ({_scope_text(scope, partitioned)}): {outcome.level.value}: {outcome.summary}")
-    extra: dict[str, Any] = {"skipped_partitions": dg.MetadataValue.json(skipped)} if skipped else {}
-    if not partitioned:
-        extra["scope"] = _scope_text(None, partitioned)
-    return outcome_to_check_result(outcome, scope, extra, per_client=partitioned)
+    log(f"{outcome.name} ({where}): {outcome.level.value}: {outcome.summary}")
+    return outcome_to_check_result(outcome, scope, per_client=partitioned, names=names)
 
 
 @dg.asset_check(
     asset=LEADS,
     name="stuck_leads",
-    partitions_def=clients_partitions,
     description="Active, not completed leads whose position reached their campaign's sequence length "
     "(SOP 6.2). WARN above 100, ERROR above 500, by default.",
 )
@@ -225,14 +261,17 @@ def stuck_leads_check(
     context: dg.AssetCheckExecutionContext, config: StuckLeadsConfig, database: DatabaseResource
 ) -> dg.AssetCheckResult:
     return run_check(
-        context, database, config.statement_timeout_ms, lambda c, s: evaluate_stuck_leads(c, s, config.thresholds())
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_stuck_leads(c, s, config.thresholds()),
+        client_id=config.client_id,
     )
 
 
 @dg.asset_check(
     asset=CAMPAIGNS,
     name="stats_drift",
-    partitions_def=clients_partitions,
     description="Campaigns whose active (both SOP definitions), completed, opted-out or booked counters differ "
     "from their leads by more than 5 (WARN); more than 10 is the SOP's Level 3 (ERROR).",
 )
@@ -240,14 +279,17 @@ def stats_drift_check(
     context: dg.AssetCheckExecutionContext, config: StatsDriftConfig, database: DatabaseResource
 ) -> dg.AssetCheckResult:
     return run_check(
-        context, database, config.statement_timeout_ms, lambda c, s: evaluate_stats_drift(c, s, config.thresholds())
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_stats_drift(c, s, config.thresholds()),
+        client_id=config.client_id,
     )
 
 
 @dg.asset_check(
     asset=DE_ENROLLMENT_RUNS,
     name="duplicate_de_enrollments",
-    partitions_def=clients_partitions,
     description="A lead de-enrolled twice from one enrollment (lead log and archive), or a campaign_history "
     "holding one enrollment twice (SOP Level 3).",
 )
@@ -259,6 +301,7 @@ def duplicate_de_enrollments_check(
         database,
         config.statement_timeout_ms,
         lambda c, s: evaluate_duplicate_de_enrollments(c, s, config.thresholds()),
+        client_id=config.client_id,
     )
 
 
@@ -269,7 +312,6 @@ class SkippedDeEnrollmentsConfig(_CheckConfig):
 @dg.asset_check(
     asset=LEADS,
     name="skipped_de_enrollments",
-    partitions_def=clients_partitions,
     description="Leads due again although their enrollment was already de-enrolled (live or archived lead log): "
     "left as they are and listed as failing rows until an operator decides (`campaign-ops resolve-skipped`).",
 )
@@ -281,13 +323,13 @@ def skipped_de_enrollments_check(
         database,
         config.statement_timeout_ms,
         lambda c, s: evaluate_skipped_de_enrollments(c, s, config.sample_size),
+        client_id=config.client_id,
     )
 
 
 @dg.asset_check(
     asset=DE_ENROLLMENT_RUNS,
     name="de_enrollment_health",
-    partitions_def=clients_partitions,
     description="Per client over 24 h (de_enrollment_health view): success rate < 95% WARN, failed runs > 5 "
     "WARN, hours since last success > 2 ERROR, average duration > 4 min WARN.",
 )
@@ -299,6 +341,7 @@ def de_enrollment_health_check(
         database,
         config.statement_timeout_ms,
         lambda c, s: evaluate_de_enrollment_health(c, s, config.thresholds()),
+        client_id=config.client_id,
     )
 
 
@@ -319,7 +362,8 @@ integrity_checks_job = dg.define_asset_job(
     "integrity_checks_job",
     selection=dg.AssetSelection.checks(stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check),
     executor_def=dg.in_process_executor,
-    description="Stuck leads, stats drift and duplicate de-enrollments, for one client or a range of clients.",
+    description="Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
+    "(tag campaign_ops/client=<client id>, or the checks' client_id config).",
 )
 de_enrollment_health_job = dg.define_asset_job(
     "de_enrollment_health_job",
@@ -351,8 +395,8 @@ skipped_de_enrollments_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every hour: leads skipped as already de-enrolled — one run over all clients.",
 )
-def skipped_de_enrollments_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    return all_clients_run_request(context, run_key_prefix="skipped_de_enrollments")
+def skipped_de_enrollments_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=tick_run_key(context, "skipped_de_enrollments"))
 
 
 # off the quarter hours, where the de-enrollment sweep runs, so the two do not compete for the CPU
@@ -363,8 +407,8 @@ def skipped_de_enrollments_hourly_schedule(context: dg.ScheduleEvaluationContext
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
 )
-def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    return all_clients_run_request(context, run_key_prefix="integrity_checks")
+def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=tick_run_key(context, "integrity_checks"))
 
 
 @dg.schedule(
@@ -374,8 +418,8 @@ def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> d
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every hour: the de-enrollment health check — one run over all clients.",
 )
-def de_enrollment_health_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    return all_clients_run_request(context, run_key_prefix="de_enrollment_health")
+def de_enrollment_health_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=tick_run_key(context, "de_enrollment_health"))
 
 
 @dg.schedule(
@@ -389,26 +433,23 @@ def schema_contract_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.
     return dg.RunRequest(run_key=tick_run_key(context, "schema_contract"))
 
 
-def partition_tags_of(run: dg.DagsterRun) -> dict[str, str]:
-    """The partition or partition-range tags of a run (empty when it was not partitioned)."""
+def one_client_of(run: dg.DagsterRun) -> str | None:
+    """The client a one-client run covered (its partition), None for a run over all clients or a range."""
     if PARTITION_TAG in run.tags:
-        return {PARTITION_TAG: run.tags[PARTITION_TAG]}
-    if RANGE_START_TAG in run.tags and RANGE_END_TAG in run.tags:
-        return {RANGE_START_TAG: run.tags[RANGE_START_TAG], RANGE_END_TAG: run.tags[RANGE_END_TAG]}
-    return {}
+        return run.tags[PARTITION_TAG]
+    start, end = run.tags.get(RANGE_START_TAG), run.tags.get(RANGE_END_TAG)
+    return start if start is not None and start == end else None
 
 
 def integrity_checks_after(run: dg.DagsterRun) -> dg.RunRequest | dg.SkipReason:
-    """The integrity checks for the clients a finished de-enrollment run covered."""
-    if run.job_name != DE_ENROLLMENT_JOB_NAME:
-        return dg.SkipReason(f"run {run.run_id} is of {run.job_name}, not {DE_ENROLLMENT_JOB_NAME}")
-    tags = partition_tags_of(run)
-    if not tags:
-        return dg.SkipReason(f"run {run.run_id} of {DE_ENROLLMENT_JOB_NAME} has no partition tags")
-    return dg.RunRequest(
-        run_key=f"integrity_checks_after:{run.run_id}",
-        tags={**tags, "campaign_ops/after_run": run.run_id},
-    )
+    """The integrity checks for the clients a finished de-enrollment run covered: that one client, or all."""
+    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, DE_ENROLLMENT_SWEEP_JOB_NAME):
+        return dg.SkipReason(f"run {run.run_id} is of {run.job_name}, not a de-enrollment job")
+    client = one_client_of(run)
+    tags = {"campaign_ops/after_run": run.run_id}
+    if client is not None:
+        tags[CLIENT_TAG] = client
+    return dg.RunRequest(run_key=f"integrity_checks_after:{run.run_id}", tags=tags)
 
 
 def _after_de_enrollment_sensor(status: dg.DagsterRunStatus, name: str) -> dg.RunStatusSensorDefinition:

@@ -46,6 +46,7 @@ from campaign_ops.db.engine import (
 )
 from campaign_ops.db.urls import mask_url, normalise_url, same_database, with_database
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.retention.core import DEFAULT_RETENTION_DAYS
 
 CODE_LOCATION = "campaign_ops"
 DEFINITIONS_MODULE = "campaign_ops.definitions"
@@ -458,37 +459,24 @@ def env_command() -> None:
 
 
 @dev_command.command("prune-runs")
-@click.option("--older-than-days", type=positive_int(MAX_DAYS), default=90, show_default=True)
+@click.option("--older-than-days", type=positive_int(MAX_DAYS), default=DEFAULT_RETENTION_DAYS, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Count the runs that would be deleted; delete nothing.")
 def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
-    """Delete finished Dagster runs (and their event logs) older than N days: the instance's run retention."""
+    """Delete finished Dagster runs (their event logs and check rows) older than N days: the instance's run
+    retention, as the daily prune_runs_job does."""
     import dagster as dg
+
+    from campaign_ops.retention.core import prune_runs
 
     if older_than_days < 1:
         raise ConfigError(f"--older-than-days must be at least 1, got {older_than_days}")
     env = dagster_environment()
     check_databases(env)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
-    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
-    finished = [
-        dg.DagsterRunStatus.SUCCESS,
-        dg.DagsterRunStatus.FAILURE,
-        dg.DagsterRunStatus.CANCELED,
-    ]
-    deleted = 0
     with dg.DagsterInstance.get() as instance:
-        while True:
-            records = instance.get_run_records(
-                filters=dg.RunsFilter(statuses=finished, created_before=cutoff), limit=500, ascending=True
-            )
-            if not records or dry_run:
-                deleted += len(records)
-                break
-            for record in records:
-                instance.delete_run(record.dagster_run.run_id)
-            deleted += len(records)
+        result = prune_runs(instance, older_than_days=older_than_days, now=dt.datetime.now(dt.UTC), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {deleted} finished run(s) created before {cutoff:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"{verb} {result.runs} finished run(s) created before {result.cutoff:%Y-%m-%d %H:%M} UTC")
 
 
 # the run's events stay in the instance (the UI shows them all); the terminal gets INFO and above
@@ -526,7 +514,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
         from campaign_ops.definitions import defs
     from campaign_ops.partitions import clients_partitions
-    from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
+    from campaign_ops.sweeps import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
     try:
         job = defs.resolve_job_def(job_name)
@@ -544,15 +532,15 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         keys = instance.get_dynamic_partitions(name)
         if not keys:
             raise click.ClickException("no active clients: nothing to run")
-        if client_id:
-            # a partition tag rather than partition_key=: it also works for check-only jobs, which have no
-            # partitions definition of their own
-            result = job.execute_in_process(
-                instance=instance, tags={"dagster/partition": client_id}, run_config=QUIET, raise_on_error=False
-            )
+        tags: dict[str, str]
+        if job.partitions_def is None:
+            # the checks and the sweep job are not partitioned: all active clients, or one by its tag
+            tags = {CLIENT_TAG: client_id} if client_id else {}
+        elif client_id:
+            tags = {PARTITION_TAG: client_id}
         else:
             tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
-            result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
     scope = f"client {client_id}" if client_id else f"{len(keys)} client partitions"
     click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
     click.echo(f"see it at http://127.0.0.1:3000/runs/{result.run_id} once `make dev` runs")

@@ -1,7 +1,7 @@
 """Clients: which exist and are active, and validation of client ids given by users."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
@@ -12,6 +12,17 @@ from campaign_ops.errors import UnknownClientError
 def active_client_ids(conn: Connection) -> list[str]:
     """Active clients' ids (the clients partition keys), in a stable order."""
     return [str(i) for i in conn.execute(text("SELECT id FROM clients WHERE is_active ORDER BY id")).scalars()]
+
+
+def client_names(conn: Connection, client_ids: Sequence[str]) -> dict[str, str]:
+    """Company names of the given client ids (unknown ids are left out)."""
+    if not client_ids:
+        return {}
+    rows = conn.execute(
+        text("SELECT id::text, company_name FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"),
+        {"ids": list(client_ids)},
+    ).all()
+    return {client_id: name for client_id, name in rows}
 
 
 def parse_client_id(value: str) -> str:

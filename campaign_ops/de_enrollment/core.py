@@ -21,6 +21,16 @@ first next time.
 A due lead whose enrollment was already de-enrolled (live or archived lead log, no later `restored` entry) is
 left as it is and recorded once as `skipped` (see sql/0028); `resolve_skipped` records an operator's decision.
 
+Cost follows the work, not the clients (a per-client pass costs ~22 ms of round trips and commits even when
+nothing is due): one statement first counts every client's due leads (`triage_clients.sql`). Clients with
+nothing due get their pass recorded set-based (`record_idle_passes.sql`: under each client's lock, one
+`success` row with its true counts, or `skipped` when the lock is held), a few hundred clients per statement —
+a pass is "the client was examined under its lock": the SOP's health queries (hours since the last success,
+success rate) must stay true for quiet clients. Clients with due leads are worked in groups, one transaction per
+group holding each client's lock for the transaction, each client's rows written with the same SQL as its own
+pass; a group that fails or runs out of budget rolls back whole and each of its clients then gets its own pass
+(steps 1-4 above), which isolates a failing client and records it by name.
+
 Two paths give identical results (a test compares them): the default set-based path (one statement per chunk of
 up to `chunk_size` leads) and the SOP's runbook path (`get_leads_for_de_enrollment` batches of `batch_size`
 ordered by id, each applied by `process_de_enrollment_batch`), kept so operators' runbooks keep working.
@@ -57,6 +67,10 @@ FIRST_CHUNK_SIZE = 100
 # a chunk is sized to use at most this share of the remaining budget at the measured pace
 BUDGET_SHARE = 0.5
 Clock = Callable[[], float]
+# clients per transaction on the set-based paths: each holds one lock-table entry until its transaction ends
+# (the lock table holds max_locks_per_transaction x max_connections entries, 6,400 by default)
+GROUP_CLIENTS = 200
+IDLE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -212,6 +226,10 @@ def de_enroll_clients(
                     {"ids": ordered},
                 ).all()
             )
+            due = {
+                row.client_id: int(row.due)
+                for row in conn.execute(load_sql(__file__, "triage_clients.sql"), {"client_ids": ordered})
+            }
             conn.commit()
     except Exception as exc:
         if not is_connection_loss(exc):
@@ -221,34 +239,256 @@ def de_enroll_clients(
         say(sweep.connection_lost)
         return sweep
     pace = _Pace()
-    for index, client_id in enumerate(ordered):
-        if clock() >= deadline:
-            try:
-                result = _record_not_reached(engine, client_id, names.get(client_id, ""), settings, dagster_run_id)
-            except Exception as exc:
-                if not is_connection_loss(exc):
-                    raise
-                result = ClientResult(client_id, names.get(client_id, ""), "failed", error_details=error_text(exc))
-                result.connection_lost = True
-        else:
-            result = _de_enroll_one_client(
-                engine, client_id, names.get(client_id, ""), settings, deadline, dagster_run_id, say, clock, pace
-            )
-        sweep.clients.append(result)
-        say(_describe(result))
+    results: dict[str, ClientResult] = {}
+    lost: list[str] = []  # the line naming a lost connection: the sweep stops there
+
+    def done(result: ClientResult) -> None:
+        results[result.client_id] = result
+        if result.leads_de_enrolled or result.status != "success" or result.leads_skipped:
+            say(_describe(result))  # quiet clients are summed up below, not one line each
         if on_client_done:
             on_client_done(result)
         if result.connection_lost:
-            sweep.not_reached = ordered[index + 1 :]
-            sweep.connection_lost = (
+            lost.append(
                 f"database connection lost during client {result.client_name or result.client_id} "
-                f"({result.client_id}): {result.error_details}; sweep stopped, {len(sweep.not_reached)} client(s) "
-                "not reached (they go first next run)"
+                f"({result.client_id}): {result.error_details}"
             )
-            say(sweep.connection_lost)
+
+    def one_pass(client_id: str) -> None:
+        name = names.get(client_id, "")
+        if clock() >= deadline:
+            try:
+                result = _record_not_reached(engine, client_id, name, settings, dagster_run_id)
+            except Exception as exc:
+                if not is_connection_loss(exc):
+                    raise
+                result = ClientResult(client_id, name, "failed", error_details=error_text(exc))
+                result.connection_lost = True
+        else:
+            result = _de_enroll_one_client(
+                engine, client_id, name, settings, deadline, dagster_run_id, say, clock, pace
+            )
+        done(result)
+
+    busy = [c for c in ordered if due.get(c, 0) > 0]
+    if settings.mode == "set_based":
+        queue = list(busy)
+        while queue and not lost:
+            now = clock()
+            if now >= deadline:
+                break
+            # a group holds about as many due leads as one chunk may at the pace measured so far (small at first)
+            group = _next_group(queue, due, pace.chunk_size(settings, int((deadline - now) * 1000)))
+            if not group:
+                queue.pop(0)  # more due leads than a chunk: its own pass works it in budget-fitted chunks
+                continue
+            del queue[: len(group)]
+            reached: list[str] = []
+            group_started = now
+            outcome = _group_pass(engine, group, names, settings, deadline, dagster_run_id, say, reached, clock)
+            if outcome:
+                pace.observe(sum(r.leads_de_enrolled for r in outcome), (clock() - group_started) * 1000)
+            if outcome is None:  # the budget ran out inside the group: rolled back, its clients are partial
+                for client_id in group:
+                    if not lost:
+                        name = names.get(client_id, "")
+                        if client_id in reached:
+                            done(_record_out_of_budget(engine, client_id, name, settings, dagster_run_id))
+                        else:
+                            one_pass(client_id)
+                continue
+            for result in outcome:
+                done(result)
+    for client_id in busy:
+        if lost:
             break
+        if client_id not in results:
+            one_pass(client_id)
+    idle = [c for c in ordered if due.get(c, 0) == 0]
+    for start in range(0, len(idle), IDLE_BATCH):
+        if lost:
+            break
+        try:
+            recorded = _record_idle_passes(engine, idle[start : start + IDLE_BATCH], names, settings, dagster_run_id)
+        except Exception as exc:
+            if not is_connection_loss(exc):
+                raise
+            lost.append(f"database connection lost recording quiet clients' passes: {error_text(exc)}")
+            break
+        for result, became_due in recorded:
+            if lost:
+                break
+            if became_due:
+                one_pass(result.client_id)
+            else:
+                done(result)
+    if idle and not lost:
+        say(f"{len(idle)} client(s) had nothing due: their passes were recorded set-based")
+    sweep.clients = [results[c] for c in ordered if c in results]
+    if lost:
+        sweep.not_reached = [c for c in ordered if c not in results]
+        sweep.connection_lost = (
+            f"{lost[0]}; sweep stopped, {len(sweep.not_reached)} client(s) not reached (they go first next run)"
+        )
+        say(sweep.connection_lost)
     sweep.duration_ms = int((clock() - started) * 1000)
     return sweep
+
+
+def _next_group(queue: Sequence[str], due: dict[str, int], limit: int) -> list[str]:
+    """The clients at the head of the queue that fit one group: at most GROUP_CLIENTS clients and `limit` due
+    leads (empty when the first client alone has more: it gets its own pass, which works in chunks)."""
+    group: list[str] = []
+    leads = 0
+    for client_id in queue:
+        n = due[client_id]
+        if len(group) >= GROUP_CLIENTS or leads + n > limit:
+            break
+        group.append(client_id)
+        leads += n
+    return group
+
+
+def _group_pass(
+    engine: Engine,
+    group: Sequence[str],
+    names: dict[str, str],
+    settings: DeEnrollmentSettings,
+    deadline: float,
+    dagster_run_id: str | None,
+    say: LogCallback,
+    reached: list[str],
+    clock: Clock = time.monotonic,
+) -> list[ClientResult] | None:
+    """Every client of the group whose lock is free, in ONE transaction: its run row, its leads, its counts.
+
+    Returns nothing when the transaction rolled back on an error: the caller then gives each client its own
+    pass. None when the budget ran out mid-group (rolled back too). Clients whose lock was held are not
+    returned (their own pass records them skipped). `reached` lists the clients whose work had started.
+    """
+    started = clock()
+    results: list[ClientResult] = []
+    try:
+        with connect(engine) as conn, conn.begin():
+            remaining_ms = int((deadline - started) * 1000)
+            if remaining_ms <= 0:
+                return []
+            conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)})
+            locked = list(
+                conn.execute(load_sql(__file__, "try_client_xact_locks.sql"), {"client_ids": list(group)}).scalars()
+            )
+            for client_id in locked:
+                reached.append(client_id)
+                r = ClientResult(client_id=client_id, client_name=names.get(client_id, ""), status="success")
+                r.run_row_id = str(
+                    conn.execute(
+                        load_sql(__file__, "start_run.sql"),
+                        {
+                            "client_id": client_id,
+                            "status": "running",
+                            "batch_size": settings.batch_size,
+                            "dagster_run_id": dagster_run_id,
+                        },
+                    ).scalar_one()
+                )
+                params = {"client_id": client_id, "run_id": r.run_row_id}
+                conn.execute(load_sql(__file__, "abandon_stale_runs.sql"), params)
+                evaluated = conn.execute(load_sql(__file__, "evaluate_client.sql"), params).one()
+                conn.execute(
+                    load_sql(__file__, "record_evaluation.sql"),
+                    {**params, "leads_evaluated": evaluated.evaluated, "leads_skipped": evaluated.skipped},
+                )
+                r.leads_evaluated, r.leads_skipped = evaluated.evaluated, evaluated.skipped
+                if evaluated.skipped:
+                    r.error_details = (
+                        f"{evaluated.skipped} leads skipped: messages is not a JSON array in "
+                        f"{evaluated.invalid_campaigns}"
+                    )
+                row = conn.execute(load_sql(__file__, "de_enroll_chunk.sql"), {**params, "chunk_size": None}).one()
+                done = _add_counts(r, row)
+                newly_skipped = _skipped_so_far(conn, r)  # already de-enrolled enrollments, one `skipped` row each
+                conn.execute(
+                    load_sql(__file__, "add_chunk_counts.sql"),
+                    {"run_id": r.run_row_id, "de_enrolled": done, "skipped": newly_skipped},
+                )
+                r.leads_skipped += newly_skipped
+                r.already_de_enrolled += newly_skipped
+                r.chunks = 1
+                results.append(r)
+            share = int((clock() - started) * 1000) // max(len(results), 1)
+            for r in results:
+                r.duration_ms = share
+                counts = conn.execute(
+                    load_sql(__file__, "finish_run.sql"),
+                    {
+                        "run_id": r.run_row_id,
+                        "status": r.status,
+                        "duration_ms": r.duration_ms,
+                        "error_details": r.error_details,
+                    },
+                ).one()
+                r.leads_evaluated, r.leads_de_enrolled, r.leads_skipped = counts
+    except OperationalError as exc:
+        if getattr(exc.orig, "pgcode", None) == "57014":  # query_canceled: the budget ran out mid-group
+            return None
+        say(f"a group of {len(group)} client(s) rolled back ({error_text(exc)}); each gets its own pass")
+        return []
+    except Exception as exc:  # rolled back whole: nothing of it is kept, each client gets its own pass
+        say(f"a group of {len(group)} client(s) rolled back ({error_text(exc)}); each gets its own pass")
+        return []
+    except BaseException as exc:  # Terminate, max runtime, Ctrl-C: nothing committed; record it, then go on
+        for client_id in reached or list(group[:1]):
+            interrupted = ClientResult(client_id=client_id, client_name=names.get(client_id, ""), status="success")
+            _mark_interrupted(interrupted, exc)
+            with contextlib.suppress(Exception), connect(engine) as conn:
+                interrupted.run_row_id = _start_run(conn, client_id, "running", settings, dagster_run_id)
+                _finish_run(conn, interrupted)
+        raise
+    return results
+
+
+def _record_out_of_budget(
+    engine: Engine, client_id: str, name: str, settings: DeEnrollmentSettings, dagster_run_id: str | None
+) -> ClientResult:
+    result = ClientResult(client_id=client_id, client_name=name, status="success")
+    _mark_partial(result, settings)
+    with connect(engine) as conn:
+        result.run_row_id = _start_run(conn, client_id, "running", settings, dagster_run_id)
+        _finish_run(conn, result)
+    return result
+
+
+def _record_idle_passes(
+    engine: Engine,
+    client_ids: Sequence[str],
+    names: dict[str, str],
+    settings: DeEnrollmentSettings,
+    dagster_run_id: str | None,
+) -> list[tuple[ClientResult, bool]]:
+    """(result, became_due) per client of one batch of clients the triage found with nothing due."""
+    out: list[tuple[ClientResult, bool]] = []
+    with connect(engine) as conn, conn.begin():
+        rows = conn.execute(
+            load_sql(__file__, "record_idle_passes.sql"),
+            {"client_ids": list(client_ids), "batch_size": settings.batch_size, "dagster_run_id": dagster_run_id},
+        ).all()
+    for row in rows:
+        name = names.get(row.client_id, "")
+        if not row.recorded:
+            out.append((ClientResult(client_id=row.client_id, client_name=name, status="success"), True))
+            continue
+        result = ClientResult(
+            client_id=row.client_id,
+            client_name=name,
+            status=row.status,
+            run_row_id=row.run_row_id,
+            leads_evaluated=row.leads_evaluated,
+            leads_skipped=row.leads_skipped,
+            duration_ms=row.duration_ms,
+            error_details=row.error_details,
+        )
+        out.append((result, False))
+    return out
 
 
 def _describe(r: ClientResult) -> str:

@@ -1,4 +1,14 @@
-"""De-enrollment in Dagster: one multi-asset over the clients partitions, its job and its 15-minute schedule.
+"""De-enrollment in Dagster: one multi-asset over the clients partitions and its job (one client, backfills),
+and the scheduled sweep over all clients as a plain (unpartitioned) job.
+
+Why the sweep is not a range run of the multi-asset: such a run writes 3 planned + 3 materialization events
+per client whatever happened (8,003 event-log rows at 1,000 clients, 24,003 at 3,000) and its cost followed the
+clients, not the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
+figures of every client that changed or had a problem (a table and JSON: bytes grow with the work), and its
+event log is a constant ~14 rows. Per-client materializations are opt-in (`materialize_changed_partitions`):
+each Dagster event is its own write (~30 ms measured on 2 cores), 3 per changed client made the 1,000-client
+sweep with 35k due take 118 s. Every client still gets its pass in `de_enrollment_runs` (the SOP's health
+queries read them); one-client runs and backfills of `de_enrollment_job` materialize their partitions.
 
 Why a client-partitioned multi-asset with `BackfillPolicy.single_run()` (and not an op job): a run then covers one
 client (a backfill, "Materialize" in the UI, `dg launch --partition`) or all of them (the schedule's partition
@@ -7,6 +17,7 @@ UI shows per client when it was last de-enrolled and how it went. Each client is
 is committed; a client that failed gets none, and the run fails only after every client was tried.
 """
 
+from collections.abc import Iterator
 from typing import Literal
 
 import dagster as dg
@@ -20,18 +31,44 @@ from campaign_ops.assets import (
     de_enrollment_runs_asset,
     leads_asset,
 )
+from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients.core import active_client_ids, parse_client_id, require_active_clients
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.de_enrollment.core import (
     DEFAULT_MAX_RUNTIME_MS,
     ClientResult,
     DeEnrollmentSettings,
+    SweepResult,
     de_enroll_clients,
 )
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request, clients_failed
+from campaign_ops.sweeps import clients_failed, tick_run_key
+
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+SWEEP_JOB_NAME = "de_enrollment_sweep_job"
+
+
+def max_runtime_seconds(budget_ms: int, clients: int) -> int:
+    """Run monitoring's limit for a run: the budget, plus a minute for start-up, plus the bookkeeping that the
+    budget does not bound (recording every client's pass and its events: ~1 s per 200 clients, with margin)."""
+    return budget_ms // 1000 + 60 + -(-clients // 200)
+
+
+class SweepConfig(dg.Config):
+    """Run config of the all-clients sweep; unset values come from DE_ENROLLMENT_* environment variables."""
+
+    batch_size: int | None = Field(default=None, description="Leads per transaction on the SOP's batched path (100).")
+    max_runtime_ms: int | None = Field(default=None, description="Budget of the whole run in ms (240000).")
+    chunk_size: int | None = Field(default=None, description="Leads per transaction on the set-based path (50000).")
+    mode: Literal["set_based", "batched"] = Field(default="set_based", description="set_based, or the SOP's batches.")
+    materialize_changed_partitions: bool = Field(
+        default=False,
+        description="Also record a materialization of leads/campaigns/de_enrollment_runs for each client whose "
+        "leads were de-enrolled (3 event-log writes per client, ~30 ms each measured: 118 s at 1,000 changed "
+        "clients). Off: the figures of every changed client are in this run's output table.",
+    )
 
 
 class DeEnrollmentConfig(dg.Config):
@@ -68,16 +105,7 @@ def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
     description="De-enrolls leads that completed their sequence, opted out or booked, per client (SOP).",
 )
 def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig, database: DatabaseResource):
-    try:
-        settings = DeEnrollmentSettings.from_env(
-            batch_size=config.batch_size,
-            max_runtime_ms=config.max_runtime_ms,
-            chunk_size=config.chunk_size,
-            mode=config.mode,
-        )
-    except CampaignOpsError as exc:
-        raise dg.Failure(description=f"invalid de-enrollment configuration: {exc}") from None
-
+    settings = _settings(config)
     keys = list(context.partition_keys)
     with database.connect() as conn:
         if len(keys) == 1:
@@ -99,19 +127,46 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
             for gone in sorted(set(valid) - active):
                 context.log.warning(f"client {gone} skipped: not an active client (its partition will be removed)")
 
-    context.log.info(
-        f"de-enrolling {len(client_ids)} client(s), mode {settings.mode}, budget {settings.max_runtime_ms} ms"
-    )
-    sweep = de_enroll_clients(
-        database.engine, client_ids, settings, dagster_run_id=context.run.run_id, log_line=context.log.info
-    )
-
+    sweep = _sweep(context, database, settings, client_ids)
     for r in sweep.clients:
         if r.status in ("success", "partial"):
             metadata = _client_metadata(r)
             for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
                 yield dg.AssetMaterialization(asset_key=key, partition=r.client_id, metadata=metadata)
+    _fail_if_any_failed(sweep)
 
+
+def _settings(config: DeEnrollmentConfig | SweepConfig) -> DeEnrollmentSettings:
+    try:
+        return DeEnrollmentSettings.from_env(
+            batch_size=config.batch_size,
+            max_runtime_ms=config.max_runtime_ms,
+            chunk_size=config.chunk_size,
+            mode=config.mode,
+        )
+    except CampaignOpsError as exc:
+        raise dg.Failure(description=f"invalid de-enrollment configuration: {exc}") from None
+
+
+def _sweep(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext,
+    database: DatabaseResource,
+    settings: DeEnrollmentSettings,
+    client_ids: list[str],
+    *,
+    per_client_lines: bool = True,
+) -> SweepResult:
+    context.log.info(
+        f"de-enrolling {len(client_ids)} client(s), mode {settings.mode}, budget {settings.max_runtime_ms} ms"
+    )
+    sweep = de_enroll_clients(
+        database.engine,
+        client_ids,
+        settings,
+        dagster_run_id=context.run.run_id,
+        # each Dagster log line is one event-log write: a sweep's per-client lines go to the worker's own log
+        log_line=context.log.info if per_client_lines else None,
+    )
     skipped = sweep.with_status("skipped")
     partial = sweep.with_status("partial")
     context.log.info(
@@ -119,8 +174,14 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
         f"{len(sweep.with_status('success'))} clients succeeded, {len(partial)} partial, {len(skipped)} skipped, "
         f"{len(sweep.failed)} failed"
     )
-    if sweep.connection_lost:  # the sweep stopped there: one line naming it, not one failure per client
+    if sweep.connection_lost:
         context.log.error(sweep.connection_lost)
+    return sweep
+
+
+def _fail_if_any_failed(sweep: SweepResult) -> None:
+    """After what was done is recorded: one failure naming a lost connection, or every failed client."""
+    if sweep.connection_lost:  # the sweep stopped there: one line naming it, not one failure per client
         raise dg.Failure(description=sweep.connection_lost)
     if sweep.failed:
         failures = [
@@ -139,22 +200,100 @@ de_enrollment_job = dg.define_asset_job(
     description="De-enroll leads: every 15 minutes for all clients in one run, or one client as a backfill.",
     tags={
         # run monitoring ends a run whose worker died: the budget plus a minute for start-up and bookkeeping
-        "dagster/max_runtime": str(DEFAULT_MAX_RUNTIME_MS // 1000 + 60),
+        # (the default budget; a run with another budget gets its own tag from whoever launches it)
+        MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1)),
         # idempotent (a second pass changes nothing): the daemon re-runs a run that was cut short
         "dagster/max_retries": "2",
     },
 )
 
 
+@dg.op(
+    name="de_enrollment_sweep",
+    description="De-enrolls every active client's due leads (SOP); materializes the partitions of clients whose "
+    "data changed, with their figures.",
+)
+def de_enrollment_sweep(
+    context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
+) -> Iterator[dg.AssetMaterialization | dg.Output[None]]:
+    settings = _settings(config)
+    with database.connect() as conn:
+        client_ids = active_client_ids(conn)
+    sweep = _sweep(context, database, settings, client_ids, per_client_lines=False)
+    changed = [r for r in sweep.clients if r.leads_de_enrolled and r.status in ("success", "partial")]
+    assert clients_partitions.name is not None
+    known = (
+        set(context.instance.get_dynamic_partitions(clients_partitions.name))
+        if config.materialize_changed_partitions
+        else set()
+    )
+    for r in changed:
+        if r.client_id in known:  # a client activated since the last partition sync has no partition yet
+            metadata = _client_metadata(r)
+            for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
+                yield dg.AssetMaterialization(asset_key=key, partition=r.client_id, metadata=metadata)
+    noteworthy = [r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped]
+    rows = [
+        (r.status, r.client_name, r.client_id, r.leads_de_enrolled, r.leads_evaluated, r.duration_ms, r.error_details)
+        for r in noteworthy
+    ]
+    headers = ("status", "client", "id", "de-enrolled", "evaluated", "ms", "details")
+    yield dg.Output(
+        None,
+        metadata={
+            "clients": len(sweep.clients),
+            "clients_changed": len(changed),
+            "leads_de_enrolled": sweep.leads_de_enrolled,
+            "clients_partial": len(sweep.with_status("partial")),
+            "clients_skipped": len(sweep.with_status("skipped")),
+            "clients_failed": len(sweep.failed),
+            "duration_ms": sweep.duration_ms,
+            "clients_with_changes_or_problems": dg.MetadataValue.md(markdown_table(headers, rows)),
+            "client_figures": dg.MetadataValue.json(
+                {r.client_id: {k: v.value for k, v in _client_metadata(r).items()} for r in noteworthy}
+            ),
+        },
+    )
+    _fail_if_any_failed(sweep)
+
+
+@dg.job(
+    name=SWEEP_JOB_NAME,
+    executor_def=dg.in_process_executor,
+    description="De-enroll leads of every active client in one run (the 15-minute schedule); one client: "
+    "de_enrollment_job with a partition.",
+    tags={
+        MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1_000)),
+        "dagster/max_retries": "2",
+    },
+)
+def de_enrollment_sweep_job() -> None:
+    de_enrollment_sweep()
+
+
 @dg.schedule(
     name="de_enrollment_schedule",
     cron_schedule="*/15 * * * *",
-    job=de_enrollment_job,
+    job=de_enrollment_sweep_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 15 minutes (SOP): one run over all client partitions.",
+    description="Every 15 minutes (SOP): one run over all active clients.",
 )
-def de_enrollment_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-    return all_clients_run_request(context, run_key_prefix="de_enrollment")
+def de_enrollment_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The run's max runtime follows the configured budget and the number of clients, read at tick time."""
+    settings = DeEnrollmentSettings.from_env()
+    assert clients_partitions.name is not None
+    clients = len(context.instance.get_dynamic_partitions(clients_partitions.name))
+    return dg.RunRequest(
+        run_key=tick_run_key(context, "de_enrollment"),
+        tags={
+            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, clients)),
+            "campaign_ops/sweep": "all_clients",
+        },
+    )
 
 
-defs = dg.Definitions(assets=[de_enrollment], jobs=[de_enrollment_job], schedules=[de_enrollment_schedule])
+defs = dg.Definitions(
+    assets=[de_enrollment],
+    jobs=[de_enrollment_job, de_enrollment_sweep_job],
+    schedules=[de_enrollment_schedule],
+)

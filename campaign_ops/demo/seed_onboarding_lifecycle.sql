@@ -16,7 +16,7 @@ SELECT client_id,
   FROM numbered;
 
 UPDATE clients SET payment_active = (md5(:seed || ':client:' || 3)::uuid <> id),
-                   phone_number = '+1555010' || lpad(ordinal::text, 4, '0')
+                   phone_number = '+1555010' || lpad(ordinal::text, greatest(4, length(ordinal::text)), '0')
   FROM (SELECT md5(:seed || ':client:' || i)::uuid AS cid, i AS ordinal FROM generate_series(1, :clients) AS i) n
  WHERE clients.id = n.cid;
 

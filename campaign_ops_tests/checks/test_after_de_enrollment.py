@@ -24,7 +24,7 @@ def test_integrity_checks_follow_a_de_enrollment_sweep_and_pass(conn: Connection
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("clients", clients)
         integrity_job = defs.resolve_job_def("integrity_checks_job")
-        before = integrity_job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: clients[0]})
+        before = integrity_job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: clients[0]})
         by_name = {e.check_name: e for e in before.get_asset_check_evaluations()}
         assert by_name["stuck_leads"].severity == dg.AssetCheckSeverity.WARN and not by_name["stuck_leads"].passed
         assert not by_name["stats_drift"].passed  # 7 active opted-out leads: the two "active" definitions differ
@@ -46,7 +46,7 @@ def test_integrity_checks_follow_a_de_enrollment_sweep_and_pass(conn: Connection
                 dagster_run=run,
             )
         )
-        assert isinstance(request, dg.RunRequest) and request.tags[RANGE_START_TAG] == clients[0]
+        assert isinstance(request, dg.RunRequest) and checks.CLIENT_TAG not in request.tags
         after = integrity_job.execute_in_process(instance=instance, tags=request.tags)
         found = {e.check_name: e for e in after.get_asset_check_evaluations()}
         assert set(found) == {"stuck_leads", "stats_drift", "duplicate_de_enrollments"}
@@ -54,7 +54,7 @@ def test_integrity_checks_follow_a_de_enrollment_sweep_and_pass(conn: Connection
         assert found["stuck_leads"].metadata["stuck_leads"].value == 0
         assert found["stats_drift"].metadata["campaigns_checked"].value == 2
 
-        health = defs.resolve_job_def("de_enrollment_health_job").execute_in_process(instance=instance, tags=tags)
+        health = defs.resolve_job_def("de_enrollment_health_job").execute_in_process(instance=instance)
         (evaluation,) = health.get_asset_check_evaluations()
         assert evaluation.passed, evaluation.description
         assert evaluation.metadata["successful_runs_24h"].value == 2

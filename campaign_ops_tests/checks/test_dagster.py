@@ -96,8 +96,8 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
         "schema_contract": checks.database_schema_asset.key,
         "skipped_de_enrollments": LEADS,
     }
-    assert all(specs[n].partitions_def == clients_partitions for n in specs if n != "schema_contract")
-    assert specs["schema_contract"].partitions_def is None
+    # unpartitioned: one evaluation per run whatever the number of clients, executable from the UI
+    assert all(spec.partitions_def is None for spec in specs.values())
     schedules = {s.name: (s.cron_schedule, s.job_name) for s in checks.defs.schedules}
     assert schedules == {
         "integrity_checks_hourly_schedule": ("5 * * * *", "integrity_checks_job"),
@@ -134,59 +134,124 @@ def test_one_client_run_records_that_clients_evaluations(
     instance.add_dynamic_partitions("clients", [a, b])
     job = make_defs(db_url).resolve_job_def("integrity_checks_job")
 
-    result_a = job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: a})
+    result_a = job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: a})
     found = evaluations(result_a)
-    assert {e.partition for e in found.values()} == {a}
+    assert {e.partition for e in found.values()} == {None}
+    assert {value(e, "client_id") for e in found.values()} == {a}
     stuck, drift, dups = found["stuck_leads"], found["stats_drift"], found["duplicate_de_enrollments"]
     assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert value(stuck, "stuck_leads") == 101 and value(stuck, "clients_with_stuck_leads") == 1
-    assert value(stuck, "scope") == f"client {a}"
+    assert value(stuck, "scope") == f"client Alpha ({a})"
     assert "clients_with_findings" not in stuck.metadata  # one client: its figures are the evaluation's
     assert len(value(stuck, "stuck_leads_sample").splitlines()) == 22
     assert (drift.passed, drift.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert value(drift, "largest_difference") == 6 and value(drift, "drifted_campaigns") == 1
     assert dups.passed and value(dups, "duplicate_log_enrollments") == 0
 
-    found_b = evaluations(job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: b}))
-    assert all(e.passed and e.partition == b for e in found_b.values())
+    found_b = evaluations(job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: b}))
+    assert all(e.passed and value(e, "client_id") == b for e in found_b.values())
     assert value(found_b["stuck_leads"], "stuck_leads") == 0  # B's evaluation does not see A's leads
 
-    # the instance keeps each client's evaluation on its partition
+    # the instance keeps both evaluations, the latest first
     records = instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(LEADS, "stuck_leads"), limit=10
     )
     assert len(records) == 2
 
 
-def test_the_hourly_schedule_asks_one_range_run_whose_evaluation_carries_every_client(
+def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_failing_client(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:
     a, b = two_clients(conn)
     defs = make_defs(db_url)
     tick = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
-    empty = checks.integrity_checks_hourly_schedule(dg.build_schedule_context(instance, scheduled_execution_time=tick))
-    assert isinstance(empty, dg.SkipReason)  # no clients partitions yet
-
-    instance.add_dynamic_partitions("clients", [a, b])
     request = checks.integrity_checks_hourly_schedule(
         dg.build_schedule_context(instance, scheduled_execution_time=tick)
     )
     assert isinstance(request, dg.RunRequest)
-    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (a, b)
+    assert not set(request.tags) & {RANGE_START_TAG, RANGE_END_TAG, checks.CLIENT_TAG}  # every active client
     assert request.run_key == f"integrity_checks:{tick.isoformat()}"
 
     result = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
     found = evaluations(result)
-    assert {e.partition for e in found.values()} == {None}  # one evaluation for the whole range
+    assert {e.partition for e in found.values()} == {None}
     stuck = found["stuck_leads"]
     assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.WARN)
-    assert value(stuck, "stuck_leads") == 101 and value(stuck, "scope") == "2 clients"
+    assert value(stuck, "stuck_leads") == 101 and value(stuck, "scope") == "all active clients"
     assert value(stuck, "clients_with_findings") == {a: {"stuck_leads": 101, "level": "warn"}}
+    assert stuck.description.endswith(f"Clients: Alpha ({a})")  # the failing client is named, B is not
+    assert b not in stuck.description and b not in value(stuck, "client_findings")
+    table = value(stuck, "client_findings").splitlines()
+    assert len(table) == 3 and f"| warn | Alpha | {a} | stuck_leads: 101 |" == table[2]
     drift = found["stats_drift"]
     assert value(drift, "clients_with_findings") == {
         a: {"drifted_campaigns": 1, "largest_difference": 6, "level": "warn"}
     }
     assert value(drift, "campaigns_checked") == 2
+    dups = found["duplicate_de_enrollments"]
+    assert dups.passed and value(dups, "clients_with_findings_count") == 0 and "Clients:" not in dups.description
+
+
+def _check_rows(instance: dg.DagsterInstance, run_id: str) -> int:
+    """asset_check_executions rows this run wrote, over every check of the project."""
+    return sum(
+        1
+        for c in checks.asset_checks
+        for spec in c.check_specs
+        for record in instance.event_log_storage.get_asset_check_execution_history(spec.key, limit=100_000)
+        if record.run_id == run_id
+    )
+
+
+def test_one_all_clients_check_run_writes_one_row_per_check_whatever_the_number_of_clients(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """Partitioned checks over a range wrote one row per client and check, each listing every key (O(N²))."""
+    job = make_defs(db_url).resolve_job_def("integrity_checks_job")
+    rows = {}
+    for size in (3, 30):
+        while len(conn.execute(text("SELECT id FROM clients WHERE is_active")).all()) < size:
+            client = add_client(conn)
+            add_leads(conn, client, add_campaign(conn, client, messages=3), count=2, position=3)
+        conn.commit()
+        instance.add_dynamic_partitions(
+            "clients", [str(c) for c in conn.execute(text("SELECT id FROM clients")).scalars()]
+        )
+        request = checks.integrity_checks_hourly_schedule(
+            dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 14, 5, tzinfo=UTC))
+        )
+        assert isinstance(request, dg.RunRequest)
+        result = job.execute_in_process(instance=instance, tags=request.tags)  # as the hourly schedule asks
+        assert value(evaluations(result)["stuck_leads"], "clients_with_stuck_leads") == size
+        rows[size] = _check_rows(instance, result.run_id)
+    assert rows == {3: 3, 30: 3}
+
+
+def test_each_check_executes_alone_for_all_clients_and_for_one_client_as_the_ui_launches_it(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """The UI's "Execute": the asset job subset to that one check, no partition, empty or Launchpad config."""
+    _, b = two_clients(conn)
+    defs = make_defs(db_url)
+    for check in checks.asset_checks:
+        (spec,) = check.check_specs
+        job = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_check_selection={spec.key}, asset_selection=set()
+        )
+        everyone = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert everyone.success, spec.name
+        (evaluation,) = everyone.get_asset_check_evaluations()
+        assert evaluation.check_name == spec.name and evaluation.partition is None
+        if spec.name == "schema_contract":
+            continue
+        assert value(evaluation, "scope") == "all active clients"
+        op = job.graph.node_defs[0].name
+        one = job.execute_in_process(
+            instance=instance, run_config={"ops": {op: {"config": {"client_id": b}}}}, raise_on_error=False
+        )
+        assert one.success, spec.name
+        (only_b,) = one.get_asset_check_evaluations()
+        assert value(only_b, "client_id") == b and only_b.passed, (spec.name, only_b.description)
 
 
 def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance: dg.DagsterInstance) -> None:
@@ -207,8 +272,8 @@ def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance
     assert value(health, "max_hours_since_success") == 2.02
     assert set(value(health, "clients_with_findings")) == {late}
 
-    only_ok = evaluations(job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: ok}))
-    assert only_ok["de_enrollment_health"].passed and only_ok["de_enrollment_health"].partition == ok
+    only_ok = evaluations(job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: ok}))
+    assert only_ok["de_enrollment_health"].passed and value(only_ok["de_enrollment_health"], "client_id") == ok
 
 
 def test_schema_contract_job_daily_and_on_a_dropped_column(
@@ -241,8 +306,8 @@ def test_an_unreachable_database_makes_every_check_error_not_pass(instance: dg.D
     instance.add_dynamic_partitions("clients", [a])
     found: dict[str, dg.AssetCheckEvaluation] = {}
     for job_name, tags in (
-        ("integrity_checks_job", {checks.PARTITION_TAG: a}),
-        ("de_enrollment_health_job", {checks.PARTITION_TAG: a}),
+        ("integrity_checks_job", {checks.CLIENT_TAG: a}),
+        ("de_enrollment_health_job", {checks.CLIENT_TAG: a}),
         ("schema_contract_job", {}),
     ):
         result = defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags)
@@ -259,7 +324,7 @@ def test_an_unreachable_database_makes_every_check_error_not_pass(instance: dg.D
         error = str(value(evaluation, "error"))
         assert "cannot connect to PostgreSQL at" in error and "127.0.0.1:1" in error
         assert "s3cr3t-pw" not in error and "s3cr3t-pw" not in (evaluation.description or "")
-        assert evaluation.description.startswith("check could not run:")
+        assert evaluation.description.startswith("check could not run (")
         assert not any(isinstance(v, dg.IntMetadataValue) for v in evaluation.metadata.values())  # no fake zeros
 
 
@@ -286,7 +351,7 @@ def test_a_statement_timeout_is_an_error_evaluation(
         ops = ("leads_stuck_leads", "campaigns_stats_drift", "de_enrollment_runs_duplicate_de_enrollments")
         result = job.execute_in_process(
             instance=instance,
-            tags={checks.PARTITION_TAG: a},
+            tags={checks.CLIENT_TAG: a},
             run_config={"ops": dict.fromkeys(ops, config)},
         )
     finally:
@@ -303,11 +368,11 @@ def test_thresholds_come_from_run_config_and_bad_config_is_one_clear_error(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:
     a, _ = two_clients(conn)
-    instance.add_dynamic_partitions("clients", [a, "not-a-uuid"])
+    instance.add_dynamic_partitions("clients", [a])
     job = make_defs(db_url).resolve_job_def("integrity_checks_job")
 
     strict = {"ops": {"leads_stuck_leads": {"config": {"warn_above": 50, "error_above": 100, "sample_size": 3}}}}
-    stuck = evaluations(job.execute_in_process(instance=instance, tags={checks.PARTITION_TAG: a}, run_config=strict))[
+    stuck = evaluations(job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: a}, run_config=strict))[
         "stuck_leads"
     ]
     assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.ERROR)
@@ -315,43 +380,19 @@ def test_thresholds_come_from_run_config_and_bad_config_is_one_clear_error(
 
     wrong = {"ops": {"leads_stuck_leads": {"config": {"warn_above": 600, "error_above": 500}}}}
     failed = job.execute_in_process(
-        instance=instance, tags={checks.PARTITION_TAG: a}, run_config=wrong, raise_on_error=False
+        instance=instance, tags={checks.CLIENT_TAG: a}, run_config=wrong, raise_on_error=False
     )
     assert not failed.success
     assert "stuck_leads" not in evaluations(failed)  # no verdict on bad input
     (failure,) = [e for e in failed.all_events if e.event_type_value == "STEP_FAILURE"]
     assert "warn_above <= error_above" in str(failure.step_failure_data.user_failure_data.description)
 
-    malformed = job.execute_in_process(
-        instance=instance, tags={checks.PARTITION_TAG: "not-a-uuid"}, raise_on_error=False
-    )
+    malformed = job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: "not-a-uuid"}, raise_on_error=False)
     assert not malformed.success and evaluations(malformed) == {}
     messages = [
         str(e.step_failure_data.user_failure_data.description) for e in malformed.all_events if e.is_step_failure
     ]
     assert len(messages) == 3 and all("'not-a-uuid' is not a uuid" in m for m in messages)
-
-
-def test_a_sweep_skips_stale_partitions_and_checks_the_other_clients(
-    conn: Connection, db_url: str, instance: dg.DagsterInstance
-) -> None:
-    a, b = two_clients(conn)
-    removed = "5d8f7c2a-1b3e-4f6a-9c8d-7e6f5a4b3c2d"
-    instance.add_dynamic_partitions("clients", [a, "not-a-uuid", b, removed])
-    job = make_defs(db_url).resolve_job_def("integrity_checks_job")
-    result = job.execute_in_process(instance=instance, tags={RANGE_START_TAG: a, RANGE_END_TAG: removed})
-    found = evaluations(result)
-    assert len(found) == 3
-    for evaluation in found.values():
-        assert value(evaluation, "skipped_partitions") == ["not-a-uuid", removed]
-        assert value(evaluation, "scope") == "2 clients"
-    assert value(found["stuck_leads"], "stuck_leads") == 101
-    assert value(found["stats_drift"], "campaigns_checked") == 2
-
-    only_stale = job.execute_in_process(
-        instance=instance, tags={RANGE_START_TAG: "not-a-uuid", RANGE_END_TAG: "not-a-uuid"}, raise_on_error=False
-    )
-    assert not only_stale.success and evaluations(only_stale) == {}
 
 
 def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(
@@ -382,7 +423,7 @@ def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after
     request = checks.integrity_checks_after_de_enrollment_sensor(context)
     assert isinstance(request, dg.RunRequest)
     assert request.run_key == f"integrity_checks_after:{sweep.run_id}"
-    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (a, b)
+    assert checks.CLIENT_TAG not in request.tags  # a sweep: every active client
 
     after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
     assert value(evaluations(after)["stuck_leads"], "stuck_leads") == 101
@@ -392,7 +433,7 @@ def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after
     )
     one_run = instance.get_run_by_id(one.run_id)
     assert one_run is not None
-    assert checks.integrity_checks_after(one_run).tags[checks.PARTITION_TAG] == b
+    assert checks.integrity_checks_after(one_run).tags == {checks.CLIENT_TAG: b, "campaign_ops/after_run": one.run_id}
 
     other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)
     other_run = instance.get_run_by_id(other.run_id)

@@ -164,24 +164,137 @@ def test_one_client_run_during_a_sweep_of_that_client_skips_it(
     assert materializations(instance) == {}
 
 
-def test_schedule_asks_for_one_run_over_all_client_partitions(instance) -> None:
-    schedule = defs.resolve_schedule_def("de_enrollment_schedule")
-    context = dg.build_schedule_context(instance=instance)
-    assert isinstance(schedule.evaluate_tick(context).skip_message, str)  # no partitions yet: skip, say why
-
-    keys = [
-        "0b34ec1e-7fa6-1947-ce3e-d9101a657009",
-        "926942f2-31ef-fb55-32c1-a3fdcfe6edb5",
-        "1ebbf6f9-fbac-a5a7-2e56-5822d309b1f5",
-    ]
-    instance.add_dynamic_partitions("clients", keys)
+def test_schedule_asks_for_one_plain_sweep_run_whose_max_runtime_follows_budget_and_clients(
+    instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import UTC, datetime
 
-    context = dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
-    )
-    data = schedule.evaluate_tick(context)
-    [request] = data.run_requests
-    assert request.tags[RANGE_START_TAG] == keys[0] and request.tags[RANGE_END_TAG] == keys[-1]
+    schedule = defs.resolve_schedule_def("de_enrollment_schedule")
+    assert schedule.job_name == "de_enrollment_sweep_job" and schedule.cron_schedule == "*/15 * * * *"
+    tick = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
+    monkeypatch.delenv("DE_ENROLLMENT_MAX_RUNTIME", raising=False)
+    [request] = schedule.evaluate_tick(dg.build_schedule_context(instance, scheduled_execution_time=tick)).run_requests
     assert request.run_key == "de_enrollment:2026-11-24T09:15:00+00:00"
-    assert schedule.cron_schedule == "*/15 * * * *"
+    assert not {RANGE_START_TAG, RANGE_END_TAG} & set(request.tags)  # not a partition range: no per-client events
+    assert request.tags["dagster/max_runtime"] == str(240 + 60 + 0)
+
+    instance.add_dynamic_partitions("clients", [f"00000000-0000-0000-0000-{i:012d}" for i in range(1000)])
+    monkeypatch.setenv("DE_ENROLLMENT_MAX_RUNTIME", "600000")
+    [request] = schedule.evaluate_tick(dg.build_schedule_context(instance, scheduled_execution_time=tick)).run_requests
+    assert request.tags["dagster/max_runtime"] == str(600 + 60 + 5)
+    job_tags = defs.resolve_job_def("de_enrollment_job").tags
+    assert job_tags["dagster/max_runtime"] == str(240 + 60 + 1)  # one-client runs: the default budget
+
+
+OPT_IN = {"ops": {"de_enrollment_sweep": {"config": {"materialize_changed_partitions": True}}}}
+
+
+def sweep_job():
+    return defs.resolve_job_def("de_enrollment_sweep_job")
+
+
+def event_rows(instance: dg.DagsterInstance, run_id: str) -> int:
+    return len(instance.all_logs(run_id))
+
+
+def test_a_sweep_with_nothing_due_writes_as_many_events_for_3_clients_as_for_30(
+    conn: Connection, db_env: str, instance
+) -> None:
+    """A range run wrote 8 event-log rows per client whatever happened; the sweep's follow the work."""
+    rows = {}
+    for size in (3, 30):
+        while conn.execute(text("SELECT count(*) FROM clients")).scalar() < size:
+            make_client(conn, due=0)
+        conn.execute(text("UPDATE leads SET opted_out = false, booked_meeting = false"))
+        conn.commit()
+        keys = [str(c) for c in conn.execute(text("SELECT id FROM clients")).scalars()]
+        instance.add_dynamic_partitions(
+            "clients", [k for k in keys if not instance.has_dynamic_partition("clients", k)]
+        )
+        result = sweep_job().execute_in_process(instance=instance)
+        assert result.success
+        rows[size] = event_rows(instance, result.run_id)
+        # every client still got its pass with its true counts (5 active leads, none due): the SOP reads them
+        passes = conn.execute(
+            text(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'success' AND leads_de_enrolled = 0"
+                " AND leads_evaluated = 5) FROM de_enrollment_runs WHERE dagster_run_id = :r"
+            ),
+            {"r": result.run_id},
+        ).one()
+        assert tuple(passes) == (size, size)
+    assert materializations(instance) == {}
+    assert rows[3] == rows[30], rows
+
+
+def test_a_sweep_materializes_only_the_clients_it_changed_with_their_figures(
+    conn: Connection, db_env: str, instance
+) -> None:
+    busy = [make_client(conn, due=i + 1) for i in range(3)]
+    quiet = make_client(conn, due=0)
+    conn.execute(
+        text("UPDATE leads SET opted_out = false, booked_meeting = false WHERE client_id = :c"),
+        {"c": quiet.client_id},
+    )
+    inactive = make_client(conn, active=False)
+    conn.commit()
+    keys = [c.client_id for c in [*busy, quiet, inactive]]
+    instance.add_dynamic_partitions("clients", keys)
+    result = sweep_job().execute_in_process(instance=instance)
+    assert result.success
+    assert materializations(instance) == {}  # by default the figures are the run's output, one event
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    figures = output.step_output_data.metadata["client_figures"].value
+    assert {c: f["leads_de_enrolled"] for c, f in figures.items()} == {
+        c.client_id: n for c, n in zip(busy, [3, 4, 5], strict=True)
+    }
+    assert output.step_output_data.metadata["clients_changed"].value == 3
+    # opted in, the next sweep materializes the partitions of exactly the clients it changed
+    first_run = result.run_id
+    busy = [make_client(conn, due=i + 1) for i in range(3)]
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [c.client_id for c in busy])
+    result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN)
+    assert result.success
+    mats = materializations(instance)
+    assert set(mats) == {c.client_id for c in busy}
+    assert sorted(m["leads_de_enrolled"].value for m in mats.values()) == [3, 4, 5]
+    for key in ("campaigns", "de_enrollment_runs"):
+        assert set(materializations(instance, dg.AssetKey(key))) == {c.client_id for c in busy}
+    rows = dict(
+        conn.execute(
+            text("SELECT client_id::text, leads_de_enrolled FROM de_enrollment_runs WHERE dagster_run_id = :r"),
+            {"r": first_run},
+        ).all()
+    )
+    assert rows == {**{c: f["leads_de_enrolled"] for c, f in figures.items()}, quiet.client_id: 0}
+    logged = conn.execute(text("SELECT count(*) FROM de_enrollment_lead_log")).scalar()
+    assert logged == 2 * 12  # one lead-log row per de-enrolled lead
+
+
+def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Connection, db_env: str, instance) -> None:
+    good, bad, other = make_client(conn), make_client(conn), make_client(conn, due=1)
+    conn.execute(
+        text(
+            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
+            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
+            f" WHEN (NEW.client_id = '{bad.client_id}') EXECUTE FUNCTION no_logs();"
+        )
+    )
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [good.client_id, bad.client_id, other.client_id])
+    result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    message = failure.step_failure_data.user_failure_data.description
+    assert "de-enrollment failed for 1 of 3 client(s): " in message and bad.client_id in message
+    assert "log disk full" in message
+    assert set(materializations(instance)) == {good.client_id, other.client_id}
+    statuses = dict(
+        conn.execute(
+            text("SELECT client_id::text, status FROM de_enrollment_runs WHERE dagster_run_id = :r"),
+            {"r": result.run_id},
+        ).all()
+    )
+    assert statuses == {good.client_id: "success", bad.client_id: "failed", other.client_id: "success"}
