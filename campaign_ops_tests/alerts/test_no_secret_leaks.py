@@ -110,12 +110,15 @@ def test_no_command_prints_or_logs_a_database_password(
     failed_on_database = 0
     for name, args in COMMAND_ARGS.items():
         result = CliRunner().invoke(main, [*name.split(" "), *args], env=env)
+        if name == "dev env":  # it prints only what is not set yet: here everything is, so nothing at all
+            assert (result.exit_code, result.output) == (0, ""), result.output
+            continue
         assert result.exit_code != 0, f"{name}: {result.output}"
         assert "Traceback" not in result.output
         assert_no_secret(f"`campaign-ops {name}`", result.output + repr(result.exception))
         failed_on_database += "cannot connect to PostgreSQL" in result.output
     # the commands did get as far as the database (else they would prove nothing about its URL)
-    assert failed_on_database >= len(COMMAND_ARGS) - 3
+    assert failed_on_database >= len(COMMAND_ARGS) - 4
     assert "password=***" in CliRunner().invoke(main, ["db", "status"], env=env).output
     assert_no_secret("the log", "\n".join(r.getMessage() for r in caplog.records))
 

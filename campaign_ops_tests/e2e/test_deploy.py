@@ -17,7 +17,7 @@ from campaign_ops.definitions import defs
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_YAML = ROOT / "dagster.yaml"
 DEPLOY = ROOT / "deploy"
-IDEMPOTENT_JOBS = {"de_enrollment_job", "stats_reconciliation_job"}
+IDEMPOTENT_JOBS = {"de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job"}
 
 
 def load_instance(config: dict, tmp_path: Path) -> dg.DagsterInstance:
