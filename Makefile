@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.reconciliation_archival
 	$(BIN)/python -m bench.checks_reports
+	$(BIN)/python -m bench.ui_find_client
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,6 +11,8 @@ import dagster as dg
 from campaign_ops.partitions import clients_partitions
 
 GROUP = "campaign_data"
+# who answers for the data and its checks (shown on each asset's page, filterable in the catalog)
+OWNERS = ["team:campaign-ops"]
 
 leads_asset = dg.AssetSpec(
     "leads",
@@ -19,6 +21,7 @@ leads_asset = dg.AssetSpec(
     skippable=True,
     description="Leads and their enrollment state (is_active, completed_at, campaign_history), per client.",
     kinds={"postgres"},
+    owners=OWNERS,
 )
 campaigns_asset = dg.AssetSpec(
     "campaigns",
@@ -27,6 +30,7 @@ campaigns_asset = dg.AssetSpec(
     skippable=True,
     description="Campaigns and their counters (active, completed, opted out, booked), per client.",
     kinds={"postgres"},
+    owners=OWNERS,
 )
 de_enrollment_runs_asset = dg.AssetSpec(
     "de_enrollment_runs",
@@ -35,6 +39,7 @@ de_enrollment_runs_asset = dg.AssetSpec(
     skippable=True,
     description="One row per client pass of de-enrollment (status, counts, duration) and its lead log.",
     kinds={"postgres"},
+    owners=OWNERS,
 )
 
 LEADS = leads_asset.key

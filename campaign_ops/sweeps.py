@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from campaign_ops.clients.core import parse_client_id
+from campaign_ops.clients import partition_keys
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.partitions import clients_partitions
 
@@ -16,14 +16,14 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 PARTITION_TAG = "dagster/partition"
 # scopes a run of the (unpartitioned) checks to one client; absent: every active client
-CLIENT_TAG = "campaign_ops/client"
+CLIENT_TAG = partition_keys.CLIENT_TAG
 # metadata key of a check evaluation scoped to one client: that client's id (the alert sensor reads it)
 CLIENT_METADATA = "client_id"
 
 
 def client_id_of_key(key: str) -> str:
     """The client id a clients partition key (or a CLIENT_TAG value) names: the one place keys map to clients."""
-    return parse_client_id(key)
+    return partition_keys.client_id_of(key)
 
 
 def tick_run_key(context: dg.ScheduleEvaluationContext, prefix: str) -> str:

@@ -18,7 +18,6 @@ if the database is down the tick fails with one clear error and its cursor stays
 """
 
 import json
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -57,6 +56,7 @@ from campaign_ops.alerts.sources import (
     stuck_leads_by_client,
 )
 from campaign_ops.checks.core import HealthThresholds, StuckLeadsThresholds
+from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import CLIENT_METADATA
@@ -170,10 +170,8 @@ def run_scope(tags: dict[str, str]) -> RunScope:
 
 
 def _as_uuid(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
+    """The client id a partition key names (`<name>--<uuid>` or a bare uuid), None when it names none."""
+    return client_id_or_none(value)
 
 
 def _run_error(entry: Any) -> str:
@@ -351,6 +349,12 @@ def _metadata_client(metadata: Any) -> str | None:
     return value.value if isinstance(value, dg.TextMetadataValue) else None
 
 
+def _text(value: Any) -> str | None:
+    """The text of a metadata value (text or URL), None when absent."""
+    raw = getattr(value, "value", None) if value is not None else None
+    return str(raw) if raw else None
+
+
 def check_link(ui: str, asset_path: Sequence[str], check_name: str) -> str:
     path = "/".join(quote(p, safe="") for p in asset_path)
     return f"{ui}/assets/{path}?{urlencode({'view': 'checks', 'checkDetail': check_name})}"
@@ -392,7 +396,7 @@ def asset_check_tick(
     covered_by_run = _clients_covered(context.instance, [e.run_id for _, e, ev in evaluations if ev.partition is None])
     with database.connect() as conn:
         partitions = sorted(
-            {p for _, _, e in evaluations if (p := e.partition or _metadata_client(e.metadata)) and _as_uuid(p)}
+            {c for _, _, e in evaluations if (p := e.partition or _metadata_client(e.metadata)) and (c := _as_uuid(p))}
         )
         names = client_names(conn, partitions)
         for storage_id, entry, evaluation in evaluations:
@@ -421,17 +425,26 @@ def asset_check_tick(
                     continue
                 client_id = _as_uuid(partition) if partition else None
                 covered = covered_by_run.get(entry.run_id, frozenset()) if partition is None else None
+                metadata = dict(evaluation.metadata)
+                # an evaluation over all clients names its clients in its metadata (checks/remedies.py)
+                named = _text(metadata.pop("clients", None))
+                to_do = _text(metadata.pop("to_do", None))
+                fix_link = _text(metadata.pop("fix_in_dagster", None))
                 where = (
                     f"{names.get(client_id, 'unknown client')} ({client_id})"
                     if client_id
                     else (
                         f"partition {partition}"
                         if partition
-                        else (f"a range of {len(covered)} clients" if covered else "all clients")
+                        else (named or (f"a range of {len(covered)} clients" if covered else "all clients"))
                     )
                 )
                 severity = "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR"
-                facts = [("Check", f"{asset} · {check}"), ("Where", where), *check_facts(dict(evaluation.metadata))]
+                facts = [("Check", f"{asset} · {check}"), ("Where", where), *check_facts(metadata)]
+                if to_do:
+                    facts.append(("To do", to_do))
+                if fix_link:
+                    facts.append(("Fix in Dagster", fix_link))
                 facts.append(("Run", entry.run_id))
                 summary = evaluation.description or f"Asset check {check} on {asset} did not pass at {_fmt(at)}."
                 alert = Alert(

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from campaign_ops.clients import partition_keys
 from campaign_ops.sqlfiles import load_sql
 
 
@@ -71,7 +72,4 @@ def client_pass_problems(conn: Connection, dagster_run_ids: Sequence[str]) -> di
 
 def client_names(conn: Connection, client_ids: Sequence[str]) -> dict[str, str]:
     """Company names of the given client uuids (unknown ids are left out)."""
-    if not client_ids:
-        return {}
-    rows = conn.execute(load_sql(__file__, "client_names.sql"), {"client_ids": list(client_ids)}).all()
-    return {client_id: name for client_id, name in rows}
+    return partition_keys.client_names(conn, client_ids)

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, text
 
+from campaign_ops.clients import partition_keys
 from campaign_ops.clients.core import require_active_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
@@ -177,10 +178,7 @@ def prepare_archival(
                 for c in conn.execute(load_sql(__file__, "inactive_with_old_rows.sql"), params).scalars()
                 if c not in ids
             ]
-        names = {
-            r.client_id: r.company_name
-            for r in conn.execute(load_sql(__file__, "client_names.sql"), {"client_ids": ids})
-        }
+        names = partition_keys.client_names(conn, ids)
         conn.rollback()
     return {c: names[c] for c in ids}, cutoffs
 

@@ -29,8 +29,10 @@ from campaign_ops.archival.core import (
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
 from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients.core import split_sweep_clients
+from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id, partition_key
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.partitions import clients_partitions
+from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
@@ -98,6 +100,7 @@ def archive_monitoring_tables(
     context: dg.AssetExecutionContext, config: MonthlyArchivalConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Archive each client of the run's partitions, then VACUUM once and report table sizes."""
+    refuse_if_paused(context)
     key = monitoring_archives_asset.key
     try:
         if not config.size_warning_gb > 0:
@@ -109,14 +112,17 @@ def archive_monitoring_tables(
             size_warning_bytes=max(1, int(config.size_warning_gb * GIB)),
         )
         keys = list(context.partition_keys)
+        key_of = keys_by_client_id(keys)
         sweep = len(keys) > 1
         if sweep:  # partitions of clients deactivated since the last sync are skipped, not fatal
             with database.connect() as conn:
-                keys, warnings = split_sweep_clients(conn, keys)
+                ids, warnings = split_sweep_clients(conn, keys)
             for warning in warnings:
                 context.log.warning(warning)
+        else:
+            ids = client_ids_of(keys)
         # retention is by age for every client: a sweep also archives inactive clients' old rows
-        clients, cutoffs = prepare_archival(database.engine, keys, settings, inactive_by_age=sweep)
+        clients, cutoffs = prepare_archival(database.engine, ids, settings, inactive_by_age=sweep)
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     results: list[ClientArchival] = []
@@ -132,7 +138,12 @@ def archive_monitoring_tables(
             f"{outcome.runs_archived} runs archived" + (" (dry run)" if outcome.dry_run else "")
         )
         event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
-        yield event(asset_key=key, partition=outcome.client_id, metadata=client_metadata(outcome, cutoffs))
+        # inactive clients swept by age have no partition of their own any more
+        yield event(
+            asset_key=key,
+            partition=key_of.get(outcome.client_id) or partition_key(outcome.client_id, outcome.client_name),
+            metadata=client_metadata(outcome, cutoffs),
+        )
     try:
         maintenance = maintain(database.engine, settings)
     except CampaignOpsError as exc:
@@ -158,6 +169,7 @@ monthly_archival_job = dg.define_asset_job(
     execution_timezone="UTC",
     job=monthly_archival_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it
     description="The 1st of each month at 02:00 UTC (the SOP's monthly cleanup): one run over all clients.",
 )
 def monthly_archival_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from campaign_ops.clients.core import parse_client_id
+from campaign_ops.clients.partition_keys import client_id_of as parse_client_id
 from campaign_ops.db.verify import VerifyItem, verify_schema
 from campaign_ops.errors import ConfigError, UnknownClientError, mask_secrets
 from campaign_ops.sqlfiles import load_sql
@@ -368,10 +368,12 @@ class StatsDriftResult(CheckOutcome):
 
     def client_findings(self) -> dict[str, dict[str, Any]]:
         findings: dict[str, dict[str, Any]] = {}
-        for d in self.drifted:
-            entry = findings.setdefault(d.client_id, {"drifted_campaigns": 0, "largest_difference": 0})
+        for d in self.drifted:  # worst first: the first campaigns named are the ones to look at
+            entry = findings.setdefault(d.client_id, {"drifted_campaigns": 0, "largest_difference": 0, "campaigns": []})
             entry["drifted_campaigns"] += 1
             entry["largest_difference"] = max(entry["largest_difference"], d.largest_difference)
+            if len(entry["campaigns"]) < 3:
+                entry["campaigns"].append(f"{d.campaign_name} off by {d.largest_difference}")
         for entry in findings.values():
             entry["level"] = (
                 Level.ERROR if entry["largest_difference"] > self.thresholds.error_above else Level.WARN

@@ -28,7 +28,7 @@ input (a one-client scope that is not a known client's uuid, thresholds that con
 step with one clear message instead: that is a mistake in the request, not a finding about the data.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -36,6 +36,7 @@ from pydantic import Field
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
+from campaign_ops.alerts.slack import dagster_ui_url
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.checks.core import (
     DEFAULT_STATEMENT_TIMEOUT_MS,
@@ -55,7 +56,14 @@ from campaign_ops.checks.core import (
     markdown_table,
     read_only_snapshot,
 )
-from campaign_ops.clients.core import client_names
+from campaign_ops.checks.remedies import findings_by_name, guidance
+from campaign_ops.clients.partition_keys import (
+    CLIENT_ID_TAG,
+    client_id_of,
+    client_id_or_none,
+    client_names,
+    client_run_tags,
+)
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import (
@@ -64,7 +72,6 @@ from campaign_ops.sweeps import (
     PARTITION_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
-    client_id_of_key,
     tick_run_key,
 )
 
@@ -147,13 +154,14 @@ class HealthConfig(_CheckConfig):
 def scope_of(context: dg.AssetCheckExecutionContext, client_id: str | None) -> list[str] | None:
     """The clients this evaluation covers: the config's client, else the run's client tag, else None (every
     active client: "Execute", "Execute all", the Launchpad and the schedules launch plain runs)."""
-    key = client_id or context.run.tags.get(CLIENT_TAG)
+    # the id tag first: CLIENT_TAG carries the client's name on runs that client_run_tags labelled
+    key = client_id or context.run.tags.get(CLIENT_ID_TAG) or context.run.tags.get(CLIENT_TAG)
     if key is None and PARTITION_TAG in context.run.tags:
         key = context.run.tags[PARTITION_TAG]  # a re-execution of a one-client run of the partitioned checks
-    return None if key is None else [client_id_of_key(key)]
+    return None if key is None else [client_id_of(key)]
 
 
-def _scope_text(scope: Sequence[str] | None, partitioned: bool = True, names: dict[str, str] | None = None) -> str:
+def _scope_text(scope: Sequence[str] | None, partitioned: bool = True, names: Mapping[str, str] | None = None) -> str:
     if not partitioned:
         return "whole database"
     if scope is None:
@@ -168,22 +176,23 @@ def outcome_to_check_result(
     extra_metadata: dict[str, Any] | None = None,
     *,
     per_client: bool = True,
-    names: dict[str, str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> dg.AssetCheckResult:
     """Figures as numeric metadata (plotted), tables as markdown; over several clients, every client with a
-    finding in `clients_with_findings` (JSON) and `client_findings` (a table), the first ones named in the
-    description. Bytes grow with the clients that have findings, never with the square of the clients."""
+    finding in `clients_with_findings` (JSON, keyed by name) and `client_findings` (a table), the first ones
+    named in the description; a check that did not pass names its clients and what to do. Bytes grow with the
+    clients that have findings, never with the square of the clients."""
     figures, tables = outcome.figures(), outcome.tables()
     assert not set(figures) & set(tables), "a table would hide a figure of the same name"
     metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
     metadata["scope"] = _scope_text(scope, per_client, names)
     description = outcome.summary
+    findings = outcome.client_findings() if per_client else {}
     if per_client and scope is not None:
         metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])
     if per_client and scope is None:
-        findings = outcome.client_findings()
-        metadata["clients_with_findings"] = dg.MetadataValue.json(findings)
+        metadata["clients_with_findings"] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
         metadata["clients_with_findings_count"] = len(findings)
         rows = [
             (f.get("level", ""), (names or {}).get(client, "?"), client, _finding_text(f))
@@ -194,6 +203,13 @@ def outcome_to_check_result(
             named = ", ".join(f"{name} ({client})" for _, name, client, _ in rows[:NAMED_IN_SUMMARY])
             more = f" and {len(rows) - NAMED_IN_SUMMARY} more" if len(rows) > NAMED_IN_SUMMARY else ""
             description = f"{description}. Clients: {named}{more}"
+    help_ = guidance(outcome.name, findings, names or {}, dagster_ui_url()) if outcome.level != Level.PASSED else None
+    if help_ is not None:
+        description = f"{description}. {help_.todo}" if scope is None else f"{outcome.summary}. {help_.text()}"
+        metadata["clients"] = dg.MetadataValue.text(help_.where)
+        metadata["to_do"] = dg.MetadataValue.text(help_.todo)
+        if help_.link:
+            metadata["fix_in_dagster"] = dg.MetadataValue.url(help_.link)
     metadata.update(extra_metadata or {})
     return dg.AssetCheckResult(
         passed=outcome.level == Level.PASSED,
@@ -441,14 +457,39 @@ def one_client_of(run: dg.DagsterRun) -> str | None:
     return start if start is not None and start == end else None
 
 
-def integrity_checks_after(run: dg.DagsterRun) -> dg.RunRequest | dg.SkipReason:
-    """The integrity checks for the clients a finished de-enrollment run covered: that one client, or all."""
-    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, DE_ENROLLMENT_SWEEP_JOB_NAME):
-        return dg.SkipReason(f"run {run.run_id} is of {run.job_name}, not a de-enrollment job")
-    client = one_client_of(run)
+# what a de-enrollment pass records per client, whichever job ran it (its own job, the sweep job, or
+# "Materialize" in the catalog, which runs the implicit __ASSET_JOB): the after-run checks follow these
+DE_ENROLLMENT_ASSETS = frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS})
+
+
+def materialized_de_enrollment_assets(instance: dg.DagsterInstance, run_id: str) -> bool:
+    """Whether the run recorded a materialization of the de-enrollment assets (for any client)."""
+    cursor = None
+    while True:
+        page = instance.get_records_for_run(
+            run_id, cursor=cursor, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=500
+        )
+        for record in page.records:
+            event = record.event_log_entry.dagster_event
+            if event is not None and event.asset_key in DE_ENROLLMENT_ASSETS:
+                return True
+        if not page.has_more:
+            return False
+        cursor = page.cursor
+
+
+def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
+    """The integrity checks for the clients a finished de-enrollment run covered: that one client, or all. A
+    run of a de-enrollment job always counts (the sweep job records no materialization by default); any other
+    run (a backfill, Materialize in the catalog) counts when it materialized the de-enrollment assets."""
+    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, DE_ENROLLMENT_SWEEP_JOB_NAME) and not (
+        materialized_de_enrollment_assets(instance, run.run_id)
+    ):
+        return dg.SkipReason(f"run {run.run_id} of {run.job_name} materialized no de-enrollment asset")
     tags = {"campaign_ops/after_run": run.run_id}
-    if client is not None:
-        tags[CLIENT_TAG] = client
+    client_id = client_id_or_none(one_client_of(run))
+    if client_id is not None:
+        tags.update(client_run_tags(client_id, run.tags.get(CLIENT_TAG)))
     return dg.RunRequest(run_key=f"integrity_checks_after:{run.run_id}", tags=tags)
 
 
@@ -459,10 +500,11 @@ def _after_de_enrollment_sensor(status: dg.DagsterRunStatus, name: str) -> dg.Ru
         request_job=integrity_checks_job,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description=f"After each de-enrollment run ends ({status.value}): the integrity checks for its clients.",
+        description=f"After each run that de-enrolled clients ends ({status.value}), whichever job it was: the "
+        "integrity checks for its clients.",
     )
     def _sensor(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-        return integrity_checks_after(context.dagster_run)
+        return integrity_checks_after(context.dagster_run, context.instance)
 
     return _sensor
 

@@ -7,7 +7,16 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.cli import alerts, archival, de_enrollment, lifecycle, onboarding, reconciliation, reports
+from campaign_ops.cli import (
+    alerts,
+    archival,
+    de_enrollment,
+    lifecycle,
+    onboarding,
+    pause,
+    reconciliation,
+    reports,
+)
 from campaign_ops.cli.db import db_group
 from campaign_ops.cli.demo import demo_group
 from campaign_ops.cli.dev import dev_command, run_job_command
@@ -45,6 +54,6 @@ def main(verbose: bool) -> None:
 for command in [db_group, demo_group, dev_command, run_job_command]:
     main.add_command(command)
 # each capability lists its own commands in campaign_ops/cli/<capability>.py
-for module in (de_enrollment, reconciliation, archival, reports, alerts, onboarding, lifecycle):
+for module in (de_enrollment, reconciliation, archival, reports, alerts, onboarding, lifecycle, pause):
     for command in module.commands:
         main.add_command(command)

@@ -8,6 +8,7 @@ from campaign_ops.archival.core import (
     ArchivalSettings,
     archive_clients,
 )
+from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.reconciliation import database_engine
 from campaign_ops.cli.types import MAX_DAYS, NON_BLANK, bounded_int
 from campaign_ops.clients.core import active_client_ids
@@ -28,6 +29,7 @@ from campaign_ops.errors import CampaignOpsError, ConfigError, UnknownClientErro
     type=bounded_int(MAX_DAYS),
     help="One retention for both tables (instead of the two options below).",
 )
+@accepts_client_names
 @click.option(
     "--runs-older-than-days",
     type=bounded_int(MAX_DAYS),

@@ -7,6 +7,7 @@ import click
 from sqlalchemy import text
 from tqdm import tqdm
 
+from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import NON_BLANK, bounded_int
 from campaign_ops.clients.core import active_client_ids, require_active_clients
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
@@ -27,7 +28,7 @@ ICONS = {"success": "✅", "partial": "⚠️", "skipped": "⏭️", "failed": "
 
 def _run(client_ids: tuple[str, ...], all_clients: bool, settings: DeEnrollmentSettings) -> SweepResult:
     if bool(client_ids) == all_clients:
-        raise ConfigError("give --client-id (one or more) or --all")
+        raise ConfigError("give --client NAME / --client-id UUID (one or more) or --all")
     engine = make_engine(resolve_database_url())
     with connect(engine) as conn:
         ids = active_client_ids(conn) if all_clients else require_active_clients(conn, client_ids)
@@ -60,6 +61,7 @@ def _print(sweep: SweepResult) -> None:
 
 @click.command("de-enroll")
 @click.option("--client-id", "client_ids", multiple=True, type=NON_BLANK, help="A client uuid (repeatable).")
+@accepts_client_names
 @click.option("--all", "all_clients", is_flag=True, help="Every active client.")
 @click.option(
     "--batch-size", type=bounded_int(), help="Leads per batch on the SOP path [env DE_ENROLLMENT_BATCH_SIZE, 100]."

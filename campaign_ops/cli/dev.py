@@ -34,6 +34,7 @@ from typing import IO
 import click
 import psutil
 
+from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import MAX_DAYS, NON_BLANK, positive_int
 from campaign_ops.db.embedded import PROJECT_ROOT, home_dir
 from campaign_ops.db.engine import (
@@ -488,9 +489,11 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 @click.option(
     "--client-id", type=NON_BLANK, help="One client partition; default (option left out): one run over all of them."
 )
+@accepts_client_names
 def run_job_command(job_name: str, client_id: str | None) -> None:
     """Run a partitioned job as a real Dagster run on the project's instance (it shows in the UI)."""
-    from campaign_ops.clients.core import active_client_ids, partition_changes, require_active_clients
+    from campaign_ops.clients.core import require_active_clients
+    from campaign_ops.clients.partition_keys import active_clients, client_run_tags, key_for_client, partition_changes
     from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 
     # everything that can be refused is, in one line, before Dagster is even imported
@@ -500,7 +503,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     check_databases(env)
     engine = make_engine(env["DATABASE_URL"], pooled=False)
     with connect(engine) as conn:
-        active = active_client_ids(conn)
+        active = active_clients(conn)
         if client_id:
             client_id = require_active_clients(conn, [client_id])[0]
     engine.dispose()
@@ -513,8 +516,11 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         # operator's `run-job` need not be told on every call
         warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
         from campaign_ops.definitions import defs
+    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
     from campaign_ops.partitions import clients_partitions
-    from campaign_ops.sweeps import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+    from campaign_ops.sweeps import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
     try:
         job = defs.resolve_job_def(job_name)
@@ -532,16 +538,19 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         keys = instance.get_dynamic_partitions(name)
         if not keys:
             raise click.ClickException("no active clients: nothing to run")
-        tags: dict[str, str]
+        # the job's Runs tab lists runs labelled with its repository and code location; a run executed here has
+        # no remote origin, so it gets the label the webserver would have given it
+        tags = {REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{CODE_LOCATION}"}
+        named = client_run_tags(client_id, active.get(client_id)) if client_id else {}
         if job.partitions_def is None:
-            # the checks and the sweep job are not partitioned: all active clients, or one by its tag
-            tags = {CLIENT_TAG: client_id} if client_id else {}
+            # the checks and the sweep job are not partitioned: all active clients, or one by its tags
+            tags |= named
         elif client_id:
-            tags = {PARTITION_TAG: client_id}
+            tags |= {PARTITION_TAG: key_for_client(keys, client_id, active.get(client_id)), **named}
         else:
-            tags = {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+            tags |= {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
         result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
-    scope = f"client {client_id}" if client_id else f"{len(keys)} client partitions"
+    scope = f"client {active.get(client_id or '', '')} ({client_id})" if client_id else f"{len(keys)} client partitions"
     click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
     click.echo(f"see it at http://127.0.0.1:3000/runs/{result.run_id} once `make dev` runs")
     if not result.success:

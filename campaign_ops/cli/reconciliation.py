@@ -7,6 +7,7 @@ import click
 from sqlalchemy import Engine
 
 from campaign_ops.backups.core import complete_backup_days, create_backup, restore_backup
+from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.clients.core import active_client_ids
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 from campaign_ops.errors import CampaignOpsError, UnknownClientError
@@ -45,6 +46,7 @@ def _describe(result: ClientReconciliation) -> list[str]:
 
 @click.command("reconcile")
 @click.option("--client-id", "client_ids", multiple=True, help="Client uuid (repeatable).")
+@accepts_client_names
 @click.option("--all", "all_clients", is_flag=True, help="Every active client.")
 @click.option("--dry-run", is_flag=True, help="Report drift without changing anything (no log rows either).")
 @click.option(
@@ -60,7 +62,7 @@ def reconcile_command(
 ) -> None:
     """Find campaign counters that drifted from the leads, log each drift, then correct it (SOP: Fix Stats)."""
     if bool(client_ids) == all_clients:
-        raise click.UsageError("give either --client-id <uuid> (repeatable) or --all")
+        raise click.UsageError('give either --client "<name>" / --client-id <uuid> (repeatable) or --all')
     settings = ReconciliationSettings(dry_run=dry_run, lock_timeout_seconds=lock_timeout_seconds)
     with database_engine() as engine:
         if all_clients:

@@ -18,6 +18,7 @@ from campaign_ops.checks.core import (
     evaluate_de_enrollment_health,
     read_only_snapshot,
 )
+from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import positive_int
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
@@ -53,6 +54,7 @@ _timeout_option = click.option(
 
 @click.command("health-check")
 @_client_option
+@accepts_client_names
 @click.option("--only-problems", is_flag=True, help="Print only ⚠️/❌ clients, and the summary line.")
 @_timeout_option
 def health_check_command(client_ids: tuple[str, ...], only_problems: bool, statement_timeout_ms: int) -> None:
@@ -74,6 +76,7 @@ def health_check_command(client_ids: tuple[str, ...], only_problems: bool, state
 @click.command("check")
 @click.argument("names", nargs=-1, type=click.Choice(list(CHECKS)))
 @_client_option
+@accepts_client_names
 @_timeout_option
 def check_command(names: tuple[str, ...], client_ids: tuple[str, ...], statement_timeout_ms: int) -> None:
     """Run integrity checks now (all by default): one ✅/⚠️/❌ line each, with their tables when not passed.

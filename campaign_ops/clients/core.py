@@ -1,36 +1,27 @@
 """Clients: which exist and are active, and validation of client ids given by users."""
 
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, text
 
+from campaign_ops.clients import partition_keys
+from campaign_ops.clients.partition_keys import parse_uuid
 from campaign_ops.errors import UnknownClientError
 
 
 def active_client_ids(conn: Connection) -> list[str]:
-    """Active clients' ids (the clients partition keys), in a stable order."""
+    """Active clients' ids, in a stable order (their partition keys: clients/partition_keys.py)."""
     return [str(i) for i in conn.execute(text("SELECT id FROM clients WHERE is_active ORDER BY id")).scalars()]
 
 
 def client_names(conn: Connection, client_ids: Sequence[str]) -> dict[str, str]:
-    """Company names of the given client ids (unknown ids are left out)."""
-    if not client_ids:
-        return {}
-    rows = conn.execute(
-        text("SELECT id::text, company_name FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"),
-        {"ids": list(client_ids)},
-    ).all()
-    return {client_id: name for client_id, name in rows}
+    """Company names of the given client ids (unknown ids are left out); the one query lives in partition_keys."""
+    return partition_keys.client_names(conn, client_ids)
 
 
 def parse_client_id(value: str) -> str:
     """The canonical text of a client uuid; UnknownClientError for anything that is not a uuid."""
-    try:
-        return str(uuid.UUID(str(value).strip()))
-    except ValueError:
-        raise UnknownClientError(f"client id {value!r} is not a uuid") from None
+    return parse_uuid(value)
 
 
 def require_active_clients(conn: Connection, client_ids: Iterable[str]) -> list[str]:
@@ -60,7 +51,7 @@ def split_sweep_clients(conn: Connection, keys: Iterable[str]) -> tuple[list[str
     warnings: list[str] = []
     for key in keys:
         try:
-            ids.append(parse_client_id(key))
+            ids.append(partition_keys.client_id_of(key))
         except UnknownClientError as exc:
             warnings.append(f"partition {key!r} skipped: {exc}")
     active = set(
@@ -73,15 +64,3 @@ def split_sweep_clients(conn: Connection, keys: Iterable[str]) -> tuple[list[str
         f"client {c} skipped: not an active client (its partition will be removed)" for c in ids if c not in active
     )
     return [c for c in ids if c in active], warnings
-
-
-@dataclass(frozen=True)
-class PartitionChanges:
-    to_add: list[str]
-    to_remove: list[str]
-
-
-def partition_changes(existing_keys: Iterable[str], active_ids: Iterable[str]) -> PartitionChanges:
-    """What makes the clients partitions equal to the active clients."""
-    existing, active = set(existing_keys), set(active_ids)
-    return PartitionChanges(to_add=sorted(active - existing), to_remove=sorted(existing - active))

@@ -32,7 +32,8 @@ from campaign_ops.assets import (
     leads_asset,
 )
 from campaign_ops.checks.core import markdown_table
-from campaign_ops.clients.core import active_client_ids, parse_client_id, require_active_clients
+from campaign_ops.clients.core import active_client_ids, require_active_clients
+from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id, split_keys
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.de_enrollment.core import (
     DEFAULT_MAX_RUNTIME_MS,
@@ -43,6 +44,7 @@ from campaign_ops.de_enrollment.core import (
 )
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
+from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import clients_failed, tick_run_key
 
@@ -105,24 +107,23 @@ def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
     description="De-enrolls leads that completed their sequence, opted out or booked, per client (SOP).",
 )
 def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig, database: DatabaseResource):
+    refuse_if_paused(context)
     settings = _settings(config)
     keys = list(context.partition_keys)
+    key_of = keys_by_client_id(keys)
     with database.connect() as conn:
         if len(keys) == 1:
             # an operator's one-client run: an unknown, inactive or malformed client is an error, before any work
             try:
-                client_ids = require_active_clients(conn, keys)
+                client_ids = require_active_clients(conn, client_ids_of(keys))
             except CampaignOpsError as exc:
                 raise dg.Failure(description=str(exc)) from None
         else:
             # a sweep over the partition range: partitions of clients deactivated since the last sync are skipped
             active = set(active_client_ids(conn))
-            valid = []
-            for key in keys:
-                try:
-                    valid.append(parse_client_id(key))
-                except CampaignOpsError as exc:
-                    context.log.warning(f"partition {key!r} skipped: {exc}")
+            valid, bad = split_keys(keys)
+            for bad_key in bad:
+                context.log.warning(f"partition {bad_key!r} skipped: it names no client")
             client_ids = [c for c in valid if c in active]
             for gone in sorted(set(valid) - active):
                 context.log.warning(f"client {gone} skipped: not an active client (its partition will be removed)")
@@ -132,7 +133,7 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
         if r.status in ("success", "partial"):
             metadata = _client_metadata(r)
             for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
-                yield dg.AssetMaterialization(asset_key=key, partition=r.client_id, metadata=metadata)
+                yield dg.AssetMaterialization(asset_key=key, partition=key_of[r.client_id], metadata=metadata)
     _fail_if_any_failed(sweep)
 
 
@@ -190,6 +191,16 @@ def _fail_if_any_failed(sweep: SweepResult) -> None:
         raise clients_failed("de-enrollment", failures, len(sweep.clients))
 
 
+# every run that de-enrolls carries these, whichever way it was started (run_tags.py adds them to "Materialize"
+# runs of the implicit asset job)
+DE_ENROLLMENT_RUN_TAGS = {
+    # run monitoring ends a run whose worker died: the budget plus a minute for start-up and bookkeeping
+    # (the default budget; a run with another budget gets its own tag from whoever launches it)
+    MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1)),
+    # idempotent (a second pass changes nothing): the daemon re-runs a run that was cut short
+    "dagster/max_retries": "2",
+}
+
 de_enrollment_job = dg.define_asset_job(
     "de_enrollment_job",
     # the integrity checks run right after, in their own run (checks/dagster.py explains why): without_checks
@@ -198,13 +209,7 @@ de_enrollment_job = dg.define_asset_job(
     # one step (plus its checks): the in-process executor saves a subprocess per run (a third of run overhead)
     executor_def=dg.in_process_executor,
     description="De-enroll leads: every 15 minutes for all clients in one run, or one client as a backfill.",
-    tags={
-        # run monitoring ends a run whose worker died: the budget plus a minute for start-up and bookkeeping
-        # (the default budget; a run with another budget gets its own tag from whoever launches it)
-        MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1)),
-        # idempotent (a second pass changes nothing): the daemon re-runs a run that was cut short
-        "dagster/max_retries": "2",
-    },
+    tags=DE_ENROLLMENT_RUN_TAGS,
 )
 
 
@@ -223,15 +228,15 @@ def de_enrollment_sweep(
     changed = [r for r in sweep.clients if r.leads_de_enrolled and r.status in ("success", "partial")]
     assert clients_partitions.name is not None
     known = (
-        set(context.instance.get_dynamic_partitions(clients_partitions.name))
+        keys_by_client_id(context.instance.get_dynamic_partitions(clients_partitions.name))
         if config.materialize_changed_partitions
-        else set()
+        else {}
     )
     for r in changed:
         if r.client_id in known:  # a client activated since the last partition sync has no partition yet
             metadata = _client_metadata(r)
             for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
-                yield dg.AssetMaterialization(asset_key=key, partition=r.client_id, metadata=metadata)
+                yield dg.AssetMaterialization(asset_key=key, partition=known[r.client_id], metadata=metadata)
     noteworthy = [r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped]
     rows = [
         (r.status, r.client_name, r.client_id, r.leads_de_enrolled, r.leads_evaluated, r.duration_ms, r.error_details)
@@ -276,6 +281,7 @@ def de_enrollment_sweep_job() -> None:
     cron_schedule="*/15 * * * *",
     job=de_enrollment_sweep_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it
     description="Every 15 minutes (SOP): one run over all active clients.",
 )
 def de_enrollment_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

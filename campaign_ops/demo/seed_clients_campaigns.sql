@@ -3,7 +3,8 @@
 WITH new_clients AS (
     INSERT INTO clients (id, company_name, email, airtable_base_id, is_active, created_at, updated_at)
     SELECT md5(:seed || ':client:' || i)::uuid,
-           'Demo Client ' || lpad(i::text, 3, '0'),
+           -- at least 3 digits, never cut: lpad alone truncates 1000 to "100" and gave clients above 999 duplicate names
+           'Demo Client ' || lpad(i::text, greatest(3, length(i::text)), '0'),
            'ops+client' || i || '@demo.example',
            'app' || substr(md5(:seed || ':base:' || i), 1, 14),
            NOT (i = :clients AND :clients > 1),

@@ -16,7 +16,10 @@ SELECT client_id,
   FROM numbered;
 
 UPDATE clients SET payment_active = (md5(:seed || ':client:' || 3)::uuid <> id),
-                   phone_number = '+1555010' || lpad(ordinal::text, greatest(4, length(ordinal::text)), '0')
+                   -- clients below 9000 keep their numbers; from 9000 on (where 4 digits would reach the pool's
+                   -- +1555010900x or be cut short) they take the +1556 range: every client a number of its own
+                   phone_number = CASE WHEN ordinal < 9000 THEN '+1555010' || lpad(ordinal::text, 4, '0')
+                                       ELSE '+1556' || lpad(ordinal::text, 7, '0') END
   FROM (SELECT md5(:seed || ':client:' || i)::uuid AS cid, i AS ordinal FROM generate_series(1, :clients) AS i) n
  WHERE clients.id = n.cid;
 

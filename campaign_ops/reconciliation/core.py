@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from campaign_ops.clients import partition_keys
 from campaign_ops.clients.core import require_active_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
@@ -126,8 +127,7 @@ class ReconciliationSweep:
 
 
 def client_names(conn: Connection, client_ids: Sequence[str]) -> dict[str, str]:
-    rows = conn.execute(load_sql(__file__, "client_names.sql"), {"client_ids": list(client_ids)})
-    return {r.client_id: r.company_name for r in rows}
+    return partition_keys.client_names(conn, client_ids)
 
 
 def prepare_clients(engine: Engine, client_ids: Sequence[str]) -> dict[str, str]:

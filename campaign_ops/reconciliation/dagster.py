@@ -16,8 +16,10 @@ from pydantic import Field
 from campaign_ops.assets import CAMPAIGNS, LEADS
 from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients.core import split_sweep_clients
+from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
+from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.reconciliation.core import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
     ClientFailure,
@@ -91,16 +93,20 @@ def reconcile_campaign_stats(
     context: dg.AssetExecutionContext, config: StatsReconciliationConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Reconcile each client of the run's partitions; see campaign_ops.reconciliation.core."""
+    refuse_if_paused(context)
     key = campaign_stats_reconciliation_asset.key
     try:
         settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)
         keys = list(context.partition_keys)
+        key_of = keys_by_client_id(keys)
         if len(keys) > 1:  # a sweep: partitions of clients deactivated since the last sync are skipped, not fatal
             with database.connect() as conn:
-                keys, warnings = split_sweep_clients(conn, keys)
+                ids, warnings = split_sweep_clients(conn, keys)
             for warning in warnings:
                 context.log.warning(warning)
-        clients = prepare_clients(database.engine, keys)
+        else:
+            ids = client_ids_of(keys)
+        clients = prepare_clients(database.engine, ids)
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     failures: list[ClientFailure] = []
@@ -115,18 +121,21 @@ def reconcile_campaign_stats(
             + (" (dry run)" if outcome.dry_run else "")
         )
         event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
-        yield event(asset_key=key, partition=outcome.client_id, metadata=client_metadata(outcome))
+        yield event(asset_key=key, partition=key_of[outcome.client_id], metadata=client_metadata(outcome))
     if failures:
         raise clients_failed("stats reconciliation", failures, len(clients))
 
+
+# idempotent (drift found again is corrected again, no drift changes nothing): the daemon re-runs a run cut short;
+# run_tags.py adds these to "Materialize" runs of the implicit asset job too
+RECONCILIATION_RUN_TAGS = {"dagster/max_retries": "2"}
 
 stats_reconciliation_job = dg.define_asset_job(
     "stats_reconciliation_job",
     selection=[campaign_stats_reconciliation_asset.key],
     executor_def=dg.in_process_executor,
     description="Find, log and correct campaign counter drift, per client (config dry_run reports only).",
-    # idempotent (drift found again is corrected again, no drift changes nothing): the daemon re-runs a run cut short
-    tags={"dagster/max_retries": "2"},
+    tags=RECONCILIATION_RUN_TAGS,
 )
 
 
@@ -136,6 +145,7 @@ stats_reconciliation_job = dg.define_asset_job(
     execution_timezone="UTC",
     job=stats_reconciliation_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it
     description="Every day at 03:30 UTC: one run over all clients partitions.",
 )
 def daily_stats_reconciliation_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:

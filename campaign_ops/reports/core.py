@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from campaign_ops.checks.core import markdown_table
+from campaign_ops.clients import partition_keys
 from campaign_ops.sqlfiles import load_sql
 
 # SOP "Expected Results" of the morning health check
@@ -127,7 +128,7 @@ class DailyHealthReport:
 def _client_names(conn: Connection, client_ids: list[str]) -> dict[str, str]:
     if not client_ids:
         return {}
-    return dict(conn.execute(load_sql(__file__, "client_names.sql"), {"client_ids": client_ids}).all())
+    return partition_keys.client_names(conn, client_ids)
 
 
 def daily_health_report(conn: Connection) -> DailyHealthReport:

@@ -26,7 +26,8 @@ def _metadata(figures: dict[str, int | float], tables: dict[str, str], markdown:
     assert not set(figures) & set(tables), "a table would hide a figure of the same name"
     metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
-    metadata["report"] = dg.MetadataValue.md(markdown)
+    # the whole report is in the run's log; the metadata holds each table once (a "report" entry repeating
+    # every table made each one appear twice on the asset page)
     return metadata
 
 

@@ -671,3 +671,34 @@ def test_sensors_and_resource_are_in_the_code_location() -> None:
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
         assert {"database", "slack_alerts"} <= set(sensor.required_resource_keys)
     assert timedelta(seconds=defs.resolve_sensor_def(HEALTH).minimum_interval_seconds or 0) == timedelta(minutes=5)
+
+
+def test_a_failed_sweep_check_alert_names_the_clients_and_what_to_do(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hourly checks run over every client at once: the alert says which client drifted and how to fix it."""
+    from campaign_ops.definitions import defs
+    from campaign_ops_tests.checks.helpers import refresh_counters
+
+    monkeypatch.setenv("DAGSTER_UI_URL", UI_URL)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    drifty, clean = add_client(conn, name="Demo Client 003"), add_client(conn, name="Demo Client 004")
+    campaign = add_campaign(conn, drifty, messages=3)
+    add_campaign(conn, clean, messages=3)
+    refresh_counters(conn)
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 50 WHERE id = :c"), {"c": campaign})
+    conn.commit()
+    driver.instance.add_dynamic_partitions("clients", [drifty, clean])
+    run = defs.resolve_job_def("integrity_checks_job").execute_in_process(
+        instance=driver.instance, tags={RANGE_START_TAG: drifty, RANGE_END_TAG: clean}
+    )
+    assert run.success
+    driver.tick(CHECKS)
+    (message,) = [m for m in slack.received if "stats_drift" in str(m)]
+    text_ = str(message)
+    assert "*Where*\\nDemo Client 003 (" + drifty + ")" in text_
+    assert "all clients" not in text_ and "Demo Client 004" not in text_
+    assert 'campaign-ops reconcile --client \\"Demo Client 003\\"' in text_ or (
+        'campaign-ops reconcile --client "Demo Client 003"' in text_
+    )
+    assert f"{UI_URL}/locations/campaign_ops/jobs/stats_reconciliation_job/partitions" in text_

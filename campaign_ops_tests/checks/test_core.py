@@ -210,7 +210,15 @@ def test_stats_drift_uses_both_active_definitions_and_every_counter(conn: Connec
     table = result.tables()["worst_drifted_campaigns"]
     assert len(table.splitlines()) == 2 + 4
     assert f"| opted out but active ({by_any}) | Drifty | 10 | 10 | 16 |" in table
-    assert result.client_findings() == {client: {"drifted_campaigns": 4, "largest_difference": 12, "level": "error"}}
+    findings = result.client_findings()
+    assert findings[client] == {
+        "drifted_campaigns": 4,
+        "largest_difference": 12,
+        "level": "error",
+        "campaigns": findings[client]["campaigns"],
+    }
+    # the worst three, by name, worst first
+    assert len(findings[client]["campaigns"]) == 3 and findings[client]["campaigns"][0].endswith("off by 12")
 
     # one client's evaluation sees only its campaigns
     other = add_client(conn)

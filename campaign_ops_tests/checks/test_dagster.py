@@ -19,6 +19,7 @@ from campaign_ops.assets import (
     leads_asset,
 )
 from campaign_ops.checks import dagster as checks
+from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
@@ -178,16 +179,37 @@ def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_fai
     stuck = found["stuck_leads"]
     assert (stuck.passed, stuck.severity) == (False, dg.AssetCheckSeverity.WARN)
     assert value(stuck, "stuck_leads") == 101 and value(stuck, "scope") == "all active clients"
-    assert value(stuck, "clients_with_findings") == {a: {"stuck_leads": 101, "level": "warn"}}
-    assert stuck.description.endswith(f"Clients: Alpha ({a})")  # the failing client is named, B is not
+    # per client, by name (the uuid stays in the label and the entry)
+    assert value(stuck, "clients_with_findings") == {
+        f"Alpha ({a})": {"client": "Alpha", "client_id": a, "stuck_leads": 101, "level": "warn"}
+    }
+    assert f"Clients: Alpha ({a})" in stuck.description  # the failing client is named, B is not
     assert b not in stuck.description and b not in value(stuck, "client_findings")
     table = value(stuck, "client_findings").splitlines()
     assert len(table) == 3 and f"| warn | Alpha | {a} | stuck_leads: 101 |" == table[2]
     drift = found["stats_drift"]
+    (campaign_name,) = conn.execute(text("SELECT name FROM campaigns WHERE client_id = :a"), {"a": a}).scalars()
     assert value(drift, "clients_with_findings") == {
-        a: {"drifted_campaigns": 1, "largest_difference": 6, "level": "warn"}
+        f"Alpha ({a})": {
+            "client": "Alpha",
+            "client_id": a,
+            "drifted_campaigns": 1,
+            "largest_difference": 6,
+            "campaigns": [f"{campaign_name} off by 6"],
+            "level": "warn",
+        }
     }
     assert value(drift, "campaigns_checked") == 2
+    # which client, which campaign, and what to do: in the description the UI shows, and in the metadata
+    assert f"Where: Alpha ({a})" in (drift.description or "")
+    assert f"Alpha: {campaign_name} off by 6" in (drift.description or "")
+    assert 'campaign-ops reconcile --client "Alpha"' in (drift.description or "")
+    assert value(drift, "clients") == f"Alpha ({a})"
+    assert str(value(drift, "fix_in_dagster")).endswith(
+        "/locations/campaign_ops/jobs/stats_reconciliation_job/partitions"
+    )
+    assert 'campaign-ops de-enroll --client "Alpha"' in str(value(stuck, "to_do"))
+    assert "Beta" not in (drift.description or "") + (stuck.description or "")
     dups = found["duplicate_de_enrollments"]
     assert dups.passed and value(dups, "clients_with_findings_count") == 0 and "Clients:" not in dups.description
 
@@ -270,7 +292,7 @@ def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance
     assert value(health, "clients_error") == 1 and value(health, "clients_ok") == 1
     assert value(health, "runs_24h") == 5 and value(health, "success_rate_24h_pct") == 100.0
     assert value(health, "max_hours_since_success") == 2.02
-    assert set(value(health, "clients_with_findings")) == {late}
+    assert [f["client_id"] for f in value(health, "clients_with_findings").values()] == [late]
 
     only_ok = evaluations(job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: ok}))
     assert only_ok["de_enrollment_health"].passed and value(only_ok["de_enrollment_health"], "client_id") == ok
@@ -433,9 +455,10 @@ def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after
     )
     one_run = instance.get_run_by_id(one.run_id)
     assert one_run is not None
-    assert checks.integrity_checks_after(one_run).tags == {checks.CLIENT_TAG: b, "campaign_ops/after_run": one.run_id}
+    after = checks.integrity_checks_after(one_run, instance).tags
+    assert after[CLIENT_ID_TAG] == b and after["campaign_ops/after_run"] == one.run_id
 
     other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)
     other_run = instance.get_run_by_id(other.run_id)
     assert other_run is not None
-    assert isinstance(checks.integrity_checks_after(other_run), dg.SkipReason)
+    assert isinstance(checks.integrity_checks_after(other_run, instance), dg.SkipReason)

@@ -298,3 +298,21 @@ def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Conn
         ).all()
     )
     assert statuses == {good.client_id: "success", bad.client_id: "failed", other.client_id: "success"}
+
+
+def test_named_partition_keys_materialize_their_own_partitions(conn: Connection, db_env: str, instance) -> None:
+    from campaign_ops.clients.partition_keys import client_names, partition_key
+
+    a, b = make_client(conn, due=2), make_client(conn, due=3)
+    conn.commit()
+    names = client_names(conn, [a.client_id, b.client_id])
+    keys = [partition_key(c, names[c]) for c in (a.client_id, b.client_id)]
+    assert all("--" in k for k in keys)
+    instance.add_dynamic_partitions("clients", keys)
+    one = job().execute_in_process(instance=instance, partition_key=keys[0])
+    assert one.success
+    assert list(materializations(instance)) == [keys[0]]
+    sweep = job().execute_in_process(instance=instance, tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]})
+    assert sweep.success
+    assert instance.get_materialized_partitions(LEADS) == set(keys)
+    assert materializations(instance)[keys[1]]["leads_de_enrolled"].value == 3 + 2  # due, one opted out, one booked

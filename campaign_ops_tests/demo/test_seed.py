@@ -61,3 +61,16 @@ def test_seed_has_the_realistic_mix_and_consistent_counters(conn: Connection) ->
 def test_seed_rejects_bad_sizes(conn: Connection) -> None:
     with pytest.raises(ConfigError):
         seed_demo_data(conn, clients=0, campaigns_per_client=1, leads=1, seed=1)
+
+
+def test_clients_above_999_get_names_of_their_own(conn: Connection) -> None:
+    seed_demo_data(conn, clients=1001, campaigns_per_client=1, leads=1001, seed=5, as_of=AS_OF)
+    names = conn.execute(text("SELECT company_name FROM clients")).scalars().all()
+    assert len(set(names)) == 1001
+    assert {"Demo Client 003", "Demo Client 100", "Demo Client 1000", "Demo Client 1001"} <= set(names)
+
+
+def test_ten_thousand_clients_seed_with_a_phone_number_each(conn: Connection) -> None:
+    seed_demo_data(conn, clients=10_000, campaigns_per_client=1, leads=10_000, seed=5, as_of=AS_OF)
+    phones = conn.execute(text("SELECT count(DISTINCT phone_number), count(*) FROM clients")).one()
+    assert tuple(phones) == (10_000, 10_000)

@@ -58,6 +58,7 @@ class RunningService:
     instance_url: str
     log_dir: Path
     seen_pids: set[int] = field(default_factory=set)
+    dagster_home: Path | None = None
 
     def descendants(self) -> list[psutil.Process]:
         try:
@@ -112,7 +113,9 @@ def start_dev(app_url: str, instance_url: str, tmp_path: Path, name: str) -> Run
     out = (log_dir / "dev.out").open("wb")
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{web_port}"
-    service = RunningService(process, DagsterApi(base_url), base_url, app_url, instance_url, log_dir)
+    service = RunningService(
+        process, DagsterApi(base_url), base_url, app_url, instance_url, log_dir, dagster_home=dagster_home
+    )
 
     def ready() -> bool:
         if process.poll() is not None:

@@ -7,6 +7,7 @@ an active client of the clone's demo data, as a reader would paste one.
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -83,12 +84,13 @@ def test_readme_commands_run_as_typed_in_a_fresh_clone() -> None:
             if block.marker.startswith("not here"):
                 continue
             script = "\n".join(commands(block))
-            if "<client-uuid>" in script:
+            if "<client-uuid>" in script or "<partition key>" in script:
                 client = subprocess.run(
                     [".venv/bin/python", "-c", CLIENT_QUERY], cwd=clone, env=env, capture_output=True, text=True
                 )
                 assert client.returncode == 0, client.stderr
-                script = script.replace("<client-uuid>", client.stdout.strip())
+                client_id, key = client.stdout.strip().splitlines()
+                script = script.replace("<client-uuid>", client_id).replace("<partition key>", shlex.quote(key))
             if block.marker.startswith("run"):
                 done = subprocess.run(
                     ["bash", "-euo", "pipefail", "-c", script],
@@ -131,8 +133,10 @@ def test_readme_commands_run_as_typed_in_a_fresh_clone() -> None:
 
 CLIENT_QUERY = """
 from sqlalchemy import text
-from campaign_ops.clients.core import active_client_ids
+from campaign_ops.clients.partition_keys import active_clients, partition_key
 from campaign_ops.db.engine import connect, make_engine, resolve_database_url
 with connect(make_engine(resolve_database_url(), pooled=False)) as conn:
-    print(active_client_ids(conn)[0])
+    client_id, name = next(iter(active_clients(conn).items()))
+    print(client_id)
+    print(partition_key(client_id, name))
 """

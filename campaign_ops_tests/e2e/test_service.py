@@ -6,8 +6,11 @@ every CI run, so the steps share one service and run in the order a user would m
 """
 
 import os
+import re
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -17,6 +20,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import Engine, make_url, text
 
+from campaign_ops.clients.partition_keys import client_id_of, client_ids_of
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import SeedSummary
 from campaign_ops_tests.e2e.conftest import ARTIFACTS, RunningService
@@ -51,11 +55,12 @@ def test_service_end_to_end(dagster_service: RunningService, seeded_clients: See
         active = active_clients(engine)
         inactive = scalar_list(engine, "SELECT id::text FROM clients WHERE NOT is_active")
 
-        client = step_partitions_appear(api, active)
+        keys = step_partitions_appear(api, active)
         step_unknown_partitions_refused(api, [*inactive, "not-a-client"])
-        backfill_run_id = step_one_client_backfill(api, engine, client)
-        step_browser(service.base_url, active, backfill_run_id)
-        step_crash_and_recover(service, engine, active, seeded_clients)
+        backfill_run_id = step_one_client_backfill(api, engine, keys[0])
+        step_browser(service.base_url, keys, backfill_run_id)
+        step_crash_and_recover(service, engine, keys, seeded_clients)
+        step_as_people_work(service, engine, keys)
         step_ctrl_c_stops_everything(service, engine)
     finally:
         engine.dispose()
@@ -64,16 +69,17 @@ def test_service_end_to_end(dagster_service: RunningService, seeded_clients: See
 # --- 1. through the API ----------------------------------------------------------------------------------------
 
 
-def step_partitions_appear(api: DagsterApi, active: list[str]) -> str:
-    """The daemon's first tick of clients_partition_sync_sensor turns the active clients into partitions."""
+def step_partitions_appear(api: DagsterApi, active: list[str]) -> list[str]:
+    """The daemon's first tick of clients_partition_sync_sensor turns the active clients into partitions, keyed
+    by name and uuid ("Demo Client 001--<uuid>"); returns the keys in the instance's order."""
 
     def synced() -> list[str] | None:
         keys = api.job_partition_keys(JOB)
-        return keys if sorted(keys) == active else None
+        return keys if sorted(client_ids_of(keys)) == active else None
 
     keys = wait_for("the clients partitions to equal the active clients", synced, timeout_seconds=120)
-    assert sorted(keys) == active
-    return keys[0]
+    assert all(k.startswith("Demo Client ") and "--" in k for k in keys), keys
+    return keys
 
 
 def step_unknown_partitions_refused(api: DagsterApi, bad_keys: list[str]) -> None:
@@ -86,11 +92,12 @@ def step_unknown_partitions_refused(api: DagsterApi, bad_keys: list[str]) -> Non
     assert [r for r in api.runs(JOB) if "dagster/schedule_name" not in r["tags"]] == []
 
 
-def step_one_client_backfill(api: DagsterApi, engine: Engine, client: str) -> str:
+def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
     """launchPartitionBackfill for one client: the daemon runs it, the client's leads (only) are de-enrolled,
     the run records the figures as materialization metadata, and the checks that follow record evaluations."""
+    client = client_id_of(key)
     others_stuck_before = stuck_leads(engine, exclude=client)
-    result = api.launch_job_backfill(JOB, [client])
+    result = api.launch_job_backfill(JOB, [key])
     assert result["__typename"] == "LaunchBackfillSuccess", result
     backfill = wait_for(
         "the backfill's run",
@@ -108,7 +115,7 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, client: str) -> st
     assert stuck_leads(engine, exclude=client) == others_stuck_before > 0  # the other client was not touched
 
     leads = [m for m in run["assetMaterializations"] if m["assetKey"]["path"] == ["leads"]]
-    assert [m["partition"] for m in leads] == [client]
+    assert [m["partition"] for m in leads] == [key]
     assert metadata_value(leads[0], "leads_de_enrolled") == de_enrolled
     assert metadata_value(leads[0], "status") == "success"
 
@@ -153,8 +160,6 @@ def step_browser(base_url: str, active: list[str], backfill_run_id: str) -> None
             skip_community_dialog(page)
             expect(page.get_by_text("Total partitions")).to_be_visible()
             page.get_by_role("button", name="Show per-asset status").click()
-            for key in active:
-                expect(page.get_by_text(key, exact=True).first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "1-partitions.png"), full_page=True)
 
             page.goto(f"{base_url}/runs/{backfill_run_id}")
@@ -197,7 +202,7 @@ def skip_community_dialog(page: Page) -> None:
 # --- 3. crash ------------------------------------------------------------------------------------------------
 
 
-def step_crash_and_recover(service: RunningService, engine: Engine, active: list[str], seeded: SeedSummary) -> None:
+def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[str], seeded: SeedSummary) -> None:
     """kill -9 a sweep's run worker (the code server sees it die and fails the run; the retry takes over), then
     kill -9 the retry's run worker together with the code server (nobody is left to see it: the run stays STARTED
     until its maximum runtime ends it; `campaign-ops dev` restarts the code server; the second retry finishes).
@@ -206,8 +211,8 @@ def step_crash_and_recover(service: RunningService, engine: Engine, active: list
     sweep_id = api.launch_run(
         JOB,
         tags={
-            "dagster/asset_partition_range_start": active[0],
-            "dagster/asset_partition_range_end": active[-1],
+            "dagster/asset_partition_range_start": keys[0],
+            "dagster/asset_partition_range_end": keys[-1],
             "dagster/max_runtime": str(CRASH_MAX_RUNTIME_SECONDS),  # shortened for the test
         },
         run_config={"ops": {"de_enrollment": {"config": {"chunk_size": CRASH_CHUNK_SIZE}}}},
@@ -283,7 +288,120 @@ def restarted_code_server(service: RunningService, killed: psutil.Process) -> bo
         return False
 
 
-# --- 4. Ctrl-C -----------------------------------------------------------------------------------------------
+# --- 4. as operators and on-call work -------------------------------------------------------------------------
+
+
+def shown_in_partition_list(key: str) -> str:
+    """How the asset's Partitions list (1400 px wide window) shows a long key: middle-truncated, 14 + 14."""
+    return f"{key[:14]}…{key[-14:]}" if len(key) > 30 else key
+
+
+def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]) -> None:
+    """Find a client by its name and backfill it from the UI; read a failed check's client and remedy; pause and
+    resume processing. Screenshots in artifacts/e2e/5-… to 9-…."""
+    api = service.api
+    key = keys[-1]
+    client = client_id_of(key)
+    name = scalar_text(engine, "SELECT company_name FROM clients WHERE id = :c", c=client)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.set_default_timeout(60_000)
+            base = service.base_url
+
+            # (a) find the client by its name as people write it (any case) in the asset's partitions
+            page.goto(f"{base}/assets/leads?view=partitions")
+            skip_community_dialog(page)
+            page.get_by_placeholder("Filter by name…").fill(name.lower())
+            expect(page.get_by_text(shown_in_partition_list(key))).to_be_visible()
+            page.get_by_text(shown_in_partition_list(key)).click()
+            expect(page.locator(f':text-is("{key}"):visible').first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "5-client-found-by-name.png"))
+
+            # (b) and backfill it from the job's dialog, found by name again
+            before = {r["runId"] for r in api.runs(JOB)}
+            page.goto(f"{base}/locations/campaign_ops/jobs/{JOB}/partitions")
+            page.get_by_role("button", name="Materialize…").click()
+            page.get_by_text("Select a partition or create one").click()
+            page.keyboard.type(name)
+            expect(page.get_by_text("Select all (1)")).to_be_visible()
+            page.get_by_text("Select all (1)").click()  # the one client the name matches
+            page.keyboard.press("Escape")
+            page.screenshot(path=str(ARTIFACTS / "6-backfill-by-name.png"))
+            # one partition: the dialog's button reads "Launch 1 run"
+            page.get_by_role("button", name=re.compile(r"^Launch (1 run|backfill)$")).click()
+            run = wait_for(
+                "the UI backfill's run",
+                lambda: next((r for r in api.runs(JOB) if r["runId"] not in before), None),
+                timeout_seconds=120,
+            )
+            run = api.wait_run_finished(run["runId"], timeout_seconds=180)
+            assert run["status"] == "SUCCESS", api.run_messages(run["runId"])[-20:]
+            assert run["tags"]["dagster/partition"] == key
+
+            # (c) the integrity checks for that client fail on the drift: the check says who and what to do
+            # (drift made after the backfill: de-enrollment recounts its clients' campaigns)
+            campaign = scalar_text(
+                engine, "SELECT name FROM campaigns WHERE client_id = :c ORDER BY id LIMIT 1", c=client
+            )
+            with engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE campaigns SET completed_leads_count = completed_leads_count + 50 WHERE name = :n"),
+                    {"n": campaign},
+                )
+            checks_id = api.launch_run("integrity_checks_job", {"dagster/partition": key}, {})
+            assert api.wait_run_finished(checks_id, timeout_seconds=180)["status"] == "SUCCESS"
+            page.goto(f"{base}/assets/campaigns?view=checks")
+            expect(page.get_by_text("stats_drift").first).to_be_visible()
+            (drift,) = [e for e in api.check_executions("campaigns", "stats_drift") if e["runId"] == checks_id]
+            description = drift["evaluation"]["description"]
+            assert not drift["evaluation"]["success"] and f"Where: {name} ({client})" in description, description
+            assert f'campaign-ops reconcile --client "{name}"' in description, description
+            page.get_by_text("stats_drift").first.click()
+            page.wait_for_timeout(2000)
+            page.screenshot(path=str(ARTIFACTS / "7-failed-check-says-who-and-what.png"))
+
+            # (d) pause: writing schedules stop (alerts keep running), a new writing run is refused
+            env = {
+                **os.environ,
+                "DATABASE_URL": service.app_url,
+                "DAGSTER_PG_URL": service.instance_url,
+                "DAGSTER_HOME": str(service.dagster_home),
+            }
+            paused = campaign_ops_cli(env, "pause", "--reason", "e2e")
+            assert "schedule daily_stats_reconciliation_schedule: stopped" in paused, paused
+            page.goto(f"{base}/automation")
+            expect(page.get_by_text("daily_stats_reconciliation_schedule").first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "8-paused-automation.png"), full_page=True)
+            refused = api.launch_run(JOB, {"dagster/partition": key}, {})
+            refused_run = api.wait_run_finished(refused, timeout_seconds=180)
+            assert refused_run["status"] == "FAILURE"
+            assert any("processing is paused" in m for m in api.run_messages(refused))
+            page.goto(f"{base}/runs/{refused}")
+            expect(page.get_by_text("processing is paused", exact=False).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "9-run-refused-while-paused.png"))
+            resumed = campaign_ops_cli(env, "resume")
+            assert "schedule daily_stats_reconciliation_schedule: started" in resumed, resumed
+            api.stop_schedule("de_enrollment_schedule")  # no quarter-hour sweep before Ctrl-C below
+        finally:
+            browser.close()
+
+
+def campaign_ops_cli(env: dict[str, str], *args: str) -> str:
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "campaign-ops"), *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+def scalar_text(engine: Engine, sql: str, **params: object) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text(sql), params).scalar_one())
+
+
+# --- 5. Ctrl-C -----------------------------------------------------------------------------------------------
 
 
 def step_ctrl_c_stops_everything(service: RunningService, engine: Engine) -> None:

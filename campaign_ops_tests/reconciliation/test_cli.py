@@ -68,7 +68,10 @@ def test_reconcile_bad_input(conn: Connection, db_env: str) -> None:
     conn.commit()
     runner = CliRunner()
     neither = runner.invoke(main, ["reconcile"])
-    assert neither.exit_code == 2 and "give either --client-id <uuid> (repeatable) or --all" in neither.output
+    assert (
+        neither.exit_code == 2
+        and 'give either --client "<name>" / --client-id <uuid> (repeatable) or --all' in neither.output
+    )
     both = runner.invoke(main, ["reconcile", "--all", "--client-id", a])
     assert both.exit_code == 2
     unknown = str(uuid.uuid4())
