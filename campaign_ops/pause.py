@@ -31,7 +31,7 @@ WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
 PAUSE_KEY = "campaign_ops/paused"
 # the jobs whose assets change lead or campaign data (their assets call refuse_if_paused)
-WRITING_JOBS = ("de_enrollment_job", "stats_reconciliation_job", "monthly_archival_job")
+WRITING_JOBS = ("de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job", "monthly_archival_job")
 WRITING_ASSETS = frozenset(
     {
         dg.AssetKey("leads"),
@@ -78,8 +78,8 @@ def clear_pause(instance: dg.DagsterInstance) -> None:
     instance.run_storage.set_cursor_values({PAUSE_KEY: ""})
 
 
-def refuse_if_paused(context: dg.AssetExecutionContext) -> None:
-    """At the start of every asset that writes: while paused, fail before touching anything (no retry)."""
+def refuse_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> None:
+    """At the start of every asset or op that writes: while paused, fail before touching anything (no retry)."""
     state = pause_state(context.instance)
     if state is not None:
         raise dg.Failure(

@@ -67,6 +67,11 @@ def test_while_paused_a_manual_run_of_a_writing_job_changes_nothing(conn: Connec
             (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
             message = failure.step_failure_data.error.message  # type: ignore[union-attr]
             assert "processing is paused (paused by oncall" in message and "campaign-ops resume" in message
+        # the schedule's own job too, launched by hand from the Launchpad
+        sweep = defs.resolve_job_def("de_enrollment_sweep_job").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
+        assert not sweep.success
         assert conn.execute(text(active)).scalar() == before
         assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 0
         # a check-only job is not writing: it still runs while paused
@@ -89,9 +94,12 @@ def test_runs_in_flight_are_the_writing_ones(db_env: str) -> None:
         writing = instance.create_run_for_job(
             defs.resolve_job_def("de_enrollment_job"), status=dg.DagsterRunStatus.NOT_STARTED
         )
+        sweep = instance.create_run_for_job(
+            defs.resolve_job_def("de_enrollment_sweep_job"), status=dg.DagsterRunStatus.NOT_STARTED
+        )
         instance.create_run_for_job(defs.resolve_job_def("schema_contract_job"), status=dg.DagsterRunStatus.NOT_STARTED)
         instance.create_run_for_job(defs.resolve_job_def("de_enrollment_job"), status=dg.DagsterRunStatus.SUCCESS)
-        assert [r.run_id for r in writing_runs_in_flight(instance)] == [writing.run_id]
+        assert {r.run_id for r in writing_runs_in_flight(instance)} == {writing.run_id, sweep.run_id}
 
 
 def test_pause_and_resume_commands(

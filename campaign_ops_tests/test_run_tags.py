@@ -5,7 +5,7 @@ import dagster as dg
 from sqlalchemy import Connection
 
 from campaign_ops.checks import dagster as checks
-from campaign_ops.clients.partition_keys import CLIENT_TAG, client_names, partition_key
+from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG, client_names, partition_key
 from campaign_ops.definitions import defs
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.run_tags import run_tags_sensor
@@ -67,11 +67,14 @@ def test_materialize_from_the_catalog_gets_the_jobs_tags_the_client_name_and_the
         assert dagster_run is not None and dagster_run.job_name == "__ASSET_JOB"
         request = checks.integrity_checks_after(dagster_run, instance)
         assert isinstance(request, dg.RunRequest), request
-        assert request.tags["dagster/partition"] == key
+        # the checks are unpartitioned: the request scopes them to the run's client by its id tag
+        assert request.tags[CLIENT_ID_TAG] == a.client_id
         after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
         found = {e.check_name: e for e in after.get_asset_check_evaluations()}
-        assert set(found) == {"stuck_leads", "stats_drift", "duplicate_de_enrollments"}
-        assert all(e.partition == key for e in found.values())
+        assert {"stuck_leads", "stats_drift", "duplicate_de_enrollments"} <= set(found)
+        for evaluation in found.values():  # each covers that client alone, named
+            assert evaluation.metadata["client_id"].value == a.client_id
+            assert evaluation.metadata["scope"].value == f"client {name} ({a.client_id})"
 
         # a run that materialized nothing of de-enrollment (here: the schema check) gets no checks after it
         other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)

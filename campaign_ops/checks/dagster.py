@@ -77,8 +77,6 @@ from campaign_ops.sweeps import (
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
-# clients named in a failing evaluation's description (all of them are in its table and JSON)
-NAMED_IN_SUMMARY = 10
 
 database_schema_asset = dg.AssetSpec(
     "database_schema",
@@ -199,13 +197,11 @@ def outcome_to_check_result(
             for client, f in sorted(findings.items(), key=lambda kv: (-_rank(kv[1]), (names or {}).get(kv[0], "")))
         ]
         metadata["client_findings"] = dg.MetadataValue.md(markdown_table(("level", "client", "id", "findings"), rows))
-        if rows and outcome.level != Level.PASSED:
-            named = ", ".join(f"{name} ({client})" for _, name, client, _ in rows[:NAMED_IN_SUMMARY])
-            more = f" and {len(rows) - NAMED_IN_SUMMARY} more" if len(rows) > NAMED_IN_SUMMARY else ""
-            description = f"{description}. Clients: {named}{more}"
+    # a check that did not pass says where (the clients by name), what was found there and what to do, whatever
+    # its scope: on-call reads this line in the UI and in the alert
     help_ = guidance(outcome.name, findings, names or {}, dagster_ui_url()) if outcome.level != Level.PASSED else None
     if help_ is not None:
-        description = f"{description}. {help_.todo}" if scope is None else f"{outcome.summary}. {help_.text()}"
+        description = f"{description}. {help_.text()}"
         metadata["clients"] = dg.MetadataValue.text(help_.where)
         metadata["to_do"] = dg.MetadataValue.text(help_.todo)
         if help_.link:

@@ -221,6 +221,7 @@ de_enrollment_job = dg.define_asset_job(
 def de_enrollment_sweep(
     context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output[None]]:
+    refuse_if_paused(context)
     settings = _settings(config)
     with database.connect() as conn:
         client_ids = active_client_ids(conn)

@@ -66,10 +66,12 @@ COMMAND_ARGS: dict[str, list[str]] = {
     "health-check": [],
     "lifecycle status": ["Spring"],
     "migrate-stuck-leads": [],
+    "pause": ["--reason", "test"],
     "reconcile": ["--all"],
     "report": ["daily"],
     "resolve-skipped": ["--list"],
     "restore": ["2026-01-01", "--from", "/nonexistent"],
+    "resume": [],
     "run-job": ["de_enrollment_job"],
     "stuck-clients": [],
 }

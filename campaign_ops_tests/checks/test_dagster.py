@@ -183,7 +183,7 @@ def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_fai
     assert value(stuck, "clients_with_findings") == {
         f"Alpha ({a})": {"client": "Alpha", "client_id": a, "stuck_leads": 101, "level": "warn"}
     }
-    assert f"Clients: Alpha ({a})" in stuck.description  # the failing client is named, B is not
+    assert f"Where: Alpha ({a})" in stuck.description  # the failing client is named, B is not
     assert b not in stuck.description and b not in value(stuck, "client_findings")
     table = value(stuck, "client_findings").splitlines()
     assert len(table) == 3 and f"| warn | Alpha | {a} | stuck_leads: 101 |" == table[2]
@@ -211,7 +211,7 @@ def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_fai
     assert 'campaign-ops de-enroll --client "Alpha"' in str(value(stuck, "to_do"))
     assert "Beta" not in (drift.description or "") + (stuck.description or "")
     dups = found["duplicate_de_enrollments"]
-    assert dups.passed and value(dups, "clients_with_findings_count") == 0 and "Clients:" not in dups.description
+    assert dups.passed and value(dups, "clients_with_findings_count") == 0 and "Where:" not in dups.description
 
 
 def _check_rows(instance: dg.DagsterInstance, run_id: str) -> int:
