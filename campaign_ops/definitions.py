@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from campaign_ops import core_dagster, run_tags
+from campaign_ops import core_dagster, pause, run_tags
 from campaign_ops.alerts import dagster as alerts
 from campaign_ops.archival import dagster as archival
 from campaign_ops.checks import dagster as checks
@@ -27,6 +27,7 @@ defs = dg.Definitions.merge(
     critical_alerts.defs,
     retention.defs,
     run_tags.defs,
+    pause.defs,
     # the default for every job without its own executor — above all the implicit __ASSET_JOB that "Materialize"
     # in the catalog runs: each run is one or a few small steps, and a step subprocess costs more than the work
     dg.Definitions(executor=dg.in_process_executor),

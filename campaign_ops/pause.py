@@ -14,6 +14,9 @@ Alerting, checks and partition sync keep running — "Stop all" in the UI would 
   the SOP says so).
 `campaign-ops resume` clears the flag and starts the same schedules and sensors again.
 
+In the UI the same two actions are jobs: Jobs → `pause_processing_job` → Launchpad → Launch run (the reason is
+its config), and `resume_processing_job`. They write no lead or campaign data, so they run while paused.
+
 The flag lives in the Dagster instance rather than the app database: it governs Dagster runs, needs no
 migration, and the same instance is what the UI and the daemon read.
 """
@@ -22,10 +25,11 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
@@ -84,8 +88,7 @@ def refuse_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext) 
     if state is not None:
         raise dg.Failure(
             description=f"processing is paused ({state.line()}); nothing was changed. "
-            "Resume with `campaign-ops resume` (or start the schedules tagged campaign_ops/writes in the UI "
-            "and run `campaign-ops resume` to lift the flag).",
+            "Resume with `campaign-ops resume`, or in the UI launch resume_processing_job.",
             allow_retries=False,
         )
 
@@ -155,3 +158,96 @@ def switch_writing_automations(instance: dg.DagsterInstance, *, running: bool) -
                     instance.stop_sensor(origin_id, selector_id, inst)
             out.append(Switched("schedule" if is_schedule else "sensor", inst.name, was))
     return out
+
+
+@dataclass(frozen=True)
+class PauseReport:
+    """What a pause or resume did, for the CLI to print and the UI's job to log."""
+
+    state: PauseState | None  # the pause now in force (pause), or the one lifted (resume)
+    switched: list[Switched]
+    in_flight: list[dg.DagsterRun]
+
+    def lines(self, *, paused: bool) -> list[str]:
+        out = []
+        for s in self.switched:
+            if paused:
+                out.append(f"{s.kind} {s.name}: {'stopped' if s.was_running else 'already stopped'}")
+            else:
+                out.append(f"{s.kind} {s.name}: {'already running' if s.was_running else 'started'}")
+        if paused:
+            assert self.state is not None
+            out.append(f"{self.state.line()}; new runs of writing jobs are refused until `campaign-ops resume`")
+            if self.in_flight:
+                out.append(f"{len(self.in_flight)} writing run(s) still in flight (a pause does not end them):")
+                out.extend(
+                    f"  {r.run_id} {r.job_name} {r.status.value} {r.tags.get('dagster/partition', '')}"
+                    for r in self.in_flight
+                )
+            else:
+                out.append("no writing run in flight")
+        elif self.state is not None:
+            out.append(f"resumed ({self.state.line()})")
+        else:
+            out.append("was not paused; writing schedules and sensors are running")
+        return out
+
+
+def pause_processing(instance: dg.DagsterInstance, *, by: str, reason: str, now: datetime) -> PauseReport:
+    """SOP Level 3: set the flag, stop the writing schedules and sensors, list the writing runs in flight."""
+    state = set_pause(instance, by=by, at=now, reason=reason)
+    switched = switch_writing_automations(instance, running=False)
+    return PauseReport(state, switched, writing_runs_in_flight(instance))
+
+
+def resume_processing(instance: dg.DagsterInstance) -> PauseReport:
+    """Lift the flag and start the writing schedules and sensors again."""
+    was = pause_state(instance)
+    clear_pause(instance)
+    return PauseReport(was, switch_writing_automations(instance, running=True), [])
+
+
+# --- the same two actions as jobs, for the UI -------------------------------------------------------------------
+
+
+class PauseConfig(dg.Config):
+    reason: str = Field(default="", description="Why (shown to whoever finds a run refused).")
+
+
+@dg.op(name="pause_processing", description="SOP Level 3: stop everything that writes lead or campaign data.")
+def pause_processing_op(context: dg.OpExecutionContext, config: PauseConfig) -> None:
+    report = pause_processing(
+        context.instance, by=f"the Dagster UI (run {context.run_id[:8]})", reason=config.reason, now=datetime.now(UTC)
+    )
+    for line in report.lines(paused=True):
+        context.log.info(line)
+
+
+@dg.op(name="resume_processing", description="Lift the pause: writing jobs run again, their schedules start.")
+def resume_processing_op(context: dg.OpExecutionContext) -> None:
+    for line in resume_processing(context.instance).lines(paused=False):
+        context.log.info(line)
+
+
+@dg.job(
+    name="pause_processing_job",
+    executor_def=dg.in_process_executor,
+    description="Stop processing immediately (SOP Level 3): stops the schedules and sensors tagged "
+    "campaign_ops/writes and makes writing jobs refuse new runs; alerts and checks keep running. "
+    "Same as `campaign-ops pause`.",
+)
+def pause_processing_job() -> None:
+    pause_processing_op()
+
+
+@dg.job(
+    name="resume_processing_job",
+    executor_def=dg.in_process_executor,
+    description="Undo pause_processing_job: writing jobs run again and their schedules and sensors start. "
+    "Same as `campaign-ops resume`.",
+)
+def resume_processing_job() -> None:
+    resume_processing_op()
+
+
+defs = dg.Definitions(jobs=[pause_processing_job, resume_processing_job])

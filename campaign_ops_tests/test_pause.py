@@ -132,3 +132,32 @@ def test_pause_and_resume_commands(
         monkeypatch.setenv(key, value)
     with dg.DagsterInstance.get() as instance:
         assert pause_state(instance) is None
+
+
+def test_pause_and_resume_are_one_launch_each_in_the_ui(conn: Connection, db_env: str) -> None:
+    """The UI's door: Launchpad → pause_processing_job does what `campaign-ops pause` does; resume undoes it."""
+    client = make_client(conn, due=3)
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("clients", [client.client_id])
+        paused = defs.resolve_job_def("pause_processing_job").execute_in_process(
+            instance=instance, run_config={"ops": {"pause_processing": {"config": {"reason": "duplicates"}}}}
+        )
+        assert paused.success
+        state = pause_state(instance)
+        assert state is not None and state.reason == "duplicates" and paused.run_id[:8] in state.by
+        states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
+        assert all(states[n] == "STOPPED" for n in WRITING_SCHEDULES), states
+        refused = defs.resolve_job_def("de_enrollment_job").execute_in_process(
+            instance=instance, partition_key=client.client_id, raise_on_error=False
+        )
+        assert not refused.success
+        assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 0
+
+        assert defs.resolve_job_def("resume_processing_job").execute_in_process(instance=instance).success
+        assert pause_state(instance) is None
+        states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
+        assert all(states[n] == "RUNNING" for n in WRITING_SCHEDULES), states
+        assert defs.resolve_job_def("de_enrollment_job").execute_in_process(
+            instance=instance, partition_key=client.client_id
+        ).success

@@ -82,6 +82,26 @@ class DeEnrollmentConfig(dg.Config):
     mode: Literal["set_based", "batched"] = Field(default="set_based", description="set_based, or the SOP's batches.")
 
 
+# the figures each asset's materialization shows: all of them once (on leads, what the pass changed), the other
+# two only what concerns them, so the run page does not list the same figures three times per client
+_CAMPAIGNS_FIGURES = ("status", "client", "leads_de_enrolled", "completed", "opted_out", "booked")
+_RUNS_FIGURES = ("status", "client", "de_enrollment_run_id", "duration_ms")
+
+
+def _materializations(r: ClientResult, partition: str) -> list[dg.AssetMaterialization]:
+    """The client's three materializations: the full figures on leads, the relevant few on the other two."""
+    figures = _client_metadata(r)
+    return [
+        dg.AssetMaterialization(asset_key=LEADS, partition=partition, metadata=figures),
+        dg.AssetMaterialization(
+            asset_key=CAMPAIGNS, partition=partition, metadata={k: figures[k] for k in _CAMPAIGNS_FIGURES}
+        ),
+        dg.AssetMaterialization(
+            asset_key=DE_ENROLLMENT_RUNS, partition=partition, metadata={k: figures[k] for k in _RUNS_FIGURES}
+        ),
+    ]
+
+
 def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
     return {
         "status": dg.MetadataValue.text(r.status),
@@ -131,9 +151,7 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
     sweep = _sweep(context, database, settings, client_ids)
     for r in sweep.clients:
         if r.status in ("success", "partial"):
-            metadata = _client_metadata(r)
-            for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
-                yield dg.AssetMaterialization(asset_key=key, partition=key_of[r.client_id], metadata=metadata)
+            yield from _materializations(r, key_of[r.client_id])
     _fail_if_any_failed(sweep)
 
 
@@ -235,9 +253,7 @@ def de_enrollment_sweep(
     )
     for r in changed:
         if r.client_id in known:  # a client activated since the last partition sync has no partition yet
-            metadata = _client_metadata(r)
-            for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
-                yield dg.AssetMaterialization(asset_key=key, partition=known[r.client_id], metadata=metadata)
+            yield from _materializations(r, known[r.client_id])
     noteworthy = [r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped]
     rows = [
         (r.status, r.client_name, r.client_id, r.leads_de_enrolled, r.leads_evaluated, r.duration_ms, r.error_details)

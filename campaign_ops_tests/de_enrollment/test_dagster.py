@@ -9,6 +9,8 @@ from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.de_enrollment.conftest import make_client, snapshot
 
 LEADS = dg.AssetKey("leads")
+CAMPAIGNS = dg.AssetKey("campaigns")
+DE_ENROLLMENT_RUNS = dg.AssetKey("de_enrollment_runs")
 
 
 @pytest.fixture
@@ -316,3 +318,23 @@ def test_named_partition_keys_materialize_their_own_partitions(conn: Connection,
     assert sweep.success
     assert instance.get_materialized_partitions(LEADS) == set(keys)
     assert materializations(instance)[keys[1]]["leads_de_enrolled"].value == 3 + 2  # due, one opted out, one booked
+
+
+def test_a_clients_figures_are_shown_once_not_on_each_of_its_three_materializations(
+    conn: Connection, db_env: str, instance
+) -> None:
+    client = make_client(conn, due=3)
+    conn.commit()
+    instance.add_dynamic_partitions("clients", [client.client_id])
+    assert job().execute_in_process(instance=instance, partition_key=client.client_id).success
+    leads = materializations(instance)[client.client_id]
+    campaigns = materializations(instance, CAMPAIGNS)[client.client_id]
+    runs = materializations(instance, DE_ENROLLMENT_RUNS)[client.client_id]
+    logged = conn.execute(
+        text("SELECT count(*) FROM de_enrollment_lead_log WHERE client_id = :c"), {"c": client.client_id}
+    ).scalar_one()
+    assert leads["leads_de_enrolled"].value == logged > 0 and "leads_evaluated" in leads and "duration_ms" in leads
+    # each other asset: who and how it went, and only the figures that concern it
+    assert campaigns["leads_de_enrolled"].value == logged and "leads_evaluated" not in campaigns
+    assert runs["de_enrollment_run_id"].value == leads["de_enrollment_run_id"].value
+    assert "completed" not in runs and "leads_evaluated" not in runs

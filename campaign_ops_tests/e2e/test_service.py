@@ -37,8 +37,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# the crash step: small commits so a sweep runs long enough to be killed in the middle of it
-CRASH_CHUNK_SIZE = 5
+# the crash step: small commits so a sweep runs long enough to be killed in the middle of it, and few enough that
+# the retry finishes the rest well within its maximum runtime on a loaded 2-core machine
+CRASH_CHUNK_SIZE = 50  # ~185 commits for the 9,218 due leads: seconds of work, killed after the first two
 CRASH_MAX_RUNTIME_SECONDS = 90  # the retry must finish the rest within it even on a busy 2-core machine
 
 
@@ -58,7 +59,7 @@ def test_service_end_to_end(dagster_service: RunningService, seeded_clients: See
         keys = step_partitions_appear(api, active)
         step_unknown_partitions_refused(api, [*inactive, "not-a-client"])
         backfill_run_id = step_one_client_backfill(api, engine, keys[0])
-        step_browser(service.base_url, keys, backfill_run_id)
+        step_browser(api, service.base_url, keys, backfill_run_id)
         step_crash_and_recover(service, engine, keys, seeded_clients)
         step_as_people_work(service, engine, keys)
         step_ctrl_c_stops_everything(service, engine)
@@ -146,7 +147,7 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
 # --- 2. in a browser ----------------------------------------------------------------------------------------
 
 
-def step_browser(base_url: str, active: list[str], backfill_run_id: str) -> None:
+def step_browser(api: DagsterApi, base_url: str, active: list[str], backfill_run_id: str) -> None:
     """Debian's chromium, fresh profile: partitions page, run page, checks view, and a key that is no client."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: `make install` installs Debian's chromium package"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -169,11 +170,15 @@ def step_browser(base_url: str, active: list[str], backfill_run_id: str) -> None
             page.screenshot(path=str(ARTIFACTS / "2-backfill-run.png"))
 
             page.goto(f"{base_url}/assets/leads?view=checks")
-            # leads carries more than one check: open stuck_leads, the one the backfill's after-run checks evaluated
+            # leads carries more than one check: open stuck_leads. The page shows its latest evaluation, whichever
+            # run made it (the backfill's after-run checks for one client, or a scheduled run over every client,
+            # which finds the other client's stuck leads): the UI must say what that evaluation said
             page.get_by_text("stuck_leads", exact=True).first.click()
             expect(page.get_by_text("Evaluation result")).to_be_visible()
-            expect(page.get_by_text("Passed", exact=True).first).to_be_visible()
-            expect(page.get_by_text("0 stuck lead(s)").first).to_be_visible()
+            latest = next(e["evaluation"] for e in api.check_executions("leads", "stuck_leads") if e["evaluation"])
+            expect(page.get_by_text("Passed" if latest["success"] else "Failed", exact=True).first).to_be_visible()
+            summary = latest["description"].split(". ")[0]  # "N stuck lead(s) …", then where and what to do
+            expect(page.get_by_text(summary, exact=False).first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "3-stuck-leads-check.png"))
 
             # the UI's backfill dialog: a key that is not a client matches no partition and cannot be launched
@@ -350,17 +355,36 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
                     text("UPDATE campaigns SET completed_leads_count = completed_leads_count + 50 WHERE name = :n"),
                     {"n": campaign},
                 )
-            checks_id = api.launch_run("integrity_checks_job", {"dagster/partition": key}, {})
-            assert api.wait_run_finished(checks_id, timeout_seconds=180)["status"] == "SUCCESS"
+            # on-call presses "Execute" on the check (every client: the failing one is named)
             page.goto(f"{base}/assets/campaigns?view=checks")
-            expect(page.get_by_text("stats_drift").first).to_be_visible()
-            (drift,) = [e for e in api.check_executions("campaigns", "stats_drift") if e["runId"] == checks_id]
+            page.get_by_text("stats_drift", exact=True).first.click()
+            page.locator("button", has_text=re.compile(r"^\s*Execute\s*$")).first.click()
+            toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}")).first
+            expect(toast).to_be_visible()
+            launched = re.search(r"Launched run ([0-9a-f]{8})", toast.inner_text())
+            assert launched, toast.inner_text()
+            drift = wait_for(
+                "the evaluation of the check executed from the UI",
+                lambda: next(
+                    (
+                        e
+                        for e in api.check_executions("campaigns", "stats_drift")
+                        if e["runId"].startswith(launched.group(1)) and e["evaluation"]
+                    ),
+                    None,
+                ),
+                timeout_seconds=180,
+                interval=2,
+            )
             description = drift["evaluation"]["description"]
             assert not drift["evaluation"]["success"] and f"Where: {name} ({client})" in description, description
             assert f'campaign-ops reconcile --client "{name}"' in description, description
-            page.get_by_text("stats_drift").first.click()
-            page.wait_for_timeout(2000)
-            page.screenshot(path=str(ARTIFACTS / "7-failed-check-says-who-and-what.png"))
+            # and reads it on the check's page: which client, which campaign, what to do
+            page.reload()
+            page.get_by_text("stats_drift", exact=True).first.click()
+            expect(page.get_by_text(f"Where: {name} ({client})", exact=False).first).to_be_visible()
+            expect(page.get_by_text(f"{name}: {campaign} off by 50", exact=False).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "7-failed-check-says-who-and-what.png"), full_page=True)
 
             # (d) pause: writing schedules stop (alerts keep running), a new writing run is refused
             env = {
@@ -369,7 +393,18 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
                 "DAGSTER_PG_URL": service.instance_url,
                 "DAGSTER_HOME": str(service.dagster_home),
             }
-            paused = campaign_ops_cli(env, "pause", "--reason", "e2e")
+            # one launch in the UI: Jobs → pause_processing_job → Launchpad → Launch run
+            before_pause = {r["runId"] for r in api.runs("pause_processing_job")}
+            page.goto(f"{base}/locations/campaign_ops/jobs/pause_processing_job/playground")
+            page.get_by_role("button", name="Launch run").click()
+            pause_run = wait_for(
+                "the pause run launched from the UI",
+                lambda: next((r for r in api.runs("pause_processing_job") if r["runId"] not in before_pause), None),
+                timeout_seconds=60,
+            )
+            pause_run = api.wait_run_finished(pause_run["runId"], timeout_seconds=180)
+            assert pause_run["status"] == "SUCCESS", api.run_messages(pause_run["runId"])[-20:]
+            paused = "\n".join(api.run_messages(pause_run["runId"]))
             assert "schedule daily_stats_reconciliation_schedule: stopped" in paused, paused
             page.goto(f"{base}/automation")
             expect(page.get_by_text("daily_stats_reconciliation_schedule").first).to_be_visible()
