@@ -1,5 +1,7 @@
 """The campaign-ops code location: assembles each capability's Dagster objects, nothing more."""
 
+import warnings
+
 import dagster as dg
 
 from campaign_ops import core_dagster, pause, run_tags
@@ -13,22 +15,35 @@ from campaign_ops.onboarding import dagster as onboarding
 from campaign_ops.reconciliation import dagster as reconciliation
 from campaign_ops.reports import dagster as reports
 from campaign_ops.retention import dagster as retention
+from campaign_ops.source_links import with_source_link
 
-defs = dg.Definitions.merge(
-    core_dagster.defs,
-    de_enrollment.defs,
-    reconciliation.defs,
-    archival.defs,
-    checks.defs,
-    reports.defs,
-    onboarding.defs,
-    lifecycle.defs,
-    alerts.defs,
-    critical_alerts.defs,
-    retention.defs,
-    run_tags.defs,
-    pause.defs,
-    # the default for every job without its own executor — above all the implicit __ASSET_JOB that "Materialize"
-    # in the catalog runs: each run is one or a few small steps, and a step subprocess costs more than the work
-    dg.Definitions(executor=dg.in_process_executor),
+
+def _with_source_links(merged: dg.Definitions) -> dg.Definitions:
+    """Each asset links to its core function. map_asset_specs and code references are preview/beta in Dagster 1.13:
+    their warnings are said once here, not printed on every CLI call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return merged.map_asset_specs(func=with_source_link)
+
+
+defs = _with_source_links(
+    dg.Definitions.merge(
+        core_dagster.defs,
+        de_enrollment.defs,
+        reconciliation.defs,
+        archival.defs,
+        checks.defs,
+        reports.defs,
+        onboarding.defs,
+        lifecycle.defs,
+        alerts.defs,
+        critical_alerts.defs,
+        retention.defs,
+        run_tags.defs,
+        pause.defs,
+        # the default for every job without its own executor — above all the implicit __ASSET_JOB that "Materialize"
+        # in the catalog runs: each run is one or a few small steps, and a step subprocess costs more than the work
+        dg.Definitions(executor=dg.in_process_executor),
+    )
 )

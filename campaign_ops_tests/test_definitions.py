@@ -31,3 +31,16 @@ def test_code_location_loads_with_the_dagster_tools(command: list[str], project_
         [str(exe), *command[1:]], cwd=project_root, env=env, capture_output=True, text=True, timeout=180
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_asset_links_to_the_code_that_does_its_work() -> None:
+    from pathlib import Path
+
+    from campaign_ops.definitions import defs as all_defs
+
+    graph = all_defs.get_repository_def().asset_graph
+    for key in graph.get_all_asset_keys():
+        references = graph.get(key).metadata.get("dagster/code_references")
+        assert references is not None, f"{key.to_user_string()} has no source link"
+        (reference,) = references.code_references
+        assert Path(reference.file_path).is_file() and reference.line_number > 1, reference

@@ -344,6 +344,20 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             run = api.wait_run_finished(run["runId"], timeout_seconds=180)
             assert run["status"] == "SUCCESS", api.run_messages(run["runId"])[-20:]
             assert run["tags"]["dagster/partition"] == key
+            # the integrity checks that follow it (a run-status sensor) end before the drift below is made
+            wait_for(
+                "the checks after the UI backfill",
+                lambda: next(
+                    (
+                        r
+                        for r in api.runs("integrity_checks_job", {"campaign_ops/after_run": run["runId"]})
+                        if r["status"] in ("SUCCESS", "FAILURE")
+                    ),
+                    None,
+                ),
+                timeout_seconds=180,
+                interval=2,
+            )
 
             # (c) the integrity checks for that client fail on the drift: the check says who and what to do
             # (drift made after the backfill: de-enrollment recounts its clients' campaigns)
@@ -380,9 +394,16 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             assert not drift["evaluation"]["success"] and f"Where: {name} ({client})" in description, description
             assert f'campaign-ops reconcile --client "{name}"' in description, description
             # and reads it on the check's page: which client, which campaign, what to do
-            page.reload()
-            page.get_by_text("stats_drift", exact=True).first.click()
-            expect(page.get_by_text(f"Where: {name} ({client})", exact=False).first).to_be_visible()
+            def shown() -> bool:
+                page.reload()
+                page.get_by_text("stats_drift", exact=True).first.click()
+                try:
+                    expect(page.get_by_text(f"Where: {name} ({client})", exact=False).first).to_be_visible()
+                except AssertionError:
+                    return False
+                return True
+
+            wait_for("the check's page to show the failed evaluation", shown, timeout_seconds=120, interval=2)
             expect(page.get_by_text(f"{name}: {campaign} off by 50", exact=False).first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "7-failed-check-says-who-and-what.png"), full_page=True)
 
