@@ -126,6 +126,17 @@ class DagsterApi:
         )
         return [e.get("message") or "" for e in data["logsForRun"]["events"]]
 
+    def run_errors(self, run_id: str) -> list[str]:
+        """The error messages of a run's step and run failures (a failure's reason is not in its message)."""
+        data = self.query(
+            """query($id: ID!) { logsForRun(runId: $id, limit: 1000) {
+                 ... on EventConnection { events {
+                   ... on ExecutionStepFailureEvent { error { message } }
+                   ... on RunFailureEvent { error { message } } } } } }""",
+            {"id": run_id},
+        )
+        return [e["error"]["message"] for e in data["logsForRun"]["events"] if (e.get("error") or {}).get("message")]
+
     def run_worker_pid(self, run_id: str) -> int | None:
         """The run worker's pid, from Dagster's "Started process for run (pid: N)." engine event."""
         for message in self.run_messages(run_id):
