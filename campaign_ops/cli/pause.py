@@ -1,19 +1,18 @@
 """`campaign-ops pause` / `resume`: SOP Level 3's "stop processing immediately" (campaign_ops/pause.py)."""
 
 import getpass
-import os
 from datetime import UTC, datetime
 
 import click
 
-from campaign_ops.cli.dev import dagster_environment
+from campaign_ops.service.environment import dagster_environment, use_dagster_environment
 
 
 def _instance():  # type: ignore[no-untyped-def]
     import dagster as dg
 
     env = dagster_environment()
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
+    use_dagster_environment(env)
     return dg.DagsterInstance.get()
 
 
@@ -21,6 +20,7 @@ def _instance():  # type: ignore[no-untyped-def]
 @click.option("--reason", default="", help="Why (shown to whoever finds a run refused).")
 def pause_command(reason: str) -> None:
     """Stop everything that writes lead or campaign data; alerts and checks keep running."""
+    from campaign_ops.clients.tags import PARTITION_TAG
     from campaign_ops.pause import set_pause, switch_writing_automations, writing_runs_in_flight
 
     with _instance() as instance:
@@ -33,7 +33,7 @@ def pause_command(reason: str) -> None:
     if in_flight:
         click.echo(f"{len(in_flight)} writing run(s) still in flight (a pause does not end them):")
         for run in in_flight:
-            click.echo(f"  {run.run_id} {run.job_name} {run.status.value} {run.tags.get('dagster/partition', '')}")
+            click.echo(f"  {run.run_id} {run.job_name} {run.status.value} {run.tags.get(PARTITION_TAG, '')}")
     else:
         click.echo("no writing run in flight")
 
