@@ -100,6 +100,13 @@ def connect(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def disposing_connection(url: str | None = None) -> Iterator[Connection]:
+    """One connection on its own engine (`disposing_engine`), both closed however the block ends."""
+    with disposing_engine(url) as engine, connect(engine) as conn:
+        yield conn
+
+
 def resolve_database_url(database: str = APP_DATABASE) -> str:
     """DATABASE_URL when set; otherwise the embedded server, with `database` created if missing."""
     url = os.environ.get("DATABASE_URL")
