@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from campaign_ops.db.urls import mask_url, normalise_url, with_database
-from campaign_ops.errors import ConfigError, DatabaseUnavailableError
+from campaign_ops.errors import ConfigError, DatabaseUnavailableError, error_line
 
 APP_DATABASE = "campaign_ops"
 DAGSTER_DATABASE = "dagster"
@@ -92,9 +92,8 @@ def connect(engine: Engine) -> Iterator[Connection]:
     try:
         conn = engine.connect()
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         raise DatabaseUnavailableError(
-            f"cannot connect to PostgreSQL at {mask_url(str(engine.url))}: {reason}"
+            f"cannot connect to PostgreSQL at {mask_url(str(engine.url))}: {error_line(exc)}"
         ) from None
     with conn:
         yield conn
