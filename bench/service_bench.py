@@ -25,8 +25,9 @@ import psutil
 from sqlalchemy import text
 
 from bench.run_bench import ROOT, admin_exec, admin_url, build_template, de_enrolled, fresh_copy
-from campaign_ops.cli.dev import DagsterServices, ServicePorts, _is_run_worker
+from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.db.engine import make_engine
+from campaign_ops.service.supervisor import DagsterServices, ServicePorts, is_run_worker
 from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 
 JOB = "de_enrollment_job"  # one-client runs and backfills
@@ -58,7 +59,7 @@ class RssSampler:
             for proc in self.services.process_tree(name):
                 try:
                     rss = proc.memory_info().rss
-                    worker = _is_run_worker(proc)
+                    worker = is_run_worker(proc)
                 except psutil.Error:
                     continue
                 total += rss
@@ -172,7 +173,7 @@ def one_run_per_client(admin: str, template: str, rows: list[tuple[str, str]]) -
             keys = wait_partitions(api, active_clients(app))
             started = time.time()
             with RssSampler(services) as sampler:
-                run_ids = [api.launch_run(JOB, {"dagster/partition": key}, {}) for key in keys]
+                run_ids = [api.launch_run(JOB, {PARTITION_TAG: key}, {}) for key in keys]
                 queued = time.time() - started
                 runs = [api.wait_run_finished(run_id, timeout_seconds=3600) for run_id in run_ids]
             elapsed = max(epoch(r["endTime"]) for r in runs) - started

@@ -1,5 +1,5 @@
-"""Errors that reach operators as one clear line (the CLI prints them without a traceback), and the masking of
-secrets in every text that reaches operators."""
+"""Errors that reach operators as one clear line (the CLI prints them without a traceback), the one line any
+error is reduced to (`error_line`), and the masking of secrets in every text that reaches operators."""
 
 import re
 from collections.abc import Iterable
@@ -84,3 +84,25 @@ def mask_secrets(text: str, secrets: Iterable[str | None] = ()) -> str:
 def mask_url(url: str) -> str:
     """A URL safe to print or log (password, password query keys, webhook path masked)."""
     return mask_secrets(url)
+
+
+# --- one line per error -------------------------------------------------------------------------------------------
+
+
+def error_line(exc: BaseException, *, with_type: bool = False) -> str:
+    """One line saying what went wrong, secrets masked: fit to print, log, or store.
+
+    A database error speaks through the driver's message (`exc.orig`), without SQLAlchemy's echo of the statement
+    and its parameters. `with_type` names the error's class first (`UndefinedTable: relation … does not exist`),
+    for texts stored per client, except for a CampaignOpsError, whose message is written for operators already.
+    """
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    lines = str(source).strip().splitlines()
+    message = lines[0] if lines else ""
+    if not with_type:
+        return mask_secrets(message or type(exc).__name__)
+    if message and isinstance(source, CampaignOpsError):
+        return mask_secrets(message)
+    name = type(source).__name__
+    return mask_secrets(f"{name}: {message}" if message else name)

@@ -31,6 +31,8 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
+from campaign_ops.clients.tags import PARTITION_TAG
+
 WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
 PAUSE_KEY = "campaign_ops/paused"
@@ -181,7 +183,7 @@ class PauseReport:
             if self.in_flight:
                 out.append(f"{len(self.in_flight)} writing run(s) still in flight (a pause does not end them):")
                 out.extend(
-                    f"  {r.run_id} {r.job_name} {r.status.value} {r.tags.get('dagster/partition', '')}"
+                    f"  {r.run_id} {r.job_name} {r.status.value} {r.tags.get(PARTITION_TAG, '')}"
                     for r in self.in_flight
                 )
             else:

@@ -20,18 +20,13 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
-from campaign_ops.clients.partition_keys import CLIENT_TAG, client_id_or_none, client_names, client_run_tags
+from campaign_ops.clients.partition_keys import client_id_or_none, client_names, client_run_tags
+from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
 from campaign_ops.de_enrollment.dagster import DE_ENROLLMENT_RUN_TAGS
+from campaign_ops.pause import IN_FLIGHT
 from campaign_ops.reconciliation.dagster import RECONCILIATION_RUN_TAGS, campaign_stats_reconciliation_asset
 from campaign_ops.resources import DatabaseResource
 
-PARTITION_TAG = "dagster/partition"
-IN_FLIGHT = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-]
 # (the assets, the tags every run materializing one of them must carry)
 ASSET_RUN_TAGS: Sequence[tuple[frozenset[dg.AssetKey], Mapping[str, str]]] = [
     (frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS}), DE_ENROLLMENT_RUN_TAGS),

@@ -4,19 +4,38 @@ A Dagster run costs seconds before it does anything: 100 one-client runs took 23
 run over the same 100 partitions about 6 s. So schedules ask for a range run; one-client runs are for backfills.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
 from campaign_ops.clients import partition_keys
 from campaign_ops.clients.sweep import ClientFailure
+from campaign_ops.clients.tags import (
+    ALL_CLIENTS,
+    CLIENT_TAG,  # scopes a run of the (unpartitioned) checks to one client; absent: every active client
+    PARTITION_TAG,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    SWEEP_TAG,
+    range_tags,
+)
 from campaign_ops.partitions import clients_partitions
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
-PARTITION_TAG = "dagster/partition"
-# scopes a run of the (unpartitioned) checks to one client; absent: every active client
-CLIENT_TAG = partition_keys.CLIENT_TAG
+# the run tags are defined once, in clients/tags.py; the Dagster modules may read them from here too
+__all__ = [
+    "CLIENT_METADATA",
+    "CLIENT_TAG",
+    "PARTITION_TAG",
+    "RANGE_END_TAG",
+    "RANGE_START_TAG",
+    "SWEEP_TAG",
+    "all_clients_run_request",
+    "client_id_of_key",
+    "clients_failed",
+    "run_scope_tags",
+    "tick_run_key",
+]
+
 # metadata key of a check evaluation scoped to one client: that client's id (the alert sensor reads it)
 CLIENT_METADATA = "client_id"
 
@@ -41,8 +60,22 @@ def all_clients_run_request(
         return dg.SkipReason("no clients partitions yet (the clients_partition_sync_sensor adds them)")
     return dg.RunRequest(
         run_key=tick_run_key(context, run_key_prefix),
-        tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1], "campaign_ops/sweep": "all_clients"},
+        tags={**range_tags(keys), SWEEP_TAG: ALL_CLIENTS},
     )
+
+
+def run_scope_tags(
+    partitioned: bool, keys: Sequence[str], client_id: str | None, names: Mapping[str, str]
+) -> dict[str, str]:
+    """The tags of a run over one client (`client_id`) or all of them (None), `keys` the clients partitions:
+    a partitioned job gets the client's partition or the range of all keys, an unpartitioned one (the checks,
+    the sweep job) the client's name and id, or nothing (every active client)."""
+    named = partition_keys.client_run_tags(client_id, names.get(client_id)) if client_id else {}
+    if not partitioned:
+        return named
+    if client_id:
+        return {PARTITION_TAG: partition_keys.key_for_client(keys, client_id, names.get(client_id)), **named}
+    return range_tags(keys)
 
 
 def clients_failed(what: str, failures: Sequence[ClientFailure], total: int) -> dg.Failure:

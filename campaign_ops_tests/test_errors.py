@@ -1,8 +1,10 @@
-"""The one masking function: what it hides, wherever it appears in a text."""
+"""The one masking function (what it hides, wherever it appears in a text) and the one error line."""
 
 import pytest
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
-from campaign_ops.errors import mask_secrets, mask_url, secret_parts
+from campaign_ops.errors import ConfigError, error_line, mask_secrets, mask_url, secret_parts
 
 WEBHOOK = "https://relay.example:8443/services/T0AAAA1111/B0BBBB2222/abcdefSecretXYZ123456789"
 
@@ -49,3 +51,22 @@ def test_mask_url_hides_every_password_of_a_database_url() -> None:
         mask_url(url)
         == "postgresql+psycopg2://ops:***@127.0.0.1:5432/app?password=***&sslpassword=***&application_name=x"
     )
+
+
+def test_a_database_error_is_the_drivers_first_line_without_the_statement(conn: Connection) -> None:
+    with pytest.raises(DBAPIError) as raised:
+        conn.execute(text("SELECT * FROM no_such_table WHERE note = :n"), {"n": "postgresql://ops:hunter2@db/app"})
+    assert error_line(raised.value) == 'relation "no_such_table" does not exist'
+    assert error_line(raised.value, with_type=True) == 'UndefinedTable: relation "no_such_table" does not exist'
+
+
+def test_an_error_line_is_one_line_with_secrets_masked() -> None:
+    exc = RuntimeError("  connect to postgresql://ops:hunter2@db/app failed\nsecond line  ")
+    assert error_line(exc) == "connect to postgresql://ops:***@db/app failed"
+    assert error_line(exc, with_type=True) == "RuntimeError: connect to postgresql://ops:***@db/app failed"
+
+
+def test_an_operators_message_keeps_its_words_and_an_empty_one_names_the_class() -> None:
+    assert error_line(ConfigError("DATABASE_URL is set but empty"), with_type=True) == "DATABASE_URL is set but empty"
+    assert error_line(RuntimeError()) == "RuntimeError"
+    assert error_line(RuntimeError(), with_type=True) == "RuntimeError"

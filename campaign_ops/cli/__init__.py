@@ -20,7 +20,7 @@ from campaign_ops.cli import (
 from campaign_ops.cli.db import db_group
 from campaign_ops.cli.demo import demo_group
 from campaign_ops.cli.dev import dev_command, run_job_command
-from campaign_ops.errors import CampaignOpsError, mask_secrets
+from campaign_ops.errors import CampaignOpsError, error_line, mask_secrets
 
 
 class _OneLineErrors(click.Group):
@@ -39,8 +39,7 @@ class _OneLineErrors(click.Group):
             click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(1)
         except SQLAlchemyError as exc:
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-            click.echo(f"error: database: {mask_secrets(reason)}", err=True)
+            click.echo(f"error: database: {error_line(exc)}", err=True)
             sys.exit(1)
 
 

@@ -16,7 +16,7 @@ from campaign_ops.alerts.silences import (
 )
 from campaign_ops.alerts.slack import alert_settings_from_env, build_notifier, slack_config_from_env
 from campaign_ops.cli.types import MAX_HOURS, positive_int
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection
 from campaign_ops.errors import CampaignOpsError, ConfigError
 
 
@@ -55,8 +55,7 @@ def silence_command(
     """Withhold alerts for a while (all of them, one type, one client, or one type for one client)."""
     duration = parse_duration(duration_text)
     alert_type = normalise_alert_type(alert_type)
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         silence = create_silence(
             conn,
             duration=duration,
@@ -81,8 +80,7 @@ def silence_command(
 def list_command(include_ended: bool) -> None:
     """Silences in force and alerts still open."""
     now = utc_now()
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         silences = list_silences(conn, now=now, include_ended=include_ended)
         alerts = open_alerts(conn)
     click.echo(f"Silences{' (all)' if include_ended else ' in force'}: {len(silences)}")
@@ -114,8 +112,7 @@ def unsilence_command(silence_id: int | None, lift_all: bool, lifted_by: str | N
     """End one silence (by its #) or all of them now."""
     if (silence_id is None) == (not lift_all):
         raise ConfigError("give a silence id (see `alerts list`) or --all, not both")
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         lifted = lift_silences(
             conn, now=utc_now(), lifted_by=lifted_by or _who(), ids=None if lift_all else [silence_id or 0]
         )
@@ -130,10 +127,9 @@ def test_command(severity: str, key: str, message: str) -> None:
     """Send a TEST alert through the sensors' pipeline (Slack from the environment, or the log); exit 1 if the
     delivery failed."""
     config = slack_config_from_env()
-    engine = make_engine(resolve_database_url(), pooled=False)
     title = "campaign-ops test alert"
     alert = Alert(alert_type="TEST", key=f"test:{key}", severity=severity.upper(), title=title, summary=message)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         report = dispatch(
             conn,
             firing=[alert],
@@ -160,10 +156,8 @@ def stats_command(hours: int, as_json: bool) -> None:
 
     from campaign_ops.alerts.stats import alert_stats
 
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         stats = alert_stats(conn, hours=hours, now=utc_now())
-    engine.dispose()
     if as_json:
         click.echo(json.dumps(stats.as_json(), indent=2))
         return

@@ -9,10 +9,9 @@ from campaign_ops.archival.core import (
     archive_clients,
 )
 from campaign_ops.cli.clients import accepts_client_names
-from campaign_ops.cli.reconciliation import database_engine
 from campaign_ops.cli.types import MAX_DAYS, NON_BLANK, bounded_int
 from campaign_ops.clients.core import active_client_ids
-from campaign_ops.db.engine import connect
+from campaign_ops.db.engine import connect, disposing_engine
 from campaign_ops.errors import CampaignOpsError, ConfigError, UnknownClientError
 
 
@@ -58,7 +57,7 @@ def archive_command(
         lead_log_retention_days=DEFAULT_LEAD_LOG_RETENTION_DAYS if log_days is None else log_days,
         dry_run=dry_run,
     )
-    with database_engine() as engine:
+    with disposing_engine() as engine:
         every_client = not client_ids
         if every_client:
             with connect(engine) as conn:

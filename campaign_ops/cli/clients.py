@@ -7,18 +7,14 @@ from typing import Any
 import click
 
 from campaign_ops.clients.partition_keys import resolve_client
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection
 from campaign_ops.errors import ConfigError
 
 
 def resolve_clients(values: Sequence[str]) -> tuple[str, ...]:
     """Client ids of what was typed (names, uuids or partition keys); one UnknownClientError line otherwise."""
-    engine = make_engine(resolve_database_url(), pooled=False)
-    try:
-        with connect(engine) as conn:
-            return tuple(dict.fromkeys(resolve_client(conn, v) for v in values))
-    finally:
-        engine.dispose()
+    with disposing_connection() as conn:
+        return tuple(dict.fromkeys(resolve_client(conn, v) for v in values))
 
 
 def accepts_client_names(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -3,7 +3,7 @@
 import click
 
 from campaign_ops.db import migrations
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection, resolve_database_url
 from campaign_ops.db.urls import mask_url
 from campaign_ops.db.verify import verify_schema
 
@@ -49,8 +49,7 @@ def status_command() -> None:
 @db_group.command("verify")
 def verify_command() -> None:
     """Check every expected table, column, function, view and index; exit 1 if anything is missing."""
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         items = verify_schema(conn)
     for item in items:
         click.echo(f"{'✅' if item.ok else '❌'} {item.kind:<8} {item.name}")

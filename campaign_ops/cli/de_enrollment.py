@@ -10,7 +10,7 @@ from tqdm import tqdm
 from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import NON_BLANK, bounded_int
 from campaign_ops.clients.core import active_client_ids, require_active_clients
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import connect, disposing_connection, disposing_engine
 from campaign_ops.de_enrollment.core import (
     ClientResult,
     Decision,
@@ -29,18 +29,17 @@ ICONS = {"success": "✅", "partial": "⚠️", "skipped": "⏭️", "failed": "
 def _run(client_ids: tuple[str, ...], all_clients: bool, settings: DeEnrollmentSettings) -> SweepResult:
     if bool(client_ids) == all_clients:
         raise ConfigError("give --client NAME / --client-id UUID (one or more) or --all")
-    engine = make_engine(resolve_database_url())
-    with connect(engine) as conn:
-        ids = active_client_ids(conn) if all_clients else require_active_clients(conn, client_ids)
-    with tqdm(total=len(ids), unit="client", desc="de-enrolling", leave=False, disable=None) as bar:
+    # pooled: the sweep opens a connection per client
+    with disposing_engine(pooled=True) as engine:
+        with connect(engine) as conn:
+            ids = active_client_ids(conn) if all_clients else require_active_clients(conn, client_ids)
+        with tqdm(total=len(ids), unit="client", desc="de-enrolling", leave=False, disable=None) as bar:
 
-        def done(r: ClientResult) -> None:
-            bar.update(1)
-            bar.set_postfix_str(f"{r.leads_de_enrolled} de-enrolled")
+            def done(r: ClientResult) -> None:
+                bar.update(1)
+                bar.set_postfix_str(f"{r.leads_de_enrolled} de-enrolled")
 
-        sweep = de_enroll_clients(engine, ids, settings, on_client_done=done, log_line=lambda _: None)
-    engine.dispose()
-    return sweep
+            return de_enroll_clients(engine, ids, settings, on_client_done=done, log_line=lambda _: None)
 
 
 def _print(sweep: SweepResult) -> None:
@@ -100,14 +99,12 @@ def de_enroll_command(
 @click.option("--max-runtime", "max_runtime_ms", type=bounded_int(), default=3_600_000, show_default=True)
 def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
     """The SOP's one-time Phase 3 migration: de-enroll every stuck lead, with a before/after report."""
-    engine = make_engine(resolve_database_url())
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         before: dict[str, int] = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
     sweep = _run((), True, DeEnrollmentSettings.from_env(max_runtime_ms=max_runtime_ms))
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         after: dict[str, int] = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
         names: dict[str, str] = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
-    engine.dispose()
     click.echo("Stuck leads migration report")
     click.echo(f"{'client':<40} {'stuck before':>12} {'de-enrolled':>12} {'stuck after':>12}")
     by_client = {r.client_id: r for r in sweep.clients}
@@ -138,8 +135,7 @@ def resolve_skipped_command(
     lead_ids: tuple[str, ...], decision: str | None, reason: str | None, by: str | None, list_only: bool
 ) -> None:
     """Decide on leads a pass skipped because their enrollment was already de-enrolled (one transaction)."""
-    engine = make_engine(resolve_database_url())
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         if list_only:
             pending = pending_skipped(conn)
             conn.rollback()
@@ -156,7 +152,6 @@ def resolve_skipped_command(
             reason=reason or "",
             by=by or getpass.getuser(),
         )
-    engine.dispose()
     then = "the next pass de-enrolls them again" if decision == "new-enrollment" else "they are de-enrolled again"
     click.echo(f"{len(done)} lead(s) resolved as {decision}: {then}; recorded in the lead log")
 

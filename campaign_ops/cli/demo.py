@@ -4,7 +4,7 @@ import time
 
 import click
 
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection
 from campaign_ops.demo.seed import seed_demo_data
 
 
@@ -21,8 +21,7 @@ def demo_group() -> None:
 def seed_command(clients: int, campaigns_per_client: int, leads: int, seed: int) -> None:
     """Replace the demo clients of SEED with fresh, reproducible data (one client inactive)."""
     started = time.monotonic()
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn, conn.begin():
+    with disposing_connection() as conn, conn.begin():
         summary = seed_demo_data(
             conn, clients=clients, campaigns_per_client=campaigns_per_client, leads=leads, seed=seed
         )

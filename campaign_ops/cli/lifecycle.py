@@ -3,7 +3,7 @@
 import click
 
 from campaign_ops.checks.core import markdown_table
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection
 from campaign_ops.lifecycle.core import campaign_status
 
 
@@ -16,10 +16,8 @@ def lifecycle_group() -> None:
 @click.argument("campaign_name")
 def status_command(campaign_name: str) -> None:
     """Every round: schedule, status, send time, recipients, latest metrics, notifications, integrity."""
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn:
+    with disposing_connection() as conn:
         status = campaign_status(conn, campaign_name)
-    engine.dispose()
     click.echo(f"Lifecycle campaign: {status.campaign_name}")
     click.echo(
         markdown_table(

@@ -4,7 +4,7 @@ import json
 
 import click
 
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection
 from campaign_ops.onboarding.core import SEVERITIES, detect_stuck_clients
 
 ICONS = {"LOW": "🟡", "MEDIUM": "🟠", "HIGH": "🔴"}
@@ -18,12 +18,10 @@ ICONS = {"LOW": "🟡", "MEDIUM": "🟠", "HIGH": "🔴"}
 )
 def stuck_clients_command(severity: str | None, terminal: bool, as_json: bool) -> None:
     """Clients stuck in onboarding longer than their state's threshold (stamps stuck_detected_at)."""
-    engine = make_engine(resolve_database_url(), pooled=False)
-    with connect(engine) as conn, conn.begin():
+    with disposing_connection() as conn, conn.begin():
         report = detect_stuck_clients(conn).filtered(
             severity=severity.upper() if severity else None, terminal_only=terminal
         )
-    engine.dispose()
     if as_json:
         click.echo(json.dumps(report.as_json(), indent=2))
         return

@@ -1,19 +1,18 @@
 """`campaign-ops pause` / `resume`: SOP Level 3's "stop processing immediately" (campaign_ops/pause.py)."""
 
 import getpass
-import os
 from datetime import UTC, datetime
 
 import click
 
-from campaign_ops.cli.dev import dagster_environment
+from campaign_ops.service.environment import dagster_environment, use_dagster_environment
 
 
 def _instance():  # type: ignore[no-untyped-def]
     import dagster as dg
 
     env = dagster_environment()
-    os.environ.update({k: env[k] for k in ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")})
+    use_dagster_environment(env)
     return dg.DagsterInstance.get()
 
 

@@ -1,15 +1,11 @@
 """`campaign-ops` commands of reconciliation (reconcile) and the SOP's table backups (backup, restore)."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import click
-from sqlalchemy import Engine
 
 from campaign_ops.backups.core import complete_backup_days, create_backup, restore_backup
 from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.clients.core import active_client_ids
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import connect, disposing_connection, disposing_engine
 from campaign_ops.errors import CampaignOpsError, UnknownClientError
 from campaign_ops.reconciliation.core import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -17,15 +13,6 @@ from campaign_ops.reconciliation.core import (
     ReconciliationSettings,
     reconcile_clients,
 )
-
-
-@contextmanager
-def database_engine() -> Iterator[Engine]:
-    engine = make_engine(resolve_database_url(), pooled=False)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _describe(result: ClientReconciliation) -> list[str]:
@@ -64,7 +51,7 @@ def reconcile_command(
     if bool(client_ids) == all_clients:
         raise click.UsageError('give either --client "<name>" / --client-id <uuid> (repeatable) or --all')
     settings = ReconciliationSettings(dry_run=dry_run, lock_timeout_seconds=lock_timeout_seconds)
-    with database_engine() as engine:
+    with disposing_engine() as engine:
         if all_clients:
             with connect(engine) as conn:
                 client_ids = tuple(active_client_ids(conn))
@@ -90,7 +77,7 @@ def reconcile_command(
 @click.option("--list", "list_only", is_flag=True, help="List the complete backups (YYYYMMDD) and exit.")
 def backup_command(replace: bool, list_only: bool) -> None:
     """Create the SOP's leads_backup_YYYYMMDD and campaigns_backup_YYYYMMDD tables (today, one snapshot)."""
-    with database_engine() as engine, connect(engine) as conn:
+    with disposing_connection() as conn:
         if list_only:
             days = complete_backup_days(conn)
             click.echo("\n".join(days) if days else "no backups")
@@ -106,7 +93,7 @@ def backup_command(replace: bool, list_only: bool) -> None:
 @click.option("--from", "day", required=True, metavar="YYYYMMDD", help="Date of the backup to restore from.")
 def restore_command(day: str) -> None:
     """Restore leads and campaigns from a day's backup (SOP rollback Step 4), in one transaction."""
-    with database_engine() as engine, connect(engine) as conn:
+    with disposing_connection() as conn:
         result = restore_backup(conn, day)
     t = result.tables
     click.echo(f"restored from {t.leads} and {t.campaigns} in one transaction:")

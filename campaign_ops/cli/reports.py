@@ -20,7 +20,7 @@ from campaign_ops.checks.core import (
 )
 from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import positive_int
-from campaign_ops.db.engine import connect, make_engine, resolve_database_url
+from campaign_ops.db.engine import disposing_connection
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 
 UNHEALTHY_EXIT_CODE = 2
@@ -28,12 +28,8 @@ UNHEALTHY_EXIT_CODE = 2
 
 @contextmanager
 def _snapshot(statement_timeout_ms: int) -> Iterator[Connection]:
-    engine = make_engine(resolve_database_url(), pooled=False)
-    try:
-        with connect(engine) as conn, read_only_snapshot(conn, statement_timeout_ms):
-            yield conn
-    finally:
-        engine.dispose()
+    with disposing_connection() as conn, read_only_snapshot(conn, statement_timeout_ms):
+        yield conn
 
 
 _client_option = click.option(

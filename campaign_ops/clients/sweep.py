@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError
 
 from campaign_ops.db.engine import connect
-from campaign_ops.errors import CampaignOpsError, mask_secrets
+from campaign_ops.errors import error_line
 
 T = TypeVar("T")
 
@@ -23,12 +22,9 @@ class ClientFailure:
 
 
 def error_text(exc: BaseException) -> str:
-    """One line that says what went wrong, without connection strings or passwords (it is stored)."""
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        message = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
-        return mask_secrets(f"{type(exc.orig).__name__}: {message}" if message else type(exc.orig).__name__)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return mask_secrets(first if isinstance(exc, CampaignOpsError) and first else f"{type(exc).__name__}: {first}")
+    """One line that says what went wrong for one client, its class named, without connection strings or
+    passwords (it is stored)."""
+    return error_line(exc, with_type=True)
 
 
 def each_client(

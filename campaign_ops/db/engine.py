@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from campaign_ops.db.urls import mask_url, normalise_url, with_database
-from campaign_ops.errors import ConfigError, DatabaseUnavailableError
+from campaign_ops.errors import ConfigError, DatabaseUnavailableError, error_line
 
 APP_DATABASE = "campaign_ops"
 DAGSTER_DATABASE = "dagster"
@@ -75,16 +75,34 @@ def make_engine(url: str, *, pooled: bool = True, server_keepalives: bool = True
 
 
 @contextmanager
+def disposing_engine(url: str | None = None, *, pooled: bool = False) -> Iterator[Engine]:
+    """An engine for one command or one check, disposed however the block ends (an error included), so none of
+    its sessions, nor a session-level advisory lock one of them holds, outlives it. `url` defaults to the app
+    database (`resolve_database_url`). Unpooled unless the work opens many connections (one per client)."""
+    engine = make_engine(url if url is not None else resolve_database_url(), pooled=pooled)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def connect(engine: Engine) -> Iterator[Connection]:
     """A connection, turning 'server unreachable' into one clear error without the password."""
     try:
         conn = engine.connect()
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         raise DatabaseUnavailableError(
-            f"cannot connect to PostgreSQL at {mask_url(str(engine.url))}: {reason}"
+            f"cannot connect to PostgreSQL at {mask_url(str(engine.url))}: {error_line(exc)}"
         ) from None
     with conn:
+        yield conn
+
+
+@contextmanager
+def disposing_connection(url: str | None = None) -> Iterator[Connection]:
+    """One connection on its own engine (`disposing_engine`), both closed however the block ends."""
+    with disposing_engine(url) as engine, connect(engine) as conn:
         yield conn
 
 
@@ -105,10 +123,10 @@ def resolve_database_url(database: str = APP_DATABASE) -> str:
 
 def ensure_database(admin_url: str, database: str) -> None:
     """Create `database` on the server of `admin_url` unless it exists."""
-    engine = make_engine(admin_url, pooled=False).execution_options(isolation_level="AUTOCOMMIT")
-    with connect(engine) as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}).scalar()
-        if not exists:
-            # identifiers cannot be bound parameters; quote through the dialect
-            conn.exec_driver_sql(f"CREATE DATABASE {engine.dialect.identifier_preparer.quote(database)}")
-    engine.dispose()
+    with disposing_engine(admin_url) as base:
+        engine = base.execution_options(isolation_level="AUTOCOMMIT")
+        with connect(engine) as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database}).scalar()
+            if not exists:
+                # identifiers cannot be bound parameters; quote through the dialect
+                conn.exec_driver_sql(f"CREATE DATABASE {engine.dialect.identifier_preparer.quote(database)}")

@@ -4,9 +4,9 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.checks.core import Level, error_reason
+from campaign_ops.checks.core import Level
 from campaign_ops.checks.dagster import outcome_to_check_result
-from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
+from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import tick_run_key
@@ -39,7 +39,7 @@ def stuck_onboarding_clients_check(
         with database.connect() as conn, conn.begin():
             report = detect_stuck_clients(conn, thresholds=config.threshold_minutes)
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = error_reason(exc)
+        reason = error_line(exc)
         context.log.error(f"stuck onboarding check could not run: {reason}")
         return dg.AssetCheckResult(
             passed=False,

@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 
 from campaign_ops.clients import partition_keys
 from campaign_ops.clients.core import require_active_clients
+from campaign_ops.clients.locks import release_client_lock
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
@@ -256,7 +257,7 @@ def _release_client_lock(conn: Connection, client_id: str) -> None:
     try:
         if conn.in_transaction():
             conn.rollback()
-        conn.execute(load_sql(__file__, "unlock_client.sql"), {"client_id": client_id})
+        release_client_lock(conn, client_id)
         conn.commit()
     except Exception:
         # a broken connection: closing it for good makes the server release the session lock,

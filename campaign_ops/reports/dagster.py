@@ -13,8 +13,8 @@ import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
-from campaign_ops.checks.core import error_reason, read_only_snapshot
-from campaign_ops.errors import CampaignOpsError
+from campaign_ops.checks.core import read_only_snapshot
+from campaign_ops.errors import CampaignOpsError, error_line
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import tick_run_key
@@ -32,7 +32,7 @@ def _metadata(figures: dict[str, int | float], tables: dict[str, str], markdown:
 
 
 def _failure(exc: Exception) -> dg.Failure:
-    return dg.Failure(description=f"report could not be built: {error_reason(exc)}")
+    return dg.Failure(description=f"report could not be built: {error_line(exc)}")
 
 
 @dg.asset(

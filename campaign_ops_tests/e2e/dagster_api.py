@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from campaign_ops.cli.dev import CODE_LOCATION, graphql
+from campaign_ops.service.graphql import graphql
+from campaign_ops.service.supervisor import CODE_LOCATION
 
 REPOSITORY = {"repositoryName": "__repository__", "repositoryLocationName": CODE_LOCATION}
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
