@@ -32,6 +32,7 @@ from typing import IO
 
 import psutil
 
+from campaign_ops.alerts.slack import UI_URL_ENV_VAR
 from campaign_ops.db.embedded import PROJECT_ROOT
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.service.graphql import graphql
@@ -96,6 +97,8 @@ class DagsterServices:
         stop_timeout_seconds: float = 15.0,
     ) -> None:
         self.env = {
+            # links in check descriptions and alerts point at this UI unless DAGSTER_UI_URL says otherwise
+            UI_URL_ENV_VAR: ports.webserver_url,
             **env,
             CODE_SERVER_HOST_VAR: ports.host,
             CODE_SERVER_PORT_VAR: str(ports.code_server),

@@ -396,6 +396,8 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             description = drift["evaluation"]["description"]
             assert not drift["evaluation"]["success"] and f"Where: {name} ({client})" in description, description
             assert f'campaign-ops reconcile --client "{name}"' in description, description
+            # the link to the fixing job points at this UI (the port `campaign-ops dev` serves on)
+            assert f"{base}/locations/campaign_ops/jobs/stats_reconciliation_job" in description, description
             # and reads it on the check's page: which client, which campaign, what to do
             def shown() -> bool:
                 page.reload()
