@@ -89,7 +89,10 @@ database_schema_asset = dg.AssetSpec(
 )
 
 
-# --- configuration (defaults from the SOP's "Monitoring & Health Checks" table) ---------------------------------
+# --- configuration (defaults: the thresholds' own, campaign_ops.thresholds: the SOP's lines written once) --------
+
+_STUCK, _DRIFT = StuckLeadsThresholds(), StatsDriftThresholds()
+_DUPLICATES, _HEALTH = DuplicateThresholds(), HealthThresholds()
 
 
 class _CheckConfig(dg.Config):
@@ -108,36 +111,46 @@ class SchemaContractConfig(_CheckConfig):
 
 
 class StuckLeadsConfig(_CheckConfig):
-    warn_above: int = Field(default=100, description="WARN when more stuck leads than this.")
-    error_above: int = Field(default=500, description="ERROR when more stuck leads than this.")
-    sample_size: int = Field(default=20, description="Stuck leads listed in the metadata table.")
+    warn_above: int = Field(default=_STUCK.warn_above, description="WARN when more stuck leads than this.")
+    error_above: int = Field(default=_STUCK.error_above, description="ERROR when more stuck leads than this.")
+    sample_size: int = Field(default=_STUCK.sample_size, description="Stuck leads listed in the metadata table.")
 
     def thresholds(self) -> StuckLeadsThresholds:
         return StuckLeadsThresholds(self.warn_above, self.error_above, self.sample_size)
 
 
 class StatsDriftConfig(_CheckConfig):
-    warn_above: int = Field(default=5, description="A campaign counter off by more than this is drifted (WARN).")
-    error_above: int = Field(default=10, description="ERROR when the largest difference exceeds this.")
-    sample_size: int = Field(default=20, description="Worst campaigns listed in the metadata table.")
+    warn_above: int = Field(
+        default=_DRIFT.warn_above, description="A campaign counter off by more than this is drifted (WARN)."
+    )
+    error_above: int = Field(default=_DRIFT.error_above, description="ERROR when the largest difference exceeds this.")
+    sample_size: int = Field(default=_DRIFT.sample_size, description="Worst campaigns listed in the metadata table.")
 
     def thresholds(self) -> StatsDriftThresholds:
         return StatsDriftThresholds(self.warn_above, self.error_above, self.sample_size)
 
 
 class DuplicatesConfig(_CheckConfig):
-    error_above: int = Field(default=0, description="ERROR when more duplicated enrollments than this.")
-    sample_size: int = Field(default=20, description="Duplicates listed in the metadata tables.")
+    error_above: int = Field(default=_DUPLICATES.error_above, description="ERROR when more duplicated enrollments.")
+    sample_size: int = Field(default=_DUPLICATES.sample_size, description="Duplicates listed in the metadata tables.")
 
     def thresholds(self) -> DuplicateThresholds:
         return DuplicateThresholds(self.error_above, self.sample_size)
 
 
 class HealthConfig(_CheckConfig):
-    success_rate_warn_below_pct: float = Field(default=95.0, description="WARN below this 24 h success rate.")
-    failed_runs_warn_above: int = Field(default=5, description="WARN above this many failed runs in 24 h.")
-    hours_since_success_error_above: float = Field(default=2.0, description="ERROR above this many hours.")
-    avg_duration_warn_above_ms: int = Field(default=240_000, description="WARN above this average run time.")
+    success_rate_warn_below_pct: float = Field(
+        default=_HEALTH.success_rate_warn_below_pct, description="WARN below this 24 h success rate."
+    )
+    failed_runs_warn_above: int = Field(
+        default=_HEALTH.failed_runs_warn_above, description="WARN above this many failed runs in 24 h."
+    )
+    hours_since_success_error_above: float = Field(
+        default=_HEALTH.hours_since_success_error_above, description="ERROR above this many hours."
+    )
+    avg_duration_warn_above_ms: int = Field(
+        default=_HEALTH.avg_duration_warn_above_ms, description="WARN above this average run time."
+    )
 
     def thresholds(self) -> HealthThresholds:
         return HealthThresholds(
@@ -271,7 +284,7 @@ def run_check(
     asset=LEADS,
     name="stuck_leads",
     description="Active, not completed leads whose position reached their campaign's sequence length "
-    "(SOP 6.2). WARN above 100, ERROR above 500, by default.",
+    f"(SOP 6.2). WARN above {_STUCK.warn_above}, ERROR above {_STUCK.error_above}, by default.",
 )
 def stuck_leads_check(
     context: dg.AssetCheckExecutionContext, config: StuckLeadsConfig, database: DatabaseResource
@@ -289,7 +302,8 @@ def stuck_leads_check(
     asset=CAMPAIGNS,
     name="stats_drift",
     description="Campaigns whose active (both SOP definitions), completed, opted-out or booked counters differ "
-    "from their leads by more than 5 (WARN); more than 10 is the SOP's Level 3 (ERROR).",
+    f"from their leads by more than {_DRIFT.warn_above} (WARN); more than {_DRIFT.error_above} is the SOP's "
+    "Level 3 (ERROR).",
 )
 def stats_drift_check(
     context: dg.AssetCheckExecutionContext, config: StatsDriftConfig, database: DatabaseResource
@@ -346,8 +360,10 @@ def skipped_de_enrollments_check(
 @dg.asset_check(
     asset=DE_ENROLLMENT_RUNS,
     name="de_enrollment_health",
-    description="Per client over 24 h (de_enrollment_health view): success rate < 95% WARN, failed runs > 5 "
-    "WARN, hours since last success > 2 ERROR, average duration > 4 min WARN.",
+    description="Per client over 24 h (de_enrollment_health view): success rate "
+    f"< {_HEALTH.success_rate_warn_below_pct:g}% WARN, failed runs > {_HEALTH.failed_runs_warn_above} WARN, hours "
+    f"since last success > {_HEALTH.hours_since_success_error_above:g} ERROR, average duration "
+    f"> {_HEALTH.avg_duration_warn_above_ms / 60000:g} min WARN.",
 )
 def de_enrollment_health_check(
     context: dg.AssetCheckExecutionContext, config: HealthConfig, database: DatabaseResource

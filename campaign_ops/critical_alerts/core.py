@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 
+from campaign_ops import thresholds as sop
 from campaign_ops.alerts.core import Alert, ResolveScope, format_utc
 from campaign_ops.db.verify import verify_schema
 from campaign_ops.onboarding.core import detect_stuck_clients
@@ -30,9 +31,8 @@ CRITICAL_TYPES = ("STUCK_CLIENT", "PAYMENT_BLOCK", "POOL_EMPTY", "REPEATED_FAILU
 
 @dataclass(frozen=True)
 class CriticalSettings:
-    payment_block_hours: float = 2.0
-    repeated_failures: int = 5
-    repeated_window_minutes: int = 120
+    repeated_failures: int = sop.REPEATED_FAILURES
+    repeated_window_minutes: int = sop.REPEATED_FAILURE_WINDOW_MINUTES
     """The failed passes must fall within this window. Counted in passes, not minutes: scheduled passes come every
     15 minutes (5 of them span an hour), retries bunch up; 2 h is 8 cadences, so a client that fails on every
     scheduled pass is alerted after its 5th, and 5 failures scattered over a day are not "repeated"."""
@@ -54,7 +54,7 @@ def find_critical_alerts(conn: Connection, now: datetime, settings: CriticalSett
             ("State", c.state),
             ("In state", f"{_fmt_hours(c.minutes_in_state)} (threshold {c.threshold_minutes} min)"),
         )
-        if payment_blocked and c.minutes_in_state > settings.payment_block_hours * 60:
+        if payment_blocked and c.minutes_in_state > sop.PAYMENT_BLOCK_HOURS * 60:
             alerts.append(
                 Alert(
                     alert_type="PAYMENT_BLOCK",
