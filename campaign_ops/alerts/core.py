@@ -293,6 +293,8 @@ class AlertState:
     pending_kind: str | None
     next_attempt_at: datetime | None
     attempt_count: int
+    last_sent_severity: str | None = None
+    """The severity of the last message delivered about the alert."""
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "AlertState":
@@ -320,6 +322,8 @@ class FiringDecision:
     kind: MessageKind | None
     severity: str
     """Effective severity: the alert's, or the escalated one once escalated."""
+    worse_than: str | None = None
+    """Sent because the alert is more severe than the last message about it said (this one's severity then)."""
 
 
 def decide_firing(state: AlertState, alert: Alert, now: datetime, settings: AlertSettings) -> FiringDecision:
@@ -339,6 +343,11 @@ def decide_firing(state: AlertState, alert: Alert, now: datetime, settings: Aler
     if not state.notified_in_incident:
         # earlier observations were silenced (or their delivery never succeeded): say it now
         return FiringDecision(False, "send", MessageKind.FIRING, severity)
+    said = state.last_sent_severity
+    if said is not None and severity_rank(severity) > severity_rank(said):
+        # worse than the last message said (e.g. stuck leads past the ERROR line while the WARN is open): news,
+        # whatever the suppression window; a drop back is not, and a rise to what was already said is not again
+        return FiringDecision(False, "send", MessageKind.FIRING, severity, worse_than=said)
     assert state.last_sent_at is not None
     if now - state.last_sent_at >= settings.suppression:
         return FiringDecision(False, "send", MessageKind.REMINDER, severity)
@@ -464,6 +473,8 @@ def _observe(
         return state.id, None
     assert decision.kind is not None
     note = None if decision.new_incident else _note(decision.kind, alert, decision.severity, state, settings)
+    if decision.worse_than is not None:
+        note = f"Worse: {decision.worse_than} → {decision.severity} (failing since {_fmt(state.active_since)})."
     attempts = 0 if decision.new_incident else state.attempt_count
     return state.id, _Planned(state.id, alert, decision.kind, decision.severity, note, attempts)
 
