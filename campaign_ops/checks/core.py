@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -741,13 +741,22 @@ class HealthResult(CheckOutcome):
                 "level": c.level.value,
                 "problems": [text for _, text in c.problems],
                 "failed_runs_24h": c.failed_runs_24h,
+                "partial_runs_24h": c.partial_runs_24h,
+                "total_runs_24h": c.total_runs_24h,
                 "success_rate_24h": c.success_rate_24h,
                 "hours_since_success": c.hours_since_success,
                 "avg_duration_ms_24h": c.avg_duration_ms_24h,
+                # what a NO_RECENT_SUCCESS alert says (JSON metadata: text, in UTC)
+                "last_success_at": _iso(c.last_success_at),
+                "last_run_at": _iso(c.last_run_at),
             }
             for c in self.clients
             if c.level != Level.PASSED
         }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
 def _float_or_none(value: Any) -> float | None:

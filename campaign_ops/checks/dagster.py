@@ -17,8 +17,11 @@ When they run (Dagster's own machinery, no side scheduler):
   that run covered. "After" is a run-status sensor rather than in the de-enrollment run itself: de-enrollment
   records `AssetMaterialization`s per changed client (so each client's figures stay on its partition), and
   Dagster skips a check step whose asset step yielded no output.
-- `de_enrollment_health_job`: hourly (issue 8's hourly health-check job).
-- `schema_contract_job`: daily.
+- `alerting_checks_job` (stuck leads, de-enrollment health, schema contract): every 5 minutes. These checks are
+  the one detector of the SOP's alert lines (no success in 2 h, stuck leads above 100/500) and of the schema
+  contract; the asset check alert sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION.
+  A run of three small steps over every client writes one evaluation per check.
+- `de_enrollment_health_job`, `schema_contract_job`: the same checks alone, for a one-off run.
 All use the in-process executor: each run is one or three small steps, and a step subprocess costs more than
 the queries.
 
@@ -28,6 +31,7 @@ input (a one-client scope that is not a known client's uuid, thresholds that con
 step with one clear message instead: that is a mistake in the request, not a finding about the data.
 """
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -56,7 +60,7 @@ from campaign_ops.checks.core import (
     markdown_table,
     read_only_snapshot,
 )
-from campaign_ops.checks.remedies import findings_by_name, guidance
+from campaign_ops.checks.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, findings_by_name, guidance
 from campaign_ops.clients.partition_keys import (
     CLIENT_ID_TAG,
     client_id_of,
@@ -79,6 +83,7 @@ DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
 # clients named in a failing evaluation's description (all of them are in its table and JSON)
 NAMED_IN_SUMMARY = 10
+
 
 database_schema_asset = dg.AssetSpec(
     "database_schema",
@@ -200,12 +205,18 @@ def outcome_to_check_result(
     metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
     metadata["scope"] = _scope_text(scope, per_client, names)
+    lines = getattr(outcome, "thresholds", None)
+    if dataclasses.is_dataclass(lines) and not isinstance(lines, type):
+        # the lines this evaluation judged by (a run may override the defaults): the alert says the same ones
+        metadata[THRESHOLDS_METADATA] = dg.MetadataValue.json(
+            {k: v for k, v in dataclasses.asdict(lines).items() if k != "sample_size"}
+        )
     description = outcome.summary
     findings = outcome.client_findings() if per_client else {}
     if per_client and scope is not None:
         metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])
     if per_client and scope is None:
-        metadata["clients_with_findings"] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
+        metadata[FINDINGS_METADATA] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
         metadata["clients_with_findings_count"] = len(findings)
         rows = [
             (f.get("level", ""), (names or {}).get(client, "?"), client, _finding_text(f))
@@ -266,11 +277,14 @@ def run_check(
         reason = error_reason(exc)
         where = _scope_text(scope, partitioned)
         context.log.error(f"check could not run ({where}): {reason}")
+        metadata: dict[str, Any] = {"error": reason, "scope": where}
+        if partitioned and scope is not None:
+            metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])  # the alert names the client it was for
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"check could not run ({where}): {reason}",
-            metadata={"error": reason, "scope": where},
+            metadata=metadata,
         )
     except CampaignOpsError as exc:  # bad input: unknown client, malformed client id, contradictory config
         raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -411,6 +425,17 @@ schema_contract_job = dg.define_asset_job(
 )
 
 
+ALERTING_CHECKS_CRON = "2-59/5 * * * *"
+alerting_checks_job = dg.define_asset_job(
+    "alerting_checks_job",
+    selection=dg.AssetSelection.checks(stuck_leads_check, de_enrollment_health_check, schema_contract_check),
+    executor_def=dg.in_process_executor,
+    description="The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
+    "schema contract), over every client: the asset_check_alert_sensor turns their failures into STUCK_LEADS, "
+    "NO_RECENT_SUCCESS and INVARIANT_VIOLATION alerts.",
+)
+
+
 # its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
 skipped_de_enrollments_job = dg.define_asset_job(
     "skipped_de_enrollments_job",
@@ -443,26 +468,17 @@ def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> d
     return dg.RunRequest(run_key=tick_run_key(context, "integrity_checks"))
 
 
+# every 5 minutes, off the quarter hours (2, 7, 12, ...), where the de-enrollment sweep runs
 @dg.schedule(
-    job=de_enrollment_health_job,
-    cron_schedule="10 * * * *",
-    name="de_enrollment_health_hourly_schedule",
+    job=alerting_checks_job,
+    cron_schedule=ALERTING_CHECKS_CRON,
+    name="alerting_checks_every_5_minutes",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: the de-enrollment health check — one run over all clients.",
+    description="Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
+    "the detectors of the SOP's alert lines (one run, one evaluation per check).",
 )
-def de_enrollment_health_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "de_enrollment_health"))
-
-
-@dg.schedule(
-    job=schema_contract_job,
-    cron_schedule="20 6 * * *",
-    name="schema_contract_daily_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day: the live schema against everything `campaign-ops db verify` expects.",
-)
-def schema_contract_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "schema_contract"))
+def alerting_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=tick_run_key(context, "alerting_checks"))
 
 
 def one_client_of(run: dg.DagsterRun) -> str | None:
@@ -545,12 +561,13 @@ asset_checks = [
 defs = dg.Definitions(
     assets=[database_schema_asset],
     asset_checks=asset_checks,
-    jobs=[integrity_checks_job, de_enrollment_health_job, schema_contract_job, skipped_de_enrollments_job],
-    schedules=[
-        integrity_checks_hourly_schedule,
-        de_enrollment_health_hourly_schedule,
-        schema_contract_daily_schedule,
-        skipped_de_enrollments_hourly_schedule,
+    jobs=[
+        integrity_checks_job,
+        de_enrollment_health_job,
+        schema_contract_job,
+        alerting_checks_job,
+        skipped_de_enrollments_job,
     ],
+    schedules=[integrity_checks_hourly_schedule, alerting_checks_schedule, skipped_de_enrollments_hourly_schedule],
     sensors=[integrity_checks_after_de_enrollment_sensor, integrity_checks_after_failed_de_enrollment_sensor],
 )
