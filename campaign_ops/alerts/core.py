@@ -47,16 +47,16 @@ ESCALATES_TO: dict[str, str] = {"WARN": "ERROR", "MEDIUM": "HIGH"}
 ALERT_TYPES: dict[str, str] = {
     "RUN_FAILED": "a run of a campaign-ops job failed",
     "RUN_PARTIAL": "a run left clients partial or failed in de_enrollment_runs",
-    "CHECK_FAILED": "an asset check failed",
-    "NO_RECENT_SUCCESS": "no successful de-enrollment run for a client within the allowed hours",
-    "STUCK_LEADS": "stuck leads above the ERROR line",
+    "CHECK_FAILED": "an asset check found something about a client (or could not run)",
+    "NO_RECENT_SUCCESS": "de_enrollment_health: no successful de-enrollment for a client within the allowed hours",
+    "STUCK_LEADS": "stuck_leads over every client: stuck leads above the WARN or the ERROR line",
     "TEST": "a test alert sent by `campaign-ops alerts test`",
-    # seed 004's critical alerts (campaign_ops/critical_alerts)
-    "STUCK_CLIENT": "an onboarding client stuck HIGH in a terminal state",
-    "PAYMENT_BLOCK": "an onboarding client waiting in S5_CONFIRM_LIVE without payment",
+    # seed 004's critical alerts (stuck_onboarding_clients and schema_contract checks, campaign_ops/critical_alerts)
+    "STUCK_CLIENT": "stuck_onboarding_clients: an onboarding client stuck HIGH in a terminal state",
+    "PAYMENT_BLOCK": "stuck_onboarding_clients: an onboarding client in S5_CONFIRM_LIVE without payment",
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
     "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
-    "INVARIANT_VIOLATION": "the schema contract or a data invariant is broken",
+    "INVARIANT_VIOLATION": "schema_contract failed, or a completed lead is still active",
 }
 """Every alert type and what it means (silences name these; issue 9 adds its own here)."""
 
