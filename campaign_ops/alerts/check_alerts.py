@@ -426,10 +426,6 @@ _PER_CLIENT: dict[str, ClientAlert] = {
     "de_enrollment_health": _no_recent_success_or_warning,
     "stuck_onboarding_clients": _stuck_onboarding_client,
 }
-CHECK_ALERT_TYPES: dict[str, tuple[str, ...]] = {
-    check: tuple(k.alert_type for k in kinds) for check, kinds in _KINDS.items()
-}
-"""Which check detects each of these alert types (the one detector of each condition)."""
 
 
 # --- metadata -----------------------------------------------------------------------------------------------------
