@@ -47,16 +47,16 @@ ESCALATES_TO: dict[str, str] = {"WARN": "ERROR", "MEDIUM": "HIGH"}
 ALERT_TYPES: dict[str, str] = {
     "RUN_FAILED": "a run of a campaign-ops job failed",
     "RUN_PARTIAL": "a run left clients partial or failed in de_enrollment_runs",
-    "CHECK_FAILED": "an asset check failed",
-    "NO_RECENT_SUCCESS": "no successful de-enrollment run for a client within the allowed hours",
-    "STUCK_LEADS": "stuck leads above the ERROR line",
+    "CHECK_FAILED": "an asset check found something about a client (or could not run)",
+    "NO_RECENT_SUCCESS": "de_enrollment_health: no successful de-enrollment for a client within the allowed hours",
+    "STUCK_LEADS": "stuck_leads over every client: stuck leads above the WARN or the ERROR line",
     "TEST": "a test alert sent by `campaign-ops alerts test`",
-    # seed 004's critical alerts (campaign_ops/critical_alerts)
-    "STUCK_CLIENT": "an onboarding client stuck HIGH in a terminal state",
-    "PAYMENT_BLOCK": "an onboarding client waiting in S5_CONFIRM_LIVE without payment",
+    # seed 004's critical alerts (stuck_onboarding_clients and schema_contract checks, campaign_ops/critical_alerts)
+    "STUCK_CLIENT": "stuck_onboarding_clients: an onboarding client stuck HIGH in a terminal state",
+    "PAYMENT_BLOCK": "stuck_onboarding_clients: an onboarding client in S5_CONFIRM_LIVE without payment",
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
     "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
-    "INVARIANT_VIOLATION": "the schema contract or a data invariant is broken",
+    "INVARIANT_VIOLATION": "schema_contract failed, or a completed lead is still active",
 }
 """Every alert type and what it means (silences name these; issue 9 adds its own here)."""
 
@@ -293,6 +293,8 @@ class AlertState:
     pending_kind: str | None
     next_attempt_at: datetime | None
     attempt_count: int
+    last_sent_severity: str | None = None
+    """The severity of the last message delivered about the alert."""
 
     @classmethod
     def from_row(cls, row: RowMapping) -> "AlertState":
@@ -320,6 +322,8 @@ class FiringDecision:
     kind: MessageKind | None
     severity: str
     """Effective severity: the alert's, or the escalated one once escalated."""
+    worse_than: str | None = None
+    """Sent because the alert is more severe than the last message about it said (this one's severity then)."""
 
 
 def decide_firing(state: AlertState, alert: Alert, now: datetime, settings: AlertSettings) -> FiringDecision:
@@ -339,6 +343,11 @@ def decide_firing(state: AlertState, alert: Alert, now: datetime, settings: Aler
     if not state.notified_in_incident:
         # earlier observations were silenced (or their delivery never succeeded): say it now
         return FiringDecision(False, "send", MessageKind.FIRING, severity)
+    said = state.last_sent_severity
+    if said is not None and severity_rank(severity) > severity_rank(said):
+        # worse than the last message said (e.g. stuck leads past the ERROR line while the WARN is open): news,
+        # whatever the suppression window; a drop back is not, and a rise to what was already said is not again
+        return FiringDecision(False, "send", MessageKind.FIRING, severity, worse_than=said)
     assert state.last_sent_at is not None
     if now - state.last_sent_at >= settings.suppression:
         return FiringDecision(False, "send", MessageKind.REMINDER, severity)
@@ -464,6 +473,8 @@ def _observe(
         return state.id, None
     assert decision.kind is not None
     note = None if decision.new_incident else _note(decision.kind, alert, decision.severity, state, settings)
+    if decision.worse_than is not None:
+        note = f"Worse: {decision.worse_than} → {decision.severity} (failing since {_fmt(state.active_since)})."
     attempts = 0 if decision.new_incident else state.attempt_count
     return state.id, _Planned(state.id, alert, decision.kind, decision.severity, note, attempts)
 

@@ -1,18 +1,19 @@
-"""Dagster objects of alerts: the Slack resource and the three alert sensors.
+"""Dagster objects of alerts: the Slack resource and the two alert sensors.
 
 - `run_status_alert_sensor`: failed runs of campaign-ops jobs (client, job, error, link to the run) and runs that
   left clients partial/failed in de_enrollment_runs; a later successful run of the same job and scope resolves.
 - `asset_check_alert_sensor`: failed asset checks (open-source Dagster has no alert for them: a failed check does
-  not fail its run), one alert per check and client partition, and one "resolved" message when it passes again.
-- `health_alert_sensor`: the SOP's ERROR lines: no successful de-enrollment for a client in 2 h, stuck leads above
-  500.
+  not fail its run), one alert per check and client, and one "resolved" message when it passes again. The checks
+  are the one detector of each condition, the SOP's health lines included (no success in 2 h, stuck leads above
+  100/500: the health, stuck and schema checks run every 5 minutes); campaign_ops.alerts.check_alerts names their
+  failures with the SOP's and seed 004's alert types (STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, ...).
 
-The first two read the instance's event log with a storage-id cursor (Dagster's own run-status sensors and event
-log consumer daemon work this way): every run status change and check evaluation is considered exactly once, and a
+Both read the instance's event log with a storage-id cursor (Dagster's own run-status sensors and event log
+consumer daemon work this way): every run status change and check evaluation is considered exactly once, and a
 restarted daemon carries on from the stored cursor, so nothing is missed. A sensor enabled for the first time
-looks back one hour. The health sensor is level-triggered: it reads the tables each tick.
+looks back one hour.
 
-All three hand their findings to `campaign_ops.alerts.core.dispatch`: de-duplication, suppression, escalation,
+Both hand their findings to `campaign_ops.alerts.core.dispatch`: de-duplication, suppression, escalation,
 silences, delivery and retries happen there, once. A tick never raises because of Slack or of one bad event;
 if the database is down the tick fails with one clear error and its cursor stays where it was.
 """
@@ -29,6 +30,7 @@ from dagster import DagsterEventType
 from pydantic import Field
 from sqlalchemy import Connection
 
+from campaign_ops.alerts.check_alerts import Cover, Evaluation, check_alerts, clients_of
 from campaign_ops.alerts.core import (
     Alert,
     AlertSettings,
@@ -48,14 +50,7 @@ from campaign_ops.alerts.slack import (
     dagster_ui_url,
     slack_config_from_env,
 )
-from campaign_ops.alerts.sources import (
-    ClientPassProblem,
-    client_names,
-    client_pass_problems,
-    clients_without_recent_success,
-    stuck_leads_by_client,
-)
-from campaign_ops.checks.core import HealthThresholds, StuckLeadsThresholds
+from campaign_ops.alerts.sources import ClientPassProblem, client_names, client_pass_problems
 from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -67,7 +62,6 @@ EVENT_BATCH = 200
 """Events read per tick and kind; a backlog is worked off over the following ticks."""
 FIRST_TICK_LOOKBACK = timedelta(hours=1)
 SENSOR_INTERVAL_SECONDS = 60
-HEALTH_INTERVAL_SECONDS = 300
 SWEEP_TAG = "campaign_ops/sweep"
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -93,15 +87,6 @@ class SlackAlertResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=5.0, description="Per-request timeout towards Slack.")
     suppression_hours: float | None = Field(default=None, description="Same alert not re-sent within (default 6).")
     escalation_hours: float | None = Field(default=None, description="A WARN still failing this long escalates (12).")
-    # the SOP's lines, as the asset checks define them (one place): the sensor and the checks cannot disagree
-    no_success_hours: float = Field(
-        default=HealthThresholds().hours_since_success_error_above,
-        description="Health: hours without a successful de-enrollment (default: the de_enrollment_health check's).",
-    )
-    stuck_leads_error_line: int = Field(
-        default=StuckLeadsThresholds().error_above,
-        description="Health: stuck leads above this are an ERROR (default: the stuck_leads check's ERROR line).",
-    )
 
     def slack_config(self) -> SlackConfig:
         return slack_config_from_env(
@@ -328,36 +313,41 @@ def _put(
 
 # --- asset checks -------------------------------------------------------------------------------------------
 
-_NUMERIC_METADATA = (dg.IntMetadataValue, dg.FloatMetadataValue, dg.BoolMetadataValue)
-
-
-def check_facts(metadata: dict[str, Any], limit: int = 6) -> list[tuple[str, str]]:
-    """The figures of a check evaluation's metadata: numbers first, then short texts (tables are left to the UI)."""
-    numbers = [(k, v) for k, v in metadata.items() if isinstance(v, _NUMERIC_METADATA)]
-    texts = [(k, v) for k, v in metadata.items() if isinstance(v, dg.TextMetadataValue) and len(v.value or "") <= 200]
-    return [(key, _metadata_text(value.value)) for key, value in (numbers + texts)[:limit]]
-
-
-def _metadata_text(raw: Any) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return str(raw)
-    return f"{raw:,.2f}" if isinstance(raw, float) else f"{raw:,}"
-
 
 def _metadata_client(metadata: Any) -> str | None:
     value = (metadata or {}).get(CLIENT_METADATA)
     return value.value if isinstance(value, dg.TextMetadataValue) else None
 
 
-def _text(value: Any) -> str | None:
-    """The text of a metadata value (text or URL), None when absent."""
-    raw = getattr(value, "value", None) if value is not None else None
-    return str(raw) if raw else None
-
-
 def check_link(ui: str, asset_path: Sequence[str], check_name: str) -> str:
     path = "/".join(quote(p, safe="") for p in asset_path)
     return f"{ui}/assets/{path}?{urlencode({'view': 'checks', 'checkDetail': check_name})}"
+
+
+def _client_key(key: str) -> str:
+    """A client partition key as its client id (`<name>--<uuid>` and a bare uuid name the same client)."""
+    return _as_uuid(key) or key
+
+
+def evaluation_scope(
+    evaluation: Any, by_run: dict[str, frozenset[str] | None], run_id: str
+) -> tuple[frozenset[str] | None, str]:
+    """(the clients an evaluation judged, None for every active client; the key of an alert about it as a whole).
+
+    From the evaluation itself first: its partition, or the one client its metadata names; an unpartitioned check
+    over every active client says its `scope` in its metadata. Only an evaluation that says neither (a partitioned
+    check run over a range) is scoped by its run's range tags."""
+    if evaluation.partition:
+        key = _client_key(evaluation.partition)
+        return frozenset([key]), key
+    client = _metadata_client(evaluation.metadata)
+    if client:
+        key = _client_key(client)
+        return frozenset([key]), key
+    if "scope" in (evaluation.metadata or {}):
+        return None, "all"
+    covered = by_run.get(run_id, frozenset())
+    return (None if covered is None else frozenset(_client_key(c) for c in covered)), "all"
 
 
 def asset_check_tick(
@@ -379,7 +369,7 @@ def asset_check_tick(
         else {}
     )
     ui = slack_alerts.ui_url()
-    evaluations: list[tuple[int, Any, Any]] = []
+    records: list[tuple[int, Any, Any]] = []
     for storage_id, entry in sorted(entries.items()):
         cursor.after[kind] = storage_id
         if entry.timestamp < cursor.since:
@@ -388,81 +378,60 @@ def asset_check_tick(
         if evaluation is None or not hasattr(evaluation, "check_name"):
             context.log.error(f"check evaluation event {storage_id} has no evaluation; skipped")
             continue
-        evaluations.append((storage_id, entry, evaluation))
+        records.append((storage_id, entry, evaluation))
 
+    by_run = _clients_covered(
+        context.instance,
+        [
+            e.run_id
+            for _, e, ev in records
+            if not ev.partition and not _metadata_client(ev.metadata) and "scope" not in (ev.metadata or {})
+        ],
+    )
+    evaluations: list[tuple[int, Evaluation]] = []
+    for storage_id, entry, evaluation in records:
+        try:
+            covered, where_key = evaluation_scope(evaluation, by_run, entry.run_id)
+            evaluations.append(
+                (
+                    storage_id,
+                    Evaluation(
+                        check=evaluation.check_name,
+                        asset=evaluation.asset_key.to_user_string(),
+                        passed=bool(evaluation.passed),
+                        severity="WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR",
+                        description=evaluation.description,
+                        metadata=dict(evaluation.metadata or {}),
+                        covered=covered,
+                        where_key=where_key,
+                        run_id=entry.run_id,
+                        at=datetime.fromtimestamp(entry.timestamp, UTC),
+                        link=check_link(ui, evaluation.asset_key.path, evaluation.check_name),
+                    ),
+                )
+            )
+        except Exception as exc:  # one bad record must not stop the tick
+            context.log.error(f"check evaluation event {storage_id} skipped: {mask_secrets(repr(exc))}")
+
+    # in event order, the latest evaluation of each client decides: what it covered and did not raise is over
     firing: dict[tuple[str, str], Alert] = {}
-    resolutions: dict[tuple[str, str], Resolution] = {}
-    scopes: dict[str, ResolveScope] = {}
-    covered_by_run = _clients_covered(context.instance, [e.run_id for _, e, ev in evaluations if ev.partition is None])
+    covers: dict[tuple[str, str], Cover] = {}
     with database.connect() as conn:
-        partitions = sorted(
-            {c for _, _, e in evaluations if (p := e.partition or _metadata_client(e.metadata)) and (c := _as_uuid(p))}
-        )
-        names = client_names(conn, partitions)
-        for storage_id, entry, evaluation in evaluations:
+        names = client_names(conn, clients_of(e for _, e in evaluations))
+        for storage_id, read in evaluations:
             try:
-                check = evaluation.check_name
-                asset = evaluation.asset_key.to_user_string()
-                # unpartitioned checks scoped to one client name it in their metadata
-                partition = evaluation.partition or _metadata_client(evaluation.metadata)
-                prefix = f"check_failed:{check}:"
-                type_key = ("CHECK_FAILED", prefix + (partition or "all"))
-                link = check_link(ui, evaluation.asset_key.path, check)
-                at = datetime.fromtimestamp(entry.timestamp, UTC)
-                if evaluation.passed:
-                    note = f"{check} on {asset} passed at {_fmt(at)}"
-                    if partition is None:
-                        # an evaluation over several clients passed: the alerts of the clients it covered are over
-                        # (a range run covers its range only; None is a run over every client)
-                        covered = covered_by_run.get(entry.run_id, frozenset())
-                        for key in [k for k in firing if k[1].startswith(prefix)]:
-                            if covered is None or _client_of_key(key[1], prefix) in covered:
-                                firing.pop(key)
-                        scopes[check] = _widen(scopes.get(check), prefix, covered, note)
-                        if covered is not None:
-                            continue  # a part of the clients passed: an alert about all of them is not over
-                    _put(firing, resolutions, type_key, Resolution(*type_key, note=note, link=link))
-                    continue
-                client_id = _as_uuid(partition) if partition else None
-                covered = covered_by_run.get(entry.run_id, frozenset()) if partition is None else None
-                metadata = dict(evaluation.metadata)
-                # an evaluation over all clients names its clients in its metadata (checks/remedies.py)
-                named = _text(metadata.pop("clients", None))
-                to_do = _text(metadata.pop("to_do", None))
-                fix_link = _text(metadata.pop("fix_in_dagster", None))
-                where = (
-                    f"{names.get(client_id, 'unknown client')} ({client_id})"
-                    if client_id
-                    else (
-                        f"partition {partition}"
-                        if partition
-                        else (named or (f"a range of {len(covered)} clients" if covered else "all clients"))
-                    )
-                )
-                severity = "WARN" if evaluation.severity == dg.AssetCheckSeverity.WARN else "ERROR"
-                facts = [("Check", f"{asset} · {check}"), ("Where", where), *check_facts(metadata)]
-                if to_do:
-                    facts.append(("To do", to_do))
-                if fix_link:
-                    facts.append(("Fix in Dagster", fix_link))
-                facts.append(("Run", entry.run_id))
-                summary = evaluation.description or f"Asset check {check} on {asset} did not pass at {_fmt(at)}."
-                alert = Alert(
-                    alert_type="CHECK_FAILED",
-                    key=type_key[1],
-                    severity=severity,
-                    title=f"Check {check} failed ({where})",
-                    summary=mask_secrets(summary)[:1000],
-                    client_id=client_id,
-                    facts=tuple(facts),
-                    link=link,
-                    link_label="Open the check in Dagster",
-                    group=f"check_failed:{check}" if client_id else None,
-                    group_title=f"Check {check} failed for {{n}} clients",
-                )
-                _put(firing, resolutions, type_key, alert)
+                result = check_alerts(read, names, ui)
             except Exception as exc:  # one bad record must not stop the tick
                 context.log.error(f"check evaluation event {storage_id} skipped: {mask_secrets(repr(exc))}")
+                continue
+            for cover in result.covers:
+                for type_key in [k for k in firing if cover.holds(*k)]:
+                    firing.pop(type_key)
+                covers[(cover.alert_type, cover.key_prefix)] = _widen(
+                    covers.get((cover.alert_type, cover.key_prefix)), cover
+                )
+            for alert in result.firing:
+                firing[(alert.alert_type, alert.key)] = alert
 
         report = dispatch_in_tick(
             context,
@@ -470,10 +439,22 @@ def asset_check_tick(
             slack_alerts,
             now,
             firing=list(firing.values()),
-            resolutions=list(resolutions.values()),
-            resolve_scopes=list(scopes.values()),
+            resolve_scopes=[
+                ResolveScope(
+                    c.alert_type, c.key_prefix, note=c.note, keys=None if c.keys is None else tuple(sorted(c.keys))
+                )
+                for c in covers.values()
+            ],
         )
-    return alert_tick_result(context, report, cursor.dump(), f"{len(evaluations)} check evaluation(s)")
+    return alert_tick_result(context, report, cursor.dump(), f"{len(records)} check evaluation(s)")
+
+
+def _widen(earlier: Cover | None, cover: Cover) -> Cover:
+    """Evaluations of one check in one tick: together they judged the union of what each covered."""
+    if earlier is None:
+        return cover
+    keys = None if earlier.keys is None or cover.keys is None else earlier.keys | cover.keys
+    return Cover(cover.alert_type, cover.key_prefix, keys, cover.note)
 
 
 def _storage_id_before(instance: dg.DagsterInstance, event_type: DagsterEventType, since: float) -> int | None:
@@ -507,10 +488,6 @@ def _storage_id_before(instance: dg.DagsterInstance, event_type: DagsterEventTyp
     return old
 
 
-def _client_of_key(key: str, prefix: str) -> str:
-    return key[len(prefix) :]
-
-
 def _clients_covered(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> dict[str, frozenset[str] | None]:
     """For runs whose check evaluation has no partition: the client partitions the run covered, from its range tags
     resolved against the clients' partition keys; None when the run was not partitioned or its range spans every
@@ -536,89 +513,6 @@ def _clients_covered(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> di
     return covered
 
 
-def _widen(scope: ResolveScope | None, prefix: str, covered: frozenset[str] | None, note: str) -> ResolveScope:
-    """Passing evaluations of one check in one tick: the union of the clients they covered."""
-    if covered is None or (scope is not None and scope.keys is None):
-        return ResolveScope("CHECK_FAILED", prefix, note=note)
-    earlier = scope.keys if scope is not None and scope.keys is not None else ()
-    return ResolveScope(
-        "CHECK_FAILED", prefix, note=note, keys=tuple(sorted({*earlier, *(prefix + c for c in covered)}))
-    )
-
-
-# --- health -------------------------------------------------------------------------------------------------
-
-
-def health_tick(
-    context: dg.SensorEvaluationContext,
-    database: DatabaseResource,
-    slack_alerts: SlackAlertResource,
-    now: datetime,
-) -> dg.SensorResult:
-    ui = slack_alerts.ui_url()
-    max_hours = slack_alerts.no_success_hours
-    error_line = slack_alerts.stuck_leads_error_line
-    firing: list[Alert] = []
-    with database.connect() as conn:
-        for breach in clients_without_recent_success(conn, max_hours):
-            last = _fmt(breach.last_success_at) if breach.last_success_at else "never"
-            runs_24h = f"{breach.total_runs_24h} ({breach.failed_runs_24h} failed, {breach.partial_runs_24h} partial)"
-            query = urlencode({"view": "partitions", "partition": breach.client_id})
-            firing.append(
-                Alert(
-                    alert_type="NO_RECENT_SUCCESS",
-                    key=f"no_recent_success:{breach.client_id}",
-                    severity="ERROR",
-                    title=f"No successful de-enrollment for {breach.company_name} in {breach.hours_since_success:g} h",
-                    summary=f"Last success: {last}. SOP: check the schedule and the last runs' errors now.",
-                    client_id=breach.client_id,
-                    facts=(
-                        ("Client", f"{breach.company_name} ({breach.client_id})"),
-                        ("Hours since success", f"{breach.hours_since_success:g} (limit {max_hours:g})"),
-                        ("Runs in 24 h", runs_24h),
-                        ("Last run", _fmt(breach.last_run_at) if breach.last_run_at else "never"),
-                    ),
-                    link=f"{ui}/assets/de_enrollment_runs?{query}",
-                    link_label="Open the client's de-enrollment runs",
-                    group="no_recent_success",
-                    group_title=f"{{n}} clients without a successful de-enrollment in {max_hours:g} h",
-                )
-            )
-        stuck = stuck_leads_by_client(conn)
-        total = sum(c.stuck for c in stuck)
-        if total > error_line:
-            top = "; ".join(f"{c.company_name}: {c.stuck:,}" for c in stuck[:5])
-            firing.append(
-                Alert(
-                    alert_type="STUCK_LEADS",
-                    key="stuck_leads:all",
-                    severity="ERROR",
-                    title=f"{total:,} stuck leads (ERROR line {error_line:,})",
-                    summary="Leads active, not completed, at or past the end of their sequence. SOP (within 15 min): "
-                    "run a manual de-enrollment, investigate the root cause.",
-                    facts=(
-                        ("Stuck leads", f"{total:,}"),
-                        ("Clients affected", str(len(stuck))),
-                        ("Most", top + (" …" if len(stuck) > 5 else "")),
-                    ),
-                    link=f"{ui}/assets/leads?{urlencode({'view': 'checks'})}",
-                    link_label="Open the leads checks in Dagster",
-                )
-            )
-        report = dispatch_in_tick(
-            context,
-            conn,
-            slack_alerts,
-            now,
-            firing=firing,
-            resolve_scopes=[
-                ResolveScope("NO_RECENT_SUCCESS", "no_recent_success:", note="a successful de-enrollment was recorded"),
-                ResolveScope("STUCK_LEADS", "stuck_leads:", note=f"stuck leads back to {total:,} (≤ {error_line:,})"),
-            ],
-        )
-    return alert_tick_result(context, report, None, f"{len(firing)} breach(es)")
-
-
 # --- assembly -----------------------------------------------------------------------------------------------
 
 
@@ -633,7 +527,7 @@ def dispatch_in_tick(
     resolve_scopes: Sequence[ResolveScope] = (),
 ) -> DispatchReport:
     """The one way a sensor raises or resolves alerts: the resource's channel and policy, the tick's log.
-    Other capabilities' alert sensors (issue 9's critical alerts) call this too — there is no second alert path."""
+    Other capabilities' alert sensors (the critical alerts) call this too — there is no second alert path."""
     return dispatch(
         conn,
         firing=firing,
@@ -677,30 +571,21 @@ def build_alert_sensors(clock: Clock = utc_now) -> list[dg.SensorDefinition]:
         name="asset_check_alert_sensor",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Slack alert for each failed asset check (per client partition); one message when it passes again.",
+        description="Slack alert for each failed asset check, per client, named by what it found (STUCK_LEADS, "
+        "NO_RECENT_SUCCESS, INVARIANT_VIOLATION, STUCK_CLIENT, PAYMENT_BLOCK, else CHECK_FAILED); one message when "
+        "it passes again.",
     )
     def asset_check_alert_sensor(
         context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource
     ) -> dg.SensorResult:
         return asset_check_tick(context, database, slack_alerts, clock())
 
-    @dg.sensor(
-        name="health_alert_sensor",
-        minimum_interval_seconds=HEALTH_INTERVAL_SECONDS,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Slack alert when a client has no successful de-enrollment in 2 h or stuck leads pass 500.",
-    )
-    def health_alert_sensor(
-        context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource
-    ) -> dg.SensorResult:
-        return health_tick(context, database, slack_alerts, clock())
-
-    return [run_status_alert_sensor, asset_check_alert_sensor, health_alert_sensor]
+    return [run_status_alert_sensor, asset_check_alert_sensor]
 
 
-run_status_alert_sensor, asset_check_alert_sensor, health_alert_sensor = build_alert_sensors()
+run_status_alert_sensor, asset_check_alert_sensor = build_alert_sensors()
 
 defs = dg.Definitions(
-    sensors=[run_status_alert_sensor, asset_check_alert_sensor, health_alert_sensor],
+    sensors=[run_status_alert_sensor, asset_check_alert_sensor],
     resources={"slack_alerts": SlackAlertResource()},
 )

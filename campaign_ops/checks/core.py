@@ -5,8 +5,9 @@ client: leads of inactive clients are left alone by design, so they are not repo
 small result with the figures, a level (passed / warn / error) and markdown tables. The Dagster asset checks
 (checks/dagster.py) and the CLI (`campaign-ops health-check`, `campaign-ops check`) both call these functions.
 
-Thresholds default to the SOP's "Monitoring & Health Checks" table. A query that cannot run raises (SQLAlchemy
-or DatabaseUnavailableError): callers turn that into an error, never into "passed".
+Thresholds default to the SOP's "Monitoring & Health Checks" table, written once in campaign_ops.thresholds. A
+query that cannot run raises (SQLAlchemy or DatabaseUnavailableError): callers turn that into an error, never into
+"passed".
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection
 
+from campaign_ops import thresholds as sop
 from campaign_ops.clients.partition_keys import client_id_of as parse_client_id
 from campaign_ops.db.verify import VerifyItem, verify_schema
 from campaign_ops.errors import ConfigError, UnknownClientError, mask_secrets
@@ -55,7 +57,7 @@ def level_for(value: float, *, warn_above: float, error_above: float) -> Level:
     return Level.PASSED
 
 
-# --- thresholds (SOP defaults) ---------------------------------------------------------------------------------
+# --- thresholds (defaults: campaign_ops.thresholds, the SOP's lines written once) ------------------------------
 
 
 def _require(condition: bool, message: str) -> None:
@@ -65,8 +67,8 @@ def _require(condition: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class StuckLeadsThresholds:
-    warn_above: int = 100  # SOP: Stuck Leads > 100 WARNING
-    error_above: int = 500  # SOP: Stuck Leads > 500 ERROR
+    warn_above: int = sop.STUCK_LEADS_WARN_ABOVE
+    error_above: int = sop.STUCK_LEADS_ERROR_ABOVE
     sample_size: int = 20
 
     def __post_init__(self) -> None:
@@ -76,8 +78,8 @@ class StuckLeadsThresholds:
 
 @dataclass(frozen=True)
 class StatsDriftThresholds:
-    warn_above: int = 5  # SOP "Campaign Stats Drift": a difference above 5
-    error_above: int = 10  # SOP Level 3 "Assess Damage": a difference above 10 (critical)
+    warn_above: int = sop.STATS_DRIFT_WARN_ABOVE
+    error_above: int = sop.STATS_DRIFT_ERROR_ABOVE
     sample_size: int = 20
 
     def __post_init__(self) -> None:
@@ -87,7 +89,7 @@ class StatsDriftThresholds:
 
 @dataclass(frozen=True)
 class DuplicateThresholds:
-    error_above: int = 0  # SOP Level 3: any duplicate de-enrollment is a data-integrity incident
+    error_above: int = sop.DUPLICATES_ERROR_ABOVE
     sample_size: int = 20
 
     def __post_init__(self) -> None:
@@ -97,10 +99,10 @@ class DuplicateThresholds:
 
 @dataclass(frozen=True)
 class HealthThresholds:
-    success_rate_warn_below_pct: float = 95.0  # SOP: Success Rate (24h) < 95% WARNING
-    failed_runs_warn_above: int = 5  # SOP: Failed Runs (24h) > 5 WARNING
-    hours_since_success_error_above: float = 2.0  # SOP: Hours Since Success > 2 ERROR
-    avg_duration_warn_above_ms: int = 240_000  # SOP: Avg Processing Time > 4 min WARNING
+    success_rate_warn_below_pct: float = sop.SUCCESS_RATE_WARN_BELOW_PCT
+    failed_runs_warn_above: int = sop.FAILED_RUNS_WARN_ABOVE
+    hours_since_success_error_above: float = sop.HOURS_SINCE_SUCCESS_ERROR_ABOVE
+    avg_duration_warn_above_ms: int = sop.AVG_DURATION_WARN_ABOVE_MS
 
     def __post_init__(self) -> None:
         _require(0 <= self.success_rate_warn_below_pct <= 100, f"health: success rate must be 0..100: {self}")
@@ -739,13 +741,22 @@ class HealthResult(CheckOutcome):
                 "level": c.level.value,
                 "problems": [text for _, text in c.problems],
                 "failed_runs_24h": c.failed_runs_24h,
+                "partial_runs_24h": c.partial_runs_24h,
+                "total_runs_24h": c.total_runs_24h,
                 "success_rate_24h": c.success_rate_24h,
                 "hours_since_success": c.hours_since_success,
                 "avg_duration_ms_24h": c.avg_duration_ms_24h,
+                # what a NO_RECENT_SUCCESS alert says (JSON metadata: text, in UTC)
+                "last_success_at": _iso(c.last_success_at),
+                "last_run_at": _iso(c.last_run_at),
             }
             for c in self.clients
             if c.level != Level.PASSED
         }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
 
 
 def _float_or_none(value: Any) -> float | None:

@@ -17,8 +17,11 @@ When they run (Dagster's own machinery, no side scheduler):
   that run covered. "After" is a run-status sensor rather than in the de-enrollment run itself: de-enrollment
   records `AssetMaterialization`s per changed client (so each client's figures stay on its partition), and
   Dagster skips a check step whose asset step yielded no output.
-- `de_enrollment_health_job`: hourly (issue 8's hourly health-check job).
-- `schema_contract_job`: daily.
+- `alerting_checks_job` (stuck leads, de-enrollment health, schema contract): every 5 minutes. These checks are
+  the one detector of the SOP's alert lines (no success in 2 h, stuck leads above 100/500) and of the schema
+  contract; the asset check alert sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION.
+  A run of three small steps over every client writes one evaluation per check.
+- `de_enrollment_health_job`, `schema_contract_job`: the same checks alone, for a one-off run.
 All use the in-process executor: each run is one or three small steps, and a step subprocess costs more than
 the queries.
 
@@ -28,6 +31,7 @@ input (a one-client scope that is not a known client's uuid, thresholds that con
 step with one clear message instead: that is a mistake in the request, not a finding about the data.
 """
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -56,7 +60,7 @@ from campaign_ops.checks.core import (
     markdown_table,
     read_only_snapshot,
 )
-from campaign_ops.checks.remedies import findings_by_name, guidance
+from campaign_ops.checks.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, findings_by_name, guidance
 from campaign_ops.clients.partition_keys import (
     CLIENT_ID_TAG,
     client_id_of,
@@ -78,6 +82,7 @@ from campaign_ops.sweeps import (
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
 
+
 database_schema_asset = dg.AssetSpec(
     "database_schema",
     group_name="campaign_data",
@@ -87,7 +92,10 @@ database_schema_asset = dg.AssetSpec(
 )
 
 
-# --- configuration (defaults from the SOP's "Monitoring & Health Checks" table) ---------------------------------
+# --- configuration (defaults: the thresholds' own, campaign_ops.thresholds: the SOP's lines written once) --------
+
+_STUCK, _DRIFT = StuckLeadsThresholds(), StatsDriftThresholds()
+_DUPLICATES, _HEALTH = DuplicateThresholds(), HealthThresholds()
 
 
 class _CheckConfig(dg.Config):
@@ -106,36 +114,46 @@ class SchemaContractConfig(_CheckConfig):
 
 
 class StuckLeadsConfig(_CheckConfig):
-    warn_above: int = Field(default=100, description="WARN when more stuck leads than this.")
-    error_above: int = Field(default=500, description="ERROR when more stuck leads than this.")
-    sample_size: int = Field(default=20, description="Stuck leads listed in the metadata table.")
+    warn_above: int = Field(default=_STUCK.warn_above, description="WARN when more stuck leads than this.")
+    error_above: int = Field(default=_STUCK.error_above, description="ERROR when more stuck leads than this.")
+    sample_size: int = Field(default=_STUCK.sample_size, description="Stuck leads listed in the metadata table.")
 
     def thresholds(self) -> StuckLeadsThresholds:
         return StuckLeadsThresholds(self.warn_above, self.error_above, self.sample_size)
 
 
 class StatsDriftConfig(_CheckConfig):
-    warn_above: int = Field(default=5, description="A campaign counter off by more than this is drifted (WARN).")
-    error_above: int = Field(default=10, description="ERROR when the largest difference exceeds this.")
-    sample_size: int = Field(default=20, description="Worst campaigns listed in the metadata table.")
+    warn_above: int = Field(
+        default=_DRIFT.warn_above, description="A campaign counter off by more than this is drifted (WARN)."
+    )
+    error_above: int = Field(default=_DRIFT.error_above, description="ERROR when the largest difference exceeds this.")
+    sample_size: int = Field(default=_DRIFT.sample_size, description="Worst campaigns listed in the metadata table.")
 
     def thresholds(self) -> StatsDriftThresholds:
         return StatsDriftThresholds(self.warn_above, self.error_above, self.sample_size)
 
 
 class DuplicatesConfig(_CheckConfig):
-    error_above: int = Field(default=0, description="ERROR when more duplicated enrollments than this.")
-    sample_size: int = Field(default=20, description="Duplicates listed in the metadata tables.")
+    error_above: int = Field(default=_DUPLICATES.error_above, description="ERROR when more duplicated enrollments.")
+    sample_size: int = Field(default=_DUPLICATES.sample_size, description="Duplicates listed in the metadata tables.")
 
     def thresholds(self) -> DuplicateThresholds:
         return DuplicateThresholds(self.error_above, self.sample_size)
 
 
 class HealthConfig(_CheckConfig):
-    success_rate_warn_below_pct: float = Field(default=95.0, description="WARN below this 24 h success rate.")
-    failed_runs_warn_above: int = Field(default=5, description="WARN above this many failed runs in 24 h.")
-    hours_since_success_error_above: float = Field(default=2.0, description="ERROR above this many hours.")
-    avg_duration_warn_above_ms: int = Field(default=240_000, description="WARN above this average run time.")
+    success_rate_warn_below_pct: float = Field(
+        default=_HEALTH.success_rate_warn_below_pct, description="WARN below this 24 h success rate."
+    )
+    failed_runs_warn_above: int = Field(
+        default=_HEALTH.failed_runs_warn_above, description="WARN above this many failed runs in 24 h."
+    )
+    hours_since_success_error_above: float = Field(
+        default=_HEALTH.hours_since_success_error_above, description="ERROR above this many hours."
+    )
+    avg_duration_warn_above_ms: int = Field(
+        default=_HEALTH.avg_duration_warn_above_ms, description="WARN above this average run time."
+    )
 
     def thresholds(self) -> HealthThresholds:
         return HealthThresholds(
@@ -185,12 +203,18 @@ def outcome_to_check_result(
     metadata: dict[str, Any] = dict(figures)
     metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
     metadata["scope"] = _scope_text(scope, per_client, names)
+    lines = getattr(outcome, "thresholds", None)
+    if dataclasses.is_dataclass(lines) and not isinstance(lines, type):
+        # the lines this evaluation judged by (a run may override the defaults): the alert says the same ones
+        metadata[THRESHOLDS_METADATA] = dg.MetadataValue.json(
+            {k: v for k, v in dataclasses.asdict(lines).items() if k != "sample_size"}
+        )
     description = outcome.summary
     findings = outcome.client_findings() if per_client else {}
     if per_client and scope is not None:
         metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])
     if per_client and scope is None:
-        metadata["clients_with_findings"] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
+        metadata[FINDINGS_METADATA] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
         metadata["clients_with_findings_count"] = len(findings)
         rows = [
             (f.get("level", ""), (names or {}).get(client, "?"), client, _finding_text(f))
@@ -249,11 +273,14 @@ def run_check(
         reason = error_reason(exc)
         where = _scope_text(scope, partitioned)
         context.log.error(f"check could not run ({where}): {reason}")
+        metadata: dict[str, Any] = {"error": reason, "scope": where}
+        if partitioned and scope is not None:
+            metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])  # the alert names the client it was for
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
             description=f"check could not run ({where}): {reason}",
-            metadata={"error": reason, "scope": where},
+            metadata=metadata,
         )
     except CampaignOpsError as exc:  # bad input: unknown client, malformed client id, contradictory config
         raise dg.Failure(description=str(exc), allow_retries=False) from None
@@ -267,7 +294,7 @@ def run_check(
     asset=LEADS,
     name="stuck_leads",
     description="Active, not completed leads whose position reached their campaign's sequence length "
-    "(SOP 6.2). WARN above 100, ERROR above 500, by default.",
+    f"(SOP 6.2). WARN above {_STUCK.warn_above}, ERROR above {_STUCK.error_above}, by default.",
 )
 def stuck_leads_check(
     context: dg.AssetCheckExecutionContext, config: StuckLeadsConfig, database: DatabaseResource
@@ -285,7 +312,8 @@ def stuck_leads_check(
     asset=CAMPAIGNS,
     name="stats_drift",
     description="Campaigns whose active (both SOP definitions), completed, opted-out or booked counters differ "
-    "from their leads by more than 5 (WARN); more than 10 is the SOP's Level 3 (ERROR).",
+    f"from their leads by more than {_DRIFT.warn_above} (WARN); more than {_DRIFT.error_above} is the SOP's "
+    "Level 3 (ERROR).",
 )
 def stats_drift_check(
     context: dg.AssetCheckExecutionContext, config: StatsDriftConfig, database: DatabaseResource
@@ -342,8 +370,10 @@ def skipped_de_enrollments_check(
 @dg.asset_check(
     asset=DE_ENROLLMENT_RUNS,
     name="de_enrollment_health",
-    description="Per client over 24 h (de_enrollment_health view): success rate < 95% WARN, failed runs > 5 "
-    "WARN, hours since last success > 2 ERROR, average duration > 4 min WARN.",
+    description="Per client over 24 h (de_enrollment_health view): success rate "
+    f"< {_HEALTH.success_rate_warn_below_pct:g}% WARN, failed runs > {_HEALTH.failed_runs_warn_above} WARN, hours "
+    f"since last success > {_HEALTH.hours_since_success_error_above:g} ERROR, average duration "
+    f"> {_HEALTH.avg_duration_warn_above_ms / 60000:g} min WARN.",
 )
 def de_enrollment_health_check(
     context: dg.AssetCheckExecutionContext, config: HealthConfig, database: DatabaseResource
@@ -391,6 +421,17 @@ schema_contract_job = dg.define_asset_job(
 )
 
 
+ALERTING_CHECKS_CRON = "2-59/5 * * * *"
+alerting_checks_job = dg.define_asset_job(
+    "alerting_checks_job",
+    selection=dg.AssetSelection.checks(stuck_leads_check, de_enrollment_health_check, schema_contract_check),
+    executor_def=dg.in_process_executor,
+    description="The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
+    "schema contract), over every client: the asset_check_alert_sensor turns their failures into STUCK_LEADS, "
+    "NO_RECENT_SUCCESS and INVARIANT_VIOLATION alerts.",
+)
+
+
 # its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
 skipped_de_enrollments_job = dg.define_asset_job(
     "skipped_de_enrollments_job",
@@ -423,26 +464,17 @@ def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> d
     return dg.RunRequest(run_key=tick_run_key(context, "integrity_checks"))
 
 
+# every 5 minutes, off the quarter hours (2, 7, 12, ...), where the de-enrollment sweep runs
 @dg.schedule(
-    job=de_enrollment_health_job,
-    cron_schedule="10 * * * *",
-    name="de_enrollment_health_hourly_schedule",
+    job=alerting_checks_job,
+    cron_schedule=ALERTING_CHECKS_CRON,
+    name="alerting_checks_every_5_minutes",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: the de-enrollment health check — one run over all clients.",
+    description="Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
+    "the detectors of the SOP's alert lines (one run, one evaluation per check).",
 )
-def de_enrollment_health_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "de_enrollment_health"))
-
-
-@dg.schedule(
-    job=schema_contract_job,
-    cron_schedule="20 6 * * *",
-    name="schema_contract_daily_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day: the live schema against everything `campaign-ops db verify` expects.",
-)
-def schema_contract_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "schema_contract"))
+def alerting_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    return dg.RunRequest(run_key=tick_run_key(context, "alerting_checks"))
 
 
 def one_client_of(run: dg.DagsterRun) -> str | None:
@@ -525,12 +557,13 @@ asset_checks = [
 defs = dg.Definitions(
     assets=[database_schema_asset],
     asset_checks=asset_checks,
-    jobs=[integrity_checks_job, de_enrollment_health_job, schema_contract_job, skipped_de_enrollments_job],
-    schedules=[
-        integrity_checks_hourly_schedule,
-        de_enrollment_health_hourly_schedule,
-        schema_contract_daily_schedule,
-        skipped_de_enrollments_hourly_schedule,
+    jobs=[
+        integrity_checks_job,
+        de_enrollment_health_job,
+        schema_contract_job,
+        alerting_checks_job,
+        skipped_de_enrollments_job,
     ],
+    schedules=[integrity_checks_hourly_schedule, alerting_checks_schedule, skipped_de_enrollments_hourly_schedule],
     sensors=[integrity_checks_after_de_enrollment_sensor, integrity_checks_after_failed_de_enrollment_sensor],
 )

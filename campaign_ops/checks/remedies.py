@@ -13,6 +13,10 @@ from urllib.parse import quote
 from campaign_ops.clients.partition_keys import label
 
 CODE_LOCATION = "campaign_ops"
+FINDINGS_METADATA = "clients_with_findings"
+"""An evaluation over every client: each client with a finding, its figures and level (JSON, keyed by name)."""
+THRESHOLDS_METADATA = "thresholds"
+"""The lines an evaluation judged by (JSON): the alert says the same ones."""
 # at most this many clients named in a summary line; the metadata lists them all
 NAMED_IN_SUMMARY = 5
 

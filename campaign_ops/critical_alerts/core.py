@@ -1,12 +1,13 @@
-"""Seed 004's critical alerts, as level-triggered conditions read from the database each tick.
+"""Seed 004's critical alerts that no asset check detects, as level-triggered conditions read each tick.
 
-- STUCK_CLIENT: an onboarding client HIGH and in a terminal state (S9_TEST_CALL over 24 h; S5_CONFIRM_LIVE with
-  payment, waiting for the client's READY).
-- PAYMENT_BLOCK: S5_CONFIRM_LIVE without payment for over 2 h.
 - POOL_EMPTY: no AVAILABLE number in the Twilio pool.
 - REPEATED_FAILURE: the seed's "5 consecutive failures" applied to our own work, counted in passes — a client whose
   last 5 de-enrollment passes all failed, whatever their spacing, within a window of several sweep cadences (2 h).
-- INVARIANT_VIOLATION: the schema contract fails (`db verify`), or a completed lead is still active.
+- INVARIANT_VIOLATION: a completed lead is still active.
+
+The others have one detector each, an asset check whose history the UI shows, and reach Slack through the asset
+check alert sensor under seed 004's names (campaign_ops.alerts.check_alerts): STUCK_CLIENT and PAYMENT_BLOCK from
+`stuck_onboarding_clients` (every 5 minutes), the schema contract's INVARIANT_VIOLATION from `schema_contract`.
 
 They go through the alerts pipeline (campaign_ops.alerts): de-duplication, suppression, escalation, silences and
 retries happen there. Several clients of one kind in one tick become ONE message ("3 clients stuck: …").
@@ -19,73 +20,33 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection
 
+from campaign_ops import thresholds as sop
 from campaign_ops.alerts.core import Alert, ResolveScope, format_utc
-from campaign_ops.db.verify import verify_schema
-from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.sqlfiles import load_sql
 
 CRITICAL_TYPES = ("STUCK_CLIENT", "PAYMENT_BLOCK", "POOL_EMPTY", "REPEATED_FAILURE", "INVARIANT_VIOLATION")
-"""Their meanings are listed with every other alert type in campaign_ops.alerts.core.ALERT_TYPES."""
+"""Seed 004's types. Their meanings are listed with every other alert type in campaign_ops.alerts.core.ALERT_TYPES;
+STUCK_CLIENT, PAYMENT_BLOCK and the schema contract's INVARIANT_VIOLATION come from asset checks
+(campaign_ops.alerts.check_alerts)."""
+_DETECTED_HERE = (
+    ("POOL_EMPTY", "pool_empty"),
+    ("REPEATED_FAILURE", "repeated_failure:"),
+    ("INVARIANT_VIOLATION", "invariant:active_and_completed"),
+)
 
 
 @dataclass(frozen=True)
 class CriticalSettings:
-    payment_block_hours: float = 2.0
-    repeated_failures: int = 5
-    repeated_window_minutes: int = 120
+    repeated_failures: int = sop.REPEATED_FAILURES
+    repeated_window_minutes: int = sop.REPEATED_FAILURE_WINDOW_MINUTES
     """The failed passes must fall within this window. Counted in passes, not minutes: scheduled passes come every
     15 minutes (5 of them span an hour), retries bunch up; 2 h is 8 cadences, so a client that fails on every
     scheduled pass is alerted after its 5th, and 5 failures scattered over a day are not "repeated"."""
 
 
-def _fmt_hours(minutes: float) -> str:
-    return f"{minutes / 60:.1f} h"
-
-
 def find_critical_alerts(conn: Connection, now: datetime, settings: CriticalSettings, ui_url: str) -> list[Alert]:
     """Every critical condition true now, as alerts (one per client or resource)."""
     alerts: list[Alert] = []
-    report = detect_stuck_clients(conn, now=now, stamp=False)
-    stuck_link = f"{ui_url}/assets/onboarding_states?{urlencode({'view': 'checks'})}"
-    for c in report.clients:
-        payment_blocked = c.state == "S5_CONFIRM_LIVE" and not c.payment_active
-        where = (
-            ("Client", f"{c.company_name} ({c.client_id})"),
-            ("State", c.state),
-            ("In state", f"{_fmt_hours(c.minutes_in_state)} (threshold {c.threshold_minutes} min)"),
-        )
-        if payment_blocked and c.minutes_in_state > settings.payment_block_hours * 60:
-            alerts.append(
-                Alert(
-                    alert_type="PAYMENT_BLOCK",
-                    key=f"payment_block:{c.client_id}",
-                    severity="HIGH",
-                    title=f"{c.company_name} blocked at S5_CONFIRM_LIVE without payment",
-                    summary="Check the payment provider; once paid, set clients.payment_active and the client can "
-                    "reply READY.",
-                    client_id=c.client_id,
-                    facts=where,
-                    link=stuck_link,
-                    group="payment_block",
-                    group_title="{n} clients blocked at S5_CONFIRM_LIVE without payment",
-                )
-            )
-        elif c.severity == "HIGH" and c.is_terminal:
-            alerts.append(
-                Alert(
-                    alert_type="STUCK_CLIENT",
-                    key=f"stuck_client:{c.client_id}",
-                    severity="HIGH",
-                    title=f"{c.company_name} stuck in {c.state} (needs a person)",
-                    summary="A terminal onboarding state: the client will not move on without help. Call them.",
-                    client_id=c.client_id,
-                    facts=where,
-                    link=stuck_link,
-                    group="stuck_client",
-                    group_title="{n} clients stuck in onboarding (terminal states)",
-                )
-            )
-
     pool = conn.execute(load_sql(__file__, "pool_available.sql")).one()
     if pool.available == 0:
         alerts.append(
@@ -125,18 +86,6 @@ def find_critical_alerts(conn: Connection, now: datetime, settings: CriticalSett
             )
         )
 
-    missing = [f"{i.kind} {i.name}" for i in verify_schema(conn) if not i.ok]
-    if missing:
-        alerts.append(
-            Alert(
-                alert_type="INVARIANT_VIOLATION",
-                key="invariant:schema_contract",
-                severity="HIGH",
-                title=f"Schema contract broken: {len(missing)} expected object(s) missing",
-                summary="Missing: " + ", ".join(missing[:10]) + (" …" if len(missing) > 10 else ""),
-                facts=(("Missing objects", str(len(missing))),),
-            )
-        )
     active_completed = conn.execute(load_sql(__file__, "active_and_completed.sql")).scalar_one()
     if active_completed:
         alerts.append(
@@ -153,5 +102,6 @@ def find_critical_alerts(conn: Connection, now: datetime, settings: CriticalSett
 
 
 def resolve_scopes() -> Sequence[ResolveScope]:
-    """Every critical type is level-triggered: what does not fire this tick is resolved."""
-    return [ResolveScope(alert_type=t, note="condition no longer true") for t in CRITICAL_TYPES]
+    """Every condition detected here is level-triggered: what does not fire this tick is resolved. Only the keys
+    this sensor raises: INVARIANT_VIOLATION of the schema contract is the schema_contract check's."""
+    return [ResolveScope(alert_type=t, key_prefix=p, note="condition no longer true") for t, p in _DETECTED_HERE]

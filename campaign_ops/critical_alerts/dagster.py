@@ -1,4 +1,5 @@
-"""The critical alert sensor (seed 004), every 5 minutes, through the one alert pipeline."""
+"""The critical alert sensor (seed 004's conditions no asset check detects), every 5 minutes, through the one alert
+pipeline."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -26,8 +27,9 @@ def build_critical_alert_sensor(clock: Callable[[], datetime] = utc_now) -> dg.S
         name="critical_alert_sensor",
         minimum_interval_seconds=300,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Seed 004's critical alerts: STUCK_CLIENT, PAYMENT_BLOCK, POOL_EMPTY, REPEATED_FAILURE, "
-        "INVARIANT_VIOLATION — aggregated per kind, de-duplicated, silenceable.",
+        description="Seed 004's critical alerts no asset check detects: POOL_EMPTY, REPEATED_FAILURE, "
+        "INVARIANT_VIOLATION (a completed lead still active) — aggregated per kind, de-duplicated, silenceable. "
+        "STUCK_CLIENT, PAYMENT_BLOCK and the schema contract come from their checks (asset_check_alert_sensor).",
     )
     def critical_alert_sensor(
         context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource

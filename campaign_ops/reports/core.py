@@ -10,16 +10,17 @@ from datetime import date, datetime
 
 from sqlalchemy import Connection
 
+from campaign_ops import thresholds as sop
 from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients import partition_keys
 from campaign_ops.sqlfiles import load_sql
 
-# SOP "Expected Results" of the morning health check
-EXPECTED_RUNS_PER_CLIENT = 96  # 4 per hour x 24 hours
+# SOP "Expected Results" of the morning health check (written once, in campaign_ops.thresholds)
+EXPECTED_RUNS_PER_CLIENT = sop.EXPECTED_RUNS_PER_CLIENT
 EXPECTED_RUNS_MET_AT = 0.9  # "~96": at least 90% of the expected runs (more, e.g. backfills, is fine)
-EXPECTED_SUCCESS_RATE_ABOVE_PCT = 95.0
-EXPECTED_FAILED_BELOW = 5
-EXPECTED_STUCK_BELOW = 50
+EXPECTED_SUCCESS_RATE_ABOVE_PCT = sop.EXPECTED_SUCCESS_RATE_ABOVE_PCT
+EXPECTED_FAILED_BELOW = sop.EXPECTED_FAILED_BELOW
+EXPECTED_STUCK_BELOW = sop.EXPECTED_STUCK_BELOW
 # SOP "Weekly Review": schedule maintenance if table sizes exceed 10GB
 MAINTENANCE_TABLE_BYTES = 10 * 1024**3
 
@@ -61,7 +62,7 @@ class DailyHealthReport:
             (
                 "Total runs",
                 str(self.total_runs),
-                f"~{self.expected_runs} (96 per active client)",
+                f"~{self.expected_runs} ({EXPECTED_RUNS_PER_CLIENT} per active client)",
                 self.total_runs >= EXPECTED_RUNS_MET_AT * self.expected_runs,
             ),
             (
@@ -134,7 +135,9 @@ def _client_names(conn: Connection, client_ids: list[str]) -> dict[str, str]:
 def daily_health_report(conn: Connection) -> DailyHealthReport:
     """The SOP's morning health check: overnight runs, alerts, stuck leads."""
     runs = conn.execute(load_sql(__file__, "daily_overnight_runs.sql")).one()
-    alert_rows = conn.execute(load_sql(__file__, "daily_alerts.sql")).all()
+    alert_rows = conn.execute(
+        load_sql(__file__, "daily_alerts.sql"), {"hours_since_success_above": sop.HOURS_SINCE_SUCCESS_ERROR_ABOVE}
+    ).all()
     names = _client_names(conn, [str(r.client_id) for r in alert_rows])
     alerts = [
         ClientAlert(

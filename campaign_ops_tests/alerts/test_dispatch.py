@@ -103,6 +103,22 @@ def test_warn_still_failing_after_12h_is_escalated_once(conn: Connection, slack:
     assert (row["escalated_at"], row["severity"]) == (T0 + timedelta(hours=12), "ERROR")
 
 
+def test_an_open_alert_getting_worse_is_said_at_once_and_only_once(conn: Connection, slack: FakeSlack) -> None:
+    """One detector, one key, two lines (stuck leads: WARN above 100, ERROR above 500): crossing the higher line
+    while the WARN is open is news within the suppression window; dropping back and crossing again is not."""
+    warn, error = check_alert(severity="WARN"), check_alert(severity="ERROR")
+    assert run(conn, slack, T0, warn).sent == 1
+    assert run(conn, slack, T0 + timedelta(minutes=5), error).sent == 1
+    assert slack.titles()[1] == ":red_circle: [ERROR] Check stuck_leads failed (check_failed:stuck_leads:all)"
+    assert "Worse: WARN → ERROR (failing since 2026-03-02 08:00 UTC)." in str(slack.received[1]["blocks"])
+    for minutes, alert in ((10, warn), (15, error), (20, warn), (25, error)):
+        assert run(conn, slack, T0 + timedelta(minutes=minutes), alert).suppressed == 1
+    assert [(d["kind"], d["severity"]) for d in deliveries(conn, warn.key)] == [
+        ("firing", "WARN"),
+        ("firing", "ERROR"),
+    ]
+
+
 def test_error_alerts_do_not_escalate(conn: Connection, slack: FakeSlack) -> None:
     error = check_alert()
     for hour in range(0, 13):

@@ -193,7 +193,7 @@ def test_no_alert_path_leaks_a_secret(
 
     delivered = [str(m) for m in slack.received]
     assert any("reconciliation_job failed" in m for m in delivered)  # the RUN_FAILED summary reached Slack
-    assert any("Check schema_contract failed" in m for m in delivered)
+    assert any("Check schema_contract could not run (whole database)" in m for m in delivered)
     assert any("password=***" in m for m in delivered)
     stored = (
         conn.execute(

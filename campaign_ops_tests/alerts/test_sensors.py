@@ -33,7 +33,6 @@ from campaign_ops_tests.factories import add_campaign, add_client
 
 RUNS = "run_status_alert_sensor"
 CHECKS = "asset_check_alert_sensor"
-HEALTH = "health_alert_sensor"
 
 # --- a stand-in for the de-enrollment job: records client passes like the real one, then fails if told to -----
 
@@ -87,29 +86,29 @@ def sweep_tags(first: str, last: str) -> dict[str, str]:
     return {RANGE_START_TAG: first, RANGE_END_TAG: last, "campaign_ops/sweep": "all_clients"}
 
 
-# --- stand-ins for the checks issue's stuck_leads check (same asset key and check name) ----------------------
+# --- a stand-in for a per-client check, stats_drift (same asset key and check name); its figures are made up ------
 
 
 class StuckConfig(dg.Config):
     stuck: int
 
 
-@dg.asset(key="leads", partitions_def=clients_partitions)
+@dg.asset(key="campaigns", partitions_def=clients_partitions)
 def leads_by_client() -> None:
     return None
 
 
-@dg.asset_check(asset="leads", name="stuck_leads", partitions_def=clients_partitions)
+@dg.asset_check(asset="campaigns", name="stats_drift", partitions_def=clients_partitions)
 def stuck_leads_by_client(config: StuckConfig) -> dg.AssetCheckResult:
     return _stuck_result(config.stuck)
 
 
-@dg.asset(key="leads")
+@dg.asset(key="campaigns")
 def leads_all_clients() -> None:
     return None
 
 
-@dg.asset_check(asset="leads", name="stuck_leads")
+@dg.asset_check(asset="campaigns", name="stats_drift")
 def stuck_leads_all_clients(config: StuckConfig) -> dg.AssetCheckResult:
     return _stuck_result(config.stuck)
 
@@ -137,7 +136,7 @@ def evaluate_check(instance: dg.DagsterInstance, stuck: int, client_id: str | No
         assets,
         instance=instance,
         partition_key=client_id,
-        run_config={"ops": {"leads_stuck_leads": {"config": {"stuck": stuck}}}},
+        run_config={"ops": {"campaigns_stats_drift": {"config": {"stuck": stuck}}}},
     )
     assert result.success
 
@@ -263,11 +262,11 @@ def test_failed_check_alert_with_figures_and_link_then_one_resolved_message(
 ) -> None:
     evaluate_check(driver.instance, 612, acme)
     driver.tick(CHECKS)
-    assert slack.titles() == [f":red_circle: [ERROR] Check stuck_leads failed (Acme Dental ({acme}))"]
+    assert slack.titles() == [f":red_circle: [ERROR] Check stats_drift failed (Acme Dental ({acme}))"]
     blocks = slack.received[0]["blocks"]
     fields = [f["text"] for f in blocks[2]["fields"]]
     assert fields == [  # numeric metadata (Dagster keeps it sorted by name); the markdown table stays in the UI
-        "*Check*\nleads · stuck_leads",
+        "*Check*\ncampaigns · stats_drift",
         f"*Where*\nAcme Dental ({acme})",
         "*error_line*\n500",
         "*share*\n0.12",
@@ -276,9 +275,9 @@ def test_failed_check_alert_with_figures_and_link_then_one_resolved_message(
     ]
     assert (
         blocks[3]["text"]["text"]
-        == f"<{UI_URL}/assets/leads?view=checks&checkDetail=stuck_leads|Open the check in Dagster>"
+        == f"<{UI_URL}/assets/campaigns?view=checks&checkDetail=stats_drift|Open the check in Dagster>"
     )
-    key = f"check_failed:stuck_leads:{acme}"
+    key = f"check_failed:stats_drift:{acme}"
     assert alert_row(conn, key)["resource_id"] == acme
 
     driver.tick(CHECKS)  # nothing new: nothing sent
@@ -290,7 +289,7 @@ def test_failed_check_alert_with_figures_and_link_then_one_resolved_message(
     driver.clock.advance(hours=1)
     evaluate_check(driver.instance, 12, acme)
     driver.tick(CHECKS)
-    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stuck_leads failed (Acme Dental ({acme}))"
+    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stats_drift failed (Acme Dental ({acme}))"
     evaluate_check(driver.instance, 10, acme)
     driver.tick(CHECKS)
     assert len(slack.received) == 2
@@ -306,9 +305,9 @@ def test_warn_check_still_failing_after_12h_is_escalated_once(
         driver.clock.advance(hours=1)
         evaluate_check(driver.instance, 150, acme)
         driver.tick(CHECKS)
-    kinds = [(d["kind"], d["severity"]) for d in deliveries(conn, f"check_failed:stuck_leads:{acme}")]
+    kinds = [(d["kind"], d["severity"]) for d in deliveries(conn, f"check_failed:stats_drift:{acme}")]
     assert kinds == [("firing", "WARN"), ("reminder", "WARN"), ("escalation", "ERROR")]
-    assert slack.titles()[2] == f":red_circle: [ESCALATED → ERROR] Check stuck_leads failed (Acme Dental ({acme}))"
+    assert slack.titles()[2] == f":red_circle: [ESCALATED → ERROR] Check stats_drift failed (Acme Dental ({acme}))"
 
 
 def test_an_all_clients_pass_resolves_every_client_of_that_check(
@@ -319,13 +318,13 @@ def test_an_all_clients_pass_resolves_every_client_of_that_check(
     evaluate_check(driver.instance, 700, a)
     evaluate_check(driver.instance, 800, b)
     driver.tick(CHECKS)
-    assert slack.titles() == [":red_circle: [ERROR] Check stuck_leads failed for 2 clients"]  # one message
+    assert slack.titles() == [":red_circle: [ERROR] Check stats_drift failed for 2 clients"]  # one message
     evaluate_check(driver.instance, 0)  # the check over all clients passes
     driver.tick(CHECKS)
-    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] Check stuck_leads failed for 2 clients"
+    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] Check stats_drift failed for 2 clients"
     assert len(slack.received) == 2
     for client_id in (a, b):
-        assert alert_row(conn, f"check_failed:stuck_leads:{client_id}")["resolved_at"] == driver.clock.now
+        assert alert_row(conn, f"check_failed:stats_drift:{client_id}")["resolved_at"] == driver.clock.now
 
 
 def evaluate_check_over_range(instance: dg.DagsterInstance, stuck: int, first: str, last: str) -> None:
@@ -334,7 +333,7 @@ def evaluate_check_over_range(instance: dg.DagsterInstance, stuck: int, first: s
         [leads_by_client, stuck_leads_by_client],
         instance=instance,
         tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
-        run_config={"ops": {"leads_stuck_leads": {"config": {"stuck": stuck}}}},
+        run_config={"ops": {"campaigns_stats_drift": {"config": {"stuck": stuck}}}},
     )
     assert result.success
     (evaluation,) = result.get_asset_check_evaluations()
@@ -350,26 +349,26 @@ def test_a_range_pass_resolves_only_the_clients_the_range_covered(
     evaluate_check(driver.instance, 700, a)
     evaluate_check(driver.instance, 800, c)
     driver.tick(CHECKS)
-    assert slack.titles() == [":red_circle: [ERROR] Check stuck_leads failed for 2 clients"]
+    assert slack.titles() == [":red_circle: [ERROR] Check stats_drift failed for 2 clients"]
     evaluate_check_over_range(driver.instance, 0, a, b)  # a and b pass; c was not evaluated
     driver.tick(CHECKS)
-    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stuck_leads failed (Acme Dental ({a}))"
-    assert alert_row(conn, f"check_failed:stuck_leads:{a}")["resolved_at"] == driver.clock.now
-    assert alert_row(conn, f"check_failed:stuck_leads:{c}")["resolved_at"] is None  # still failing, still open
+    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stats_drift failed (Acme Dental ({a}))"
+    assert alert_row(conn, f"check_failed:stats_drift:{a}")["resolved_at"] == driver.clock.now
+    assert alert_row(conn, f"check_failed:stats_drift:{c}")["resolved_at"] is None  # still failing, still open
     evaluate_check_over_range(driver.instance, 0, b, c)
     driver.tick(CHECKS)
-    assert alert_row(conn, f"check_failed:stuck_leads:{c}")["resolved_at"] == driver.clock.now
+    assert alert_row(conn, f"check_failed:stats_drift:{c}")["resolved_at"] == driver.clock.now
     assert len(slack.received) == 3
     # a range that fails is named as the range it was, not "all clients"; only a pass over every client ends it
     evaluate_check_over_range(driver.instance, 700, a, b)
     driver.tick(CHECKS)
-    assert slack.titles()[-1] == ":red_circle: [ERROR] Check stuck_leads failed (a range of 2 clients)"
+    assert slack.titles()[-1] == ":red_circle: [ERROR] Check stats_drift failed (a range of 2 clients)"
     evaluate_check_over_range(driver.instance, 0, b, c)
     driver.tick(CHECKS)
-    assert alert_row(conn, "check_failed:stuck_leads:all")["resolved_at"] is None
+    assert alert_row(conn, "check_failed:stats_drift:all")["resolved_at"] is None
     evaluate_check_over_range(driver.instance, 0, a, c)  # the range of every client
     driver.tick(CHECKS)
-    assert alert_row(conn, "check_failed:stuck_leads:all")["resolved_at"] == driver.clock.now
+    assert alert_row(conn, "check_failed:stats_drift:all")["resolved_at"] == driver.clock.now
     assert len(slack.received) == 5
 
 
@@ -381,7 +380,7 @@ def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
     monkeypatch.setattr(alerts_dagster, "EVENT_BATCH", 10)  # a small batch: a short history is already long
     for _ in range(3 * alerts_dagster.EVENT_BATCH + 5):
         driver.instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(asset_key=dg.AssetKey("leads"), check_name="stuck_leads", passed=True)
+            dg.AssetCheckEvaluation(asset_key=dg.AssetKey("campaigns"), check_name="stats_drift", passed=True)
         )
     history = driver.instance.event_log_storage.get_maximum_record_id()
     assert history is not None
@@ -397,7 +396,7 @@ def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
     clock = FakeClock(datetime.fromtimestamp(started, UTC) + alerts_dagster.FIRST_TICK_LOOKBACK)
     first = SensorDriver(driver.instance, driver.database, driver.slack_alerts, clock)
     assert str(first.tick(CHECKS).skip_reason).startswith("SkipReason(skip_message='1 check evaluation(s)")
-    assert slack.titles() == [f":red_circle: [ERROR] Check stuck_leads failed (Acme Dental ({acme}))"]
+    assert slack.titles() == [f":red_circle: [ERROR] Check stats_drift failed (Acme Dental ({acme}))"]
     # after a cursor reset with nothing inside the look-back, the next tick looks again from the same moment
     late = SensorDriver(
         driver.instance, driver.database, driver.slack_alerts, FakeClock(clock.now + timedelta(hours=3))
@@ -406,7 +405,29 @@ def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
     assert json.loads(late.cursors[CHECKS])["after"] == {}
 
 
-# --- health -----------------------------------------------------------------------------------------------------
+# --- the SOP's health lines: the checks detect them (every 5 minutes), the check sensor alerts --------------
+
+
+@pytest.fixture
+def checks_env(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
+    """The code location's resources on the test database, its links on the test UI."""
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DAGSTER_UI_URL", UI_URL)
+
+
+def run_checks(
+    instance: dg.DagsterInstance,
+    job: str = "alerting_checks_job",
+    *,
+    config: dict[str, dict[str, Any]] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
+    """A real run of the code location's check job (as its schedule or sensor launches it); `config` by check op."""
+    from campaign_ops.definitions import defs
+
+    run_config = {"ops": {op: {"config": c} for op, c in (config or {}).items()}}
+    result = defs.resolve_job_def(job).execute_in_process(instance=instance, run_config=run_config, tags=tags or {})
+    assert result.success
 
 
 def add_stuck_leads(conn: Connection, client_id: str, campaign_id: str, count: int) -> None:
@@ -422,7 +443,17 @@ def add_stuck_leads(conn: Connection, client_id: str, campaign_id: str, count: i
     conn.commit()
 
 
-def test_health_breaches_alert_and_resolve(driver: SensorDriver, slack: FakeSlack, conn: Connection) -> None:
+def open_keys(conn: Connection) -> set[tuple[str, str]]:
+    rows = conn.execute(
+        text("SELECT alert_type, alert_key FROM alert_logs WHERE active_since IS NOT NULL AND resolved_at IS NULL")
+    ).all()
+    conn.commit()
+    return {(r[0], r[1]) for r in rows}
+
+
+def test_health_breaches_alert_and_resolve(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
+) -> None:
     late = add_client(conn, name="Late Dental")
     busy = add_client(conn, name="Busy Smiles")
     conn.execute(text("UPDATE clients SET created_at = now() - interval '3 hours'"))
@@ -432,51 +463,168 @@ def test_health_breaches_alert_and_resolve(driver: SensorDriver, slack: FakeSlac
     )
     campaign = add_campaign(conn, busy, messages=3)
     conn.commit()
-    add_stuck_leads(conn, busy, campaign, 500)  # exactly on the ERROR line: not above it
+    add_stuck_leads(conn, busy, campaign, 500)  # above the WARN line, exactly on the ERROR line: not above it
 
-    driver.tick(HEALTH)
-    assert slack.titles() == [":red_circle: [ERROR] No successful de-enrollment for Late Dental in 3 h"]
+    run_checks(driver.instance)
+    driver.tick(CHECKS)
+    titles = sorted(slack.titles())
+    assert titles[0] == ":large_orange_circle: [WARN] 500 stuck leads (WARN line 100)"
+    assert titles[1].startswith(":red_circle: [ERROR] No successful de-enrollment for Late Dental in 3")
+    assert len(titles) == 2  # the passing schema contract and Busy Smiles' health say nothing
+
     add_stuck_leads(conn, busy, campaign, 1)
     driver.clock.advance(minutes=5)
-    driver.tick(HEALTH)
-    assert slack.titles()[1] == ":red_circle: [ERROR] 501 stuck leads (ERROR line 500)"
-    assert "Busy Smiles: 501" in str(slack.received[1]["blocks"])
+    run_checks(driver.instance)
+    driver.tick(CHECKS)
+    # past the ERROR line while the WARN is open: said at once, though within the suppression window
+    assert slack.titles()[2] == ":red_circle: [ERROR] 501 stuck leads (ERROR line 500)"
+    assert "Busy Smiles: 501" in str(slack.received[2]["blocks"])
+    assert "Worse: WARN → ERROR" in str(slack.received[2]["blocks"])
     driver.clock.advance(minutes=5)
-    driver.tick(HEALTH)
-    assert len(slack.received) == 2  # both still breached: nothing repeated
+    run_checks(driver.instance)
+    driver.tick(CHECKS)
+    assert len(slack.received) == 3  # both still breached: nothing repeated
 
     conn.execute(text("INSERT INTO de_enrollment_runs (client_id, status) VALUES (:c, 'success')"), {"c": late})
     conn.execute(text("UPDATE leads SET is_active = false, completed_at = now() WHERE client_id = :c"), {"c": busy})
     conn.commit()
     driver.clock.advance(minutes=5)
-    driver.tick(HEALTH)
-    assert sorted(slack.titles()[2:]) == [
-        ":white_check_mark: [RESOLVED] 501 stuck leads (ERROR line 500)",
-        ":white_check_mark: [RESOLVED] No successful de-enrollment for Late Dental in 3 h",
-    ]
+    run_checks(driver.instance)
+    driver.tick(CHECKS)
+    resolved = sorted(slack.titles()[3:])
+    assert resolved[0] == ":white_check_mark: [RESOLVED] 501 stuck leads (ERROR line 500)"
+    assert resolved[1].startswith(":white_check_mark: [RESOLVED] No successful de-enrollment for Late Dental in 3")
+    assert len(resolved) == 2 and open_keys(conn) == set()
+
+
+def test_one_fact_is_one_message_whichever_check_run_says_it(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
+) -> None:
+    """600 stuck leads are one STUCK_LEADS alert: not a CHECK_FAILED besides it, not again from the hourly
+    integrity checks or a one-client evaluation after that client's de-enrollment, and no second detector."""
+    from campaign_ops_tests.checks.helpers import refresh_counters
+
+    busy = add_client(conn, name="Busy Smiles")
+    conn.execute(
+        text("INSERT INTO de_enrollment_runs (client_id, status) VALUES (:c, 'success')"), {"c": busy}
+    )  # healthy otherwise
+    campaign = add_campaign(conn, busy, messages=3)
+    conn.commit()
+    add_stuck_leads(conn, busy, campaign, 600)
+    refresh_counters(conn)  # the campaign's counters agree with its leads: stuck leads are the one fact
+    conn.commit()
+    run_checks(driver.instance)  # the 5-minute detectors
+    run_checks(driver.instance, "integrity_checks_job")  # the hourly integrity checks count them too
+    run_checks(driver.instance, "integrity_checks_job", tags={"campaign_ops/client": busy})  # after its pass
+    driver.tick(CHECKS)
+    assert slack.titles() == [":red_circle: [ERROR] 600 stuck leads (ERROR line 500)"]
+    assert open_keys(conn) == {("STUCK_LEADS", "stuck_leads:all")}
+    # the detectors are the checks: no sensor of the code location reads the health tables itself
+    from campaign_ops.definitions import defs
+
+    sensors = {s.name for s in defs.sensors or ()}
+    assert "health_alert_sensor" not in sensors and {CHECKS, RUNS, "critical_alert_sensor"} <= sensors
+
+
+def test_the_checks_thresholds_are_the_alerts(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
+) -> None:
+    """A line changed in the check's config changes the alert: the alert says the line the evaluation judged by."""
+    busy = add_client(conn, name="Busy Smiles")
+    conn.execute(text("INSERT INTO de_enrollment_runs (client_id, status) VALUES (:c, 'success')"), {"c": busy})
+    campaign = add_campaign(conn, busy, messages=3)
+    conn.commit()
+    add_stuck_leads(conn, busy, campaign, 60)
+    run_checks(driver.instance)  # 60 is below the SOP's lines
+    driver.tick(CHECKS)
+    assert slack.received == []
+    run_checks(driver.instance, config={"leads_stuck_leads": {"warn_above": 10, "error_above": 50}})
+    driver.tick(CHECKS)
+    assert slack.titles() == [":red_circle: [ERROR] 60 stuck leads (ERROR line 50)"]
+    assert "above 50 it is an ERROR" not in str(slack.received[0])  # the ERROR text, not the WARN one
+    driver.clock.advance(minutes=5)
+    run_checks(driver.instance)  # back to the default lines: 60 passes, the alert ends
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] 60 stuck leads (ERROR line 50)"
+
+    # the hours-since-success line too
+    late = add_client(conn, name="Late Dental")
+    conn.execute(text("UPDATE clients SET created_at = now() - interval '90 minutes' WHERE id = :c"), {"c": late})
+    conn.commit()
+    driver.clock.advance(minutes=5)
+    run_checks(driver.instance)
+    driver.tick(CHECKS)
+    assert len(slack.received) == 2  # 1.5 h: within the SOP's 2 h
+    health = "de_enrollment_runs_de_enrollment_health"
+    run_checks(driver.instance, config={health: {"hours_since_success_error_above": 1.0}})
+    driver.tick(CHECKS)
+    assert slack.titles()[-1].startswith(":red_circle: [ERROR] No successful de-enrollment for Late Dental in 1.5")
+    assert "(limit 1)" in str(slack.received[-1]["blocks"])
 
 
 def test_several_clients_without_success_are_one_message(
-    driver: SensorDriver, slack: FakeSlack, conn: Connection
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
 ) -> None:
     for name in ("Acme Dental", "Bright Smiles", "Calm Clinic"):
         add_client(conn, name=name)
     conn.execute(text("UPDATE clients SET created_at = now() - interval '5 hours'"))
     conn.commit()
-    result = driver.tick(HEALTH)
+    run_checks(driver.instance)
+    result = driver.tick(CHECKS)
     assert "3 firing, 1 message(s), 3 sent" in str(result.skip_reason)
     assert slack.titles() == [":red_circle: [ERROR] 3 clients without a successful de-enrollment in 2 h"]
 
 
+def test_per_client_findings_are_per_client_alerts_and_a_pass_ends_only_what_it_covered(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
+) -> None:
+    """An evaluation over every client raises one alert per client it found (one message), and ends the alerts
+    of the clients it no longer finds; a one-client evaluation ends that client's alert only."""
+    from campaign_ops_tests.checks.helpers import refresh_counters
+
+    a, b = add_client(conn, name="Acme Dental"), add_client(conn, name="Bright Smiles")
+    campaigns = {c: add_campaign(conn, c, messages=3) for c in (a, b)}
+    refresh_counters(conn)
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 50"))
+    conn.commit()
+    run_checks(driver.instance, "integrity_checks_job")
+    driver.tick(CHECKS)
+    assert slack.titles() == [":red_circle: [ERROR] Check stats_drift failed for 2 clients"]  # off by 50
+    assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{a}", f"check_failed:stats_drift:{b}"}
+
+    refresh_counters(conn)  # both repaired, but only a is checked again
+    conn.commit()
+    run_checks(driver.instance, "integrity_checks_job", tags={"campaign_ops/client": a})
+    driver.tick(CHECKS)
+    assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stats_drift failed (Acme Dental ({a}))"
+    assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{b}"}
+
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 50 WHERE id = :c"), {"c": campaigns[a]})
+    conn.commit()
+    run_checks(driver.instance, "integrity_checks_job")  # every client: a drifted again, b no longer
+    driver.tick(CHECKS)
+    assert sorted(slack.titles()[2:]) == [
+        f":red_circle: [ERROR] Check stats_drift failed (Acme Dental ({a}))",
+        f":white_check_mark: [RESOLVED] Check stats_drift failed (Bright Smiles ({b}))",
+    ]
+    assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{a}"}
+
+
 def test_without_slack_alerts_go_to_the_log_and_are_recorded(
-    driver: SensorDriver, conn: Connection, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    driver: SensorDriver,
+    conn: Connection,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    checks_env: None,
 ) -> None:
     for name in ("ALERT_WEBHOOK_URL", "DE_ENROLLMENT_ALERT_WEBHOOK", "SLACK_BOT_TOKEN", "SLACK_ALERT_CHANNEL"):
         monkeypatch.delenv(name, raising=False)
     client_id = add_client(conn, name="Late Dental")
     conn.execute(text("UPDATE clients SET created_at = now() - interval '3 hours'"))
     conn.commit()
-    result = driver.tick(HEALTH, slack_alerts=SlackAlertResource())
+    run_checks(driver.instance)
+    capsys.readouterr()
+    result = driver.tick(CHECKS, slack_alerts=SlackAlertResource())
     assert "1 logged" in str(result.skip_reason)
     sensor_log = capsys.readouterr().err  # the tick's log (context.log), as the daemon records it
     assert "[ALERT] (no Slack configured; logged only)\n[ERROR] No successful de-enrollment for Late Dental" in (
@@ -490,7 +638,7 @@ def test_without_slack_alerts_go_to_the_log_and_are_recorded(
 
 
 def test_silences_from_the_cli_are_honoured_by_every_sensor(
-    driver: SensorDriver, slack: FakeSlack, conn: Connection, db_env: str, acme: str
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, db_env: str, acme: str, checks_env: None
 ) -> None:
     cli = CliRunner()
     assert cli.invoke(main, ["alerts", "silence", "--for", "2h", "--reason", "maintenance"]).exit_code == 0
@@ -499,9 +647,10 @@ def test_silences_from_the_cli_are_honoured_by_every_sensor(
     conn.commit()
     launch(driver.instance, driver.database, error="boom", tags={"dagster/partition": acme})
     evaluate_check(driver.instance, 612, acme)
+    run_checks(driver.instance)  # Late Dental: no success in 2 h
     driver.clock.advance(minutes=1)  # the silence began at the real time of the command
-    for sensor in (RUNS, CHECKS, HEALTH):
-        assert "1 silenced" in str(driver.tick(sensor).skip_reason)
+    assert "1 silenced" in str(driver.tick(RUNS).skip_reason)
+    assert "2 silenced" in str(driver.tick(CHECKS).skip_reason)
     assert slack.received == []
     statuses = conn.execute(text("SELECT DISTINCT delivery_status FROM alert_logs")).scalars().all()
     assert statuses == ["silenced"]
@@ -509,8 +658,8 @@ def test_silences_from_the_cli_are_honoured_by_every_sensor(
     assert cli.invoke(main, ["alerts", "unsilence", "--all"]).exit_code == 0
     driver.clock.advance(minutes=5)
     evaluate_check(driver.instance, 612, acme)
+    run_checks(driver.instance)
     driver.tick(CHECKS)
-    driver.tick(HEALTH)
     assert len(slack.received) == 2  # what still fails is said once the silence is lifted
 
 
@@ -543,13 +692,13 @@ def test_rate_limited_by_slack_waits_for_retry_after(
     driver.tick(CHECKS)
     slack.answer(200)
     driver.clock.advance(seconds=60)
-    driver.tick(HEALTH)  # any sensor's tick may retry; this one must still wait
+    driver.tick(RUNS)  # any sensor's tick may retry; this one must still wait
     driver.tick(CHECKS)
     assert len(slack.received) == 1
     driver.clock.advance(seconds=61)
     driver.tick(CHECKS)
     assert len(slack.received) == 2
-    assert alert_row(conn, f"check_failed:stuck_leads:{acme}")["delivery_status"] == "sent"
+    assert alert_row(conn, f"check_failed:stats_drift:{acme}")["delivery_status"] == "sent"
 
 
 def test_a_tick_never_raises_for_slack_or_one_bad_record(
@@ -583,7 +732,7 @@ def test_a_tick_never_raises_for_slack_or_one_bad_record(
     driver.clock.advance(minutes=2)
     result = driver.tick(CHECKS, slack_alerts=unreachable)  # the retry meets a DNS failure
     assert "1 retried" in str(result.skip_reason) and "1 failed" in str(result.skip_reason)
-    assert alert_row(conn, f"check_failed:stuck_leads:{acme}")["last_error"].startswith(
+    assert alert_row(conn, f"check_failed:stats_drift:{acme}")["last_error"].startswith(
         "cannot resolve Slack's host name"
     )
 
@@ -654,7 +803,7 @@ def test_event_cursors_on_postgres_storage(
             clock.advance(hours=1)
             evaluate_check(instance, 0, acme)
             driver.tick(CHECKS)
-            assert slack.titles()[-1].startswith(":white_check_mark: [RESOLVED] Check stuck_leads failed")
+            assert slack.titles()[-1].startswith(":white_check_mark: [RESOLVED] Check stats_drift failed")
     finally:
         drop_database(admin_url, name)
 
@@ -666,11 +815,11 @@ def test_sensors_and_resource_are_in_the_code_location() -> None:
     defs = dg.Definitions.merge(core_defs, alerts_defs)  # as definitions.py merges them
     dg.Definitions.validate_loadable(defs)
 
-    for name in (RUNS, CHECKS, HEALTH):
+    for name in (RUNS, CHECKS):
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
         assert {"database", "slack_alerts"} <= set(sensor.required_resource_keys)
-    assert timedelta(seconds=defs.resolve_sensor_def(HEALTH).minimum_interval_seconds or 0) == timedelta(minutes=5)
+    assert {s.name for s in alerts_defs.sensors or ()} == {RUNS, CHECKS}  # the health lines are the checks' now
 
 
 def test_a_failed_sweep_check_alert_names_the_clients_and_what_to_do(

@@ -102,8 +102,8 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
     schedules = {s.name: (s.cron_schedule, s.job_name) for s in checks.defs.schedules}
     assert schedules == {
         "integrity_checks_hourly_schedule": ("5 * * * *", "integrity_checks_job"),
-        "de_enrollment_health_hourly_schedule": ("10 * * * *", "de_enrollment_health_job"),
-        "schema_contract_daily_schedule": ("20 6 * * *", "schema_contract_job"),
+        # the detectors of the SOP's alert lines: every 5 minutes (off the sweep's quarter hours)
+        "alerting_checks_every_5_minutes": ("2-59/5 * * * *", "alerting_checks_job"),
         "skipped_de_enrollments_hourly_schedule": ("7 * * * *", "skipped_de_enrollments_job"),
     }
     defs = make_defs("postgresql://unused@127.0.0.1:1/x")
@@ -113,6 +113,7 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
             "integrity_checks_job",
             "de_enrollment_health_job",
             "schema_contract_job",
+            "alerting_checks_job",
             "skipped_de_enrollments_job",
         )
     }
@@ -124,6 +125,11 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
         ],
         "de_enrollment_health_job": ["de_enrollment_runs_de_enrollment_health"],
         "schema_contract_job": ["database_schema_schema_contract"],
+        "alerting_checks_job": [
+            "database_schema_schema_contract",
+            "de_enrollment_runs_de_enrollment_health",
+            "leads_stuck_leads",
+        ],
         "skipped_de_enrollments_job": ["leads_skipped_de_enrollments"],
     }
 
@@ -282,11 +288,11 @@ def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance
     add_runs(conn, late, minutes_ago=121)
     conn.commit()
     instance.add_dynamic_partitions("clients", [ok, late])
-    request = checks.de_enrollment_health_hourly_schedule(
-        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 14, 10, tzinfo=UTC))
+    request = checks.alerting_checks_schedule(
+        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 14, 12, tzinfo=UTC))
     )
     assert isinstance(request, dg.RunRequest)
-    job = make_defs(db_url).resolve_job_def("de_enrollment_health_job")
+    job = make_defs(db_url).resolve_job_def("alerting_checks_job")
     health = evaluations(job.execute_in_process(instance=instance, tags=request.tags))["de_enrollment_health"]
     assert (health.passed, health.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert value(health, "clients_error") == 1 and value(health, "clients_ok") == 1
@@ -298,15 +304,16 @@ def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance
     assert only_ok["de_enrollment_health"].passed and value(only_ok["de_enrollment_health"], "client_id") == ok
 
 
-def test_schema_contract_job_daily_and_on_a_dropped_column(
+def test_schema_contract_every_5_minutes_and_on_a_dropped_column(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:
-    request = checks.schema_contract_daily_schedule(
-        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 6, 20, tzinfo=UTC))
+    request = checks.alerting_checks_schedule(
+        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 6, 22, tzinfo=UTC))
     )
     assert isinstance(request, dg.RunRequest)
+    every_5_minutes = make_defs(db_url).resolve_job_def("alerting_checks_job")
+    before = evaluations(every_5_minutes.execute_in_process(instance=instance, tags=request.tags))["schema_contract"]
     job = make_defs(db_url).resolve_job_def("schema_contract_job")
-    before = evaluations(job.execute_in_process(instance=instance, tags=request.tags))["schema_contract"]
     assert before.passed and value(before, "objects_missing") == 0
     assert value(before, "scope") == "whole database" and "clients_with_findings" not in before.metadata
 
