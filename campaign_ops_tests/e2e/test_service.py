@@ -124,19 +124,7 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
     assert metadata_value(leads[0], "status") == "success"
 
     # the integrity checks run after every de-enrollment run (a run-status sensor of the daemon)
-    checks_run = wait_for(
-        "the integrity checks run that follows the backfill",
-        lambda: next(
-            (
-                r
-                for r in api.runs("integrity_checks_job", {"campaign_ops/after_run": run["runId"]})
-                if r["status"] in ("SUCCESS", "FAILURE")
-            ),
-            None,
-        ),
-        timeout_seconds=180,
-        interval=2,
-    )
+    checks_run = checks_after(api, run["runId"])
     assert checks_run["status"] == "SUCCESS"
     evaluations = [e for e in api.check_executions("leads", "stuck_leads") if e["runId"] == checks_run["runId"]]
     evaluated = [e["evaluation"] for e in evaluations if e["evaluation"]]
@@ -145,6 +133,23 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
         m["label"] == "stuck_leads" and m.get("intValue") == 0 for e in evaluated for m in e["metadataEntries"]
     ), evaluated
     return run["runId"]
+
+
+def checks_after(api: DagsterApi, run_id: str) -> dict:
+    """The finished integrity-checks run that the daemon's run-status sensor started after `run_id`."""
+    return wait_for(
+        f"the integrity checks run that follows {run_id}",
+        lambda: next(
+            (
+                r
+                for r in api.runs("integrity_checks_job", {"campaign_ops/after_run": run_id})
+                if r["status"] in ("SUCCESS", "FAILURE")
+            ),
+            None,
+        ),
+        timeout_seconds=180,
+        interval=2,
+    )
 
 
 # --- 2. in a browser ----------------------------------------------------------------------------------------
@@ -348,19 +353,7 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             assert run["status"] == "SUCCESS", api.run_messages(run["runId"])[-20:]
             assert run["tags"]["dagster/partition"] == key
             # the integrity checks that follow it (a run-status sensor) end before the drift below is made
-            wait_for(
-                "the checks after the UI backfill",
-                lambda: next(
-                    (
-                        r
-                        for r in api.runs("integrity_checks_job", {"campaign_ops/after_run": run["runId"]})
-                        if r["status"] in ("SUCCESS", "FAILURE")
-                    ),
-                    None,
-                ),
-                timeout_seconds=180,
-                interval=2,
-            )
+            checks_after(api, run["runId"])
 
             # (c) the integrity checks for that client fail on the drift: the check says who and what to do
             # (drift made after the backfill: de-enrollment recounts its clients' campaigns)
