@@ -86,9 +86,11 @@ def latency(conn: Connection, since: datetime, dagster_run_id: str | None = None
     overall: LatencyFigures | None = None
     per_client: dict[str, LatencyFigures] = {}
     for r in conn.execute(load_sql(__file__, "latency.sql"), {"since": since, "dagster_run_id": dagster_run_id}):
+        if not r.leads:  # the overall row of nothing
+            continue
         figures = LatencyFigures(int(r.leads), float(r.p50), float(r.p95), float(r.p99), float(r.max))
         if r.client_id is None:
             overall = figures
         else:
             per_client[r.client_id] = figures
-    return LatencyReport(overall if overall and overall.leads else None, per_client)
+    return LatencyReport(overall, per_client)
