@@ -205,4 +205,3 @@ def test_latency_check_passes_with_nothing_to_measure(
     conn.commit()
     evaluation = _check(instance, db_url)
     assert evaluation.passed and "no de-enrollment" in (evaluation.description or "")
-
