@@ -67,12 +67,18 @@ CREATE TRIGGER leads_mark_due_on_insert
     WHEN (de_enrollment_lead_due(NEW.is_active, NEW.completed_at, NEW.opted_out, NEW.booked_meeting,
                                  NEW.current_message_position, NULL) IS NOT FALSE)
     EXECUTE FUNCTION de_enrollment_mark_due();
+-- An UPDATE that sets these columns to the values they had (an ORM saving every column) marks nothing.
 CREATE TRIGGER leads_mark_due_on_update
     AFTER UPDATE OF current_message_position, opted_out, booked_meeting, is_active, completed_at,
                     campaign_link_id, enrolled_at ON leads
     FOR EACH ROW
-    WHEN (de_enrollment_lead_due(NEW.is_active, NEW.completed_at, NEW.opted_out, NEW.booked_meeting,
-                                 NEW.current_message_position, NULL) IS NOT FALSE)
+    WHEN ((NEW.current_message_position, NEW.opted_out, NEW.booked_meeting, NEW.is_active, NEW.completed_at,
+           NEW.campaign_link_id, NEW.enrolled_at)
+          IS DISTINCT FROM
+          (OLD.current_message_position, OLD.opted_out, OLD.booked_meeting, OLD.is_active, OLD.completed_at,
+           OLD.campaign_link_id, OLD.enrolled_at)
+          AND de_enrollment_lead_due(NEW.is_active, NEW.completed_at, NEW.opted_out, NEW.booked_meeting,
+                                     NEW.current_message_position, NULL) IS NOT FALSE)
     EXECUTE FUNCTION de_enrollment_mark_due();
 
 -- Per lead, the time from "became due" to de-enrolled: due_since is copied from the queue when the

@@ -49,6 +49,13 @@ def test_platform_updates_mark_a_lead_when_it_becomes_due_and_only_then(conn: Co
     conn.commit()
     again = conn.execute(text("SELECT due_since, version FROM de_enrollment_due_queue")).one()
     assert again.due_since == first.due_since and again.version == first.version + 1
+    # an ORM saving every column unchanged marks nothing
+    conn.execute(
+        text("UPDATE leads SET opted_out = opted_out, current_message_position = 3, is_active = true WHERE id = :i"),
+        {"i": lead},
+    )
+    conn.commit()
+    assert conn.execute(text("SELECT version FROM de_enrollment_due_queue")).scalar_one() == again.version
     conn.commit()
 
 
