@@ -45,8 +45,8 @@ BURST = 2_000
 RATE = 20.0  # leads made due per second
 
 
-def prepare(admin: str, leads: int, clients: int, campaigns: int) -> str:
-    url = fresh_copy(admin, APP_DB, None)
+def prepare(admin: str, leads: int, clients: int, campaigns: int, name: str = APP_DB) -> str:
+    url = fresh_copy(admin, name, None)
     migrations.upgrade(url)
     engine = make_engine(url, pooled=False)
     with engine.begin() as conn:
@@ -159,6 +159,33 @@ def trigger_overhead(url: str, pool: dict[str, list[str]], rows: list[tuple[str,
             )
         )
     engine.dispose()
+
+
+def sensor_tick_cost(url: str, rows: list[tuple[str, str]], ticks: int = 200) -> None:
+    """CPU of the sensor's own evaluation with nothing due (what the code server spends per tick), in this
+    process: a figure the whole service's idle CPU, which the other sensors share, is too noisy to isolate."""
+    import dagster as dg
+
+    from campaign_ops.due_queue.dagster import de_enrollment_due_sensor
+    from campaign_ops.resources import DatabaseResource
+
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"database": DatabaseResource(url=url)})
+        de_enrollment_due_sensor(context)  # warm: imports, first connection
+        started, wall = time.process_time(), time.perf_counter()
+        for _ in range(ticks):
+            result = de_enrollment_due_sensor(context)
+            assert isinstance(result, dg.SkipReason), result
+        cpu_ms = (time.process_time() - started) / ticks * 1000
+        wall_ms = (time.perf_counter() - wall) / ticks * 1000
+    per_minute = cpu_ms * 12 / 1000  # a tick every 5 s
+    rows.append(
+        (
+            "(1) one idle tick of the due sensor, evaluated in process (skip: nothing due)",
+            f"{cpu_ms:.1f} ms CPU, {wall_ms:.1f} ms wall: {per_minute:.2f} s/min at one tick per 5 s "
+            f"({per_minute / 60 * 100:.2f} % of a core)",
+        )
+    )
 
 
 # --- the service ------------------------------------------------------------------------------------------------------
@@ -291,7 +318,17 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=300)
     parser.add_argument("--minutes", type=float, default=5.0, help="Length of each load period (the issue: 5).")
     parser.add_argument("--idle-minutes", type=float, default=2.0)
+    parser.add_argument("--tick-only", action="store_true", help="Only the seeded database and the sensor's tick.")
     args = parser.parse_args()
+    if args.tick_only:
+        rows_: list[tuple[str, str]] = []
+        try:
+            url = prepare(admin_url(), args.leads, args.clients, args.campaigns, name=f"{APP_DB}_tick")
+            sensor_tick_cost(url, rows_)
+        finally:
+            admin_exec(admin_url(), f'DROP DATABASE IF EXISTS "{APP_DB}_tick" WITH (FORCE)')
+        print(f"| {rows_[0][0]} | {rows_[0][1]} |")
+        return
     admin = admin_url()
     rows: list[tuple[str, str]] = []
     seconds = args.minutes * 60
@@ -302,6 +339,8 @@ def main() -> None:
         print(f"seeded; {sum(map(len, pool.values()))} leads can be made due in {len(pool)} clients", flush=True)
         trigger_overhead(url, pool, rows)
         print(rows[-2:], flush=True)
+        sensor_tick_cost(url, rows)
+        print(rows[-1], flush=True)
         instance = fresh_copy(admin, INSTANCE_DB, None)
         with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as logs:
             services, api = start_services(url, instance, Path(home), Path(logs))
