@@ -114,7 +114,7 @@ def test_the_launched_run_de_enrolls_those_clients_and_records_their_latency(
     with dg.instance_for_test() as instance:
         request = tick(instance, db_url)
         assert isinstance(request, dg.RunRequest)
-        # b's leads became due after the sensor looked: its scope is a only... simulated by asking for a only
+        # scoped to a only, as if b's leads had become due just after the tick
         request.run_config["ops"]["de_enrollment_sweep"]["config"]["client_ids"] = [a.client_id]
         result = de_enrollment_sweep_job.execute_in_process(
             run_config=request.run_config,
