@@ -26,7 +26,6 @@ from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 from campaign_ops.de_enrollment.dagster import (
     MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
-    de_enrollment_sweep_job,
     max_runtime_seconds,
 )
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
@@ -79,7 +78,9 @@ def due_run_request(
 
 @dg.sensor(
     name=DUE_SENSOR_NAME,
-    job=de_enrollment_sweep_job,
+    # by name: a sensor holding the job object is copied by Dagster 1.13 when it binds the job's resources, and
+    # that copy warns about a beta parameter (`owners`) on every CLI command
+    job_name=SWEEP_JOB_NAME,
     minimum_interval_seconds=5,
     default_status=dg.DefaultSensorStatus.RUNNING,
     tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it with the schedules
