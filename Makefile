@@ -40,11 +40,12 @@ test: install browser
 test-e2e: install browser
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
 
-## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep (prints figures).
+## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep, the due sensor (prints figures).
 bench: install
 	$(BIN)/python -m bench.run_bench
 	$(BIN)/python -m bench.scale_bench
 	$(BIN)/python -m bench.service_bench
+	$(BIN)/python -m bench.due_sensor_bench
 	$(BIN)/python -m bench.reconciliation_archival
 	$(BIN)/python -m bench.checks_reports
 	$(BIN)/python -m bench.ui_find_client

@@ -10,6 +10,7 @@ from campaign_ops.archival import dagster as archival
 from campaign_ops.checks import dagster as checks
 from campaign_ops.critical_alerts import dagster as critical_alerts
 from campaign_ops.de_enrollment import dagster as de_enrollment
+from campaign_ops.due_queue import dagster as due_queue
 from campaign_ops.lifecycle import dagster as lifecycle
 from campaign_ops.onboarding import dagster as onboarding
 from campaign_ops.reconciliation import dagster as reconciliation
@@ -31,6 +32,7 @@ defs = _with_source_links(
     dg.Definitions.merge(
         core_dagster.defs,
         de_enrollment.defs,
+        due_queue.defs,
         reconciliation.defs,
         archival.defs,
         checks.defs,

@@ -24,6 +24,7 @@ SOURCES: Mapping[str, str] = {
     "database_schema": "campaign_ops.db.verify:verify_schema",
     "lifecycle_campaign_schedules": "campaign_ops.lifecycle.core:round_integrity",
     "onboarding_states": "campaign_ops.onboarding.core:detect_stuck_clients",
+    "de_enrollment_latency": "campaign_ops.due_queue.core:latency",
 }
 
 

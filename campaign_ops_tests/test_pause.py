@@ -22,7 +22,12 @@ from campaign_ops.pause import (
 )
 from campaign_ops_tests.de_enrollment.conftest import make_client
 
-WRITING_SCHEDULES = {"de_enrollment_schedule", "daily_stats_reconciliation_schedule", "monthly_archival_schedule"}
+WRITING_SCHEDULES = {
+    "de_enrollment_schedule",
+    "daily_stats_reconciliation_schedule",
+    "monthly_archival_schedule",
+    "de_enrollment_due_sensor",  # a sensor, launching the de-enrollment runs for clients with due leads
+}
 AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # only recorded in the flag, never compared with the clock
 
 
@@ -102,6 +107,10 @@ def test_runs_in_flight_are_the_writing_ones(db_env: str) -> None:
         assert {r.run_id for r in writing_runs_in_flight(instance)} == {writing.run_id, sweep.run_id}
 
 
+def _kind(name: str) -> str:
+    return "sensor" if name.endswith("_sensor") else "schedule"
+
+
 def test_pause_and_resume_commands(
     empty_db_url: str, db_env: str, tmp_path: Path, project_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -118,7 +127,7 @@ def test_pause_and_resume_commands(
     paused = cli("pause", "--reason", "SOP level 3")
     assert paused.returncode == 0, paused.stderr[-2000:]
     for name in WRITING_SCHEDULES:
-        assert f"schedule {name}: stopped" in paused.stdout
+        assert f"{_kind(name)} {name}: stopped" in paused.stdout
     assert ": SOP level 3; new runs of writing jobs are refused until `campaign-ops resume`" in paused.stdout
     assert "no writing run in flight" in paused.stdout
     again = cli("pause")
@@ -126,7 +135,7 @@ def test_pause_and_resume_commands(
     resumed = cli("resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     for name in WRITING_SCHEDULES:
-        assert f"schedule {name}: started" in resumed.stdout
+        assert f"{_kind(name)} {name}: started" in resumed.stdout
     assert "resumed (paused by" in resumed.stdout
     for key, value in {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}.items():
         monkeypatch.setenv(key, value)

@@ -34,6 +34,7 @@ LEAD_LOG_COLUMNS: tuple[str, ...] = (
     "messages_received",
     "error_message",
     "processed_at",
+    "due_since",  # 0035: when the lead became due (latency = processed_at - due_since)
 )
 # the archives (0024) are the live tables plus archived_at
 EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -200,6 +201,8 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "sent_at",
         "created_at",
     ),
+    # 0035: leads due for de-enrollment, kept by a trigger on leads
+    "de_enrollment_due_queue": ("lead_id", "client_id", "campaign_id", "enrolled_at", "due_since", "version"),
     "lifecycle_campaign_metrics": (
         "id",
         "campaign_schedule_id",
@@ -264,6 +267,9 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "process_de_enrollment_batch",
     # issue 4 (reconciliation)
     "campaign_counter_drift",
+    # 0035: the rule's lead-side part and the trigger that marks due leads
+    "de_enrollment_lead_due",
+    "de_enrollment_mark_due",
 )
 EXPECTED_INDEXES: tuple[str, ...] = (
     "campaigns_client_id_idx",
@@ -297,6 +303,8 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "twilio_number_pool_status_idx",
     "lifecycle_notification_logs_schedule_idx",
     "lifecycle_campaign_metrics_schedule_idx",
+    # 0035
+    "de_enrollment_due_queue_client_idx",
 )
 
 

@@ -42,6 +42,7 @@ from campaign_ops.de_enrollment.core import (
     SweepResult,
     de_enroll_clients,
 )
+from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
@@ -65,6 +66,11 @@ class SweepConfig(dg.Config):
     max_runtime_ms: int | None = Field(default=None, description="Budget of the whole run in ms (240000).")
     chunk_size: int | None = Field(default=None, description="Leads per transaction on the set-based path (50000).")
     mode: Literal["set_based", "batched"] = Field(default="set_based", description="set_based, or the SOP's batches.")
+    client_ids: list[str] | None = Field(
+        default=None,
+        description="Only these clients (ids; those not active are left out), as de_enrollment_due_sensor asks "
+        "for the clients with due leads. Default: every active client.",
+    )
     materialize_changed_partitions: bool = Field(
         default=False,
         description="Also record a materialization of leads/campaigns/de_enrollment_runs for each client whose "
@@ -243,7 +249,23 @@ def de_enrollment_sweep(
     settings = _settings(config)
     with database.connect() as conn:
         client_ids = active_client_ids(conn)
+    if config.client_ids is not None:
+        wanted = set(config.client_ids)
+        client_ids = [c for c in client_ids if c in wanted]
+        context.log.info(f"scope: {len(client_ids)} of {len(wanted)} client(s) asked for (others: not active)")
+    since = start_time(database)
     sweep = _sweep(context, database, settings, client_ids, per_client_lines=False)
+    # the due-lead queue of the clients covered: latency per lead into the lead log, and the run's figures
+    after = settle_after_pass(
+        database,
+        None if config.client_ids is None else client_ids,
+        context.run.run_id,
+        since,
+        context.log.warning,
+        {r.client_id: r.client_name for r in sweep.clients},
+    )
+    if after.materialization is not None:
+        yield after.materialization
     changed = [r for r in sweep.clients if r.leads_de_enrolled and r.status in ("success", "partial")]
     assert clients_partitions.name is not None
     known = (
@@ -274,6 +296,7 @@ def de_enrollment_sweep(
             "client_figures": dg.MetadataValue.json(
                 {r.client_id: {k: v.value for k, v in _client_metadata(r).items()} for r in noteworthy}
             ),
+            **after.metadata,
         },
     )
     _fail_if_any_failed(sweep)
