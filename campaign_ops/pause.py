@@ -22,7 +22,7 @@ migration, and the same instance is what the UI and the daemon read.
 """
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,10 +128,13 @@ def _repository(instance: dg.DagsterInstance) -> Iterator[Any]:
         yield location.get_repository(SINGLETON_REPOSITORY_NAME)
 
 
-def _writing_instigators(repository: Any) -> Sequence[Any]:
-    schedules = [s for s in repository.get_schedules() if s.tags.get(WRITES_TAG)]
-    sensors = [s for s in repository.get_sensors() if s.tags.get(WRITES_TAG)]
-    return [*schedules, *sensors]
+def _instigators(repository: Any, names: Collection[str] | None) -> Sequence[Any]:
+    """The writing schedules and sensors (tagged campaign_ops/writes), or those named."""
+
+    def wanted(inst: Any) -> bool:
+        return bool(inst.tags.get(WRITES_TAG)) if names is None else inst.name in names
+
+    return [*filter(wanted, repository.get_schedules()), *filter(wanted, repository.get_sensors())]
 
 
 def _is_running(instance: dg.DagsterInstance, instigator: Any) -> bool:
@@ -141,13 +144,16 @@ def _is_running(instance: dg.DagsterInstance, instigator: Any) -> bool:
     return state.is_running
 
 
-def switch_writing_automations(instance: dg.DagsterInstance, *, running: bool) -> list[Switched]:
-    """Stop (running=False) or start every schedule and sensor tagged campaign_ops/writes."""
+def switch_automations(
+    instance: dg.DagsterInstance, *, running: bool, names: Collection[str] | None = None
+) -> list[Switched]:
+    """Stop (running=False) or start every schedule and sensor tagged campaign_ops/writes, or only those named
+    (as the UI's toggle does: the state the daemon reads)."""
     from dagster._core.remote_representation.external import RemoteSchedule
 
     out: list[Switched] = []
     with _repository(instance) as repository:
-        for inst in _writing_instigators(repository):
+        for inst in _instigators(repository, names):
             is_schedule = isinstance(inst, RemoteSchedule)
             was = _is_running(instance, inst)
             if running and not was:
@@ -160,6 +166,11 @@ def switch_writing_automations(instance: dg.DagsterInstance, *, running: bool) -
                     instance.stop_sensor(origin_id, selector_id, inst)
             out.append(Switched("schedule" if is_schedule else "sensor", inst.name, was))
     return out
+
+
+def switch_writing_automations(instance: dg.DagsterInstance, *, running: bool) -> list[Switched]:
+    """Stop (running=False) or start every schedule and sensor tagged campaign_ops/writes."""
+    return switch_automations(instance, running=running)
 
 
 @dataclass(frozen=True)

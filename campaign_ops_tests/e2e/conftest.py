@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,7 +92,31 @@ def wait_past_quarter_hour(margin_seconds: float = 40) -> None:
         time.sleep(to_next + 2)
 
 
-def start_dev(app_url: str, instance_url: str, tmp_path: Path, name: str) -> RunningService:
+def stop_before_start(env: dict[str, str], names: Collection[str]) -> None:
+    """Turn automations off in the instance before the daemon starts (the state the UI's toggle stores), so
+    none of them ticks before the test is ready."""
+    import dagster as dg
+
+    from campaign_ops.pause import switch_automations
+
+    keys = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: env[k] for k in keys})
+    try:
+        with dg.DagsterInstance.get() as instance:
+            switched = switch_automations(instance, running=False, names=names)
+        assert {s.name for s in switched} == set(names), switched
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def start_dev(
+    app_url: str, instance_url: str, tmp_path: Path, name: str, stopped: Collection[str] = ()
+) -> RunningService:
     web_port, code_port = free_port(), free_port()
     log_dir = ARTIFACTS / "logs" / name
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -106,6 +130,8 @@ def start_dev(app_url: str, instance_url: str, tmp_path: Path, name: str) -> Run
         "DAGSTER_PG_URL": normalise_url(instance_url),
         "DAGSTER_HOME": str(dagster_home),
     }
+    if stopped:
+        stop_before_start(env, stopped)
     command = [
         str(Path(sys.executable).parent / "campaign-ops"),
         *("dev", "--port", str(web_port), "--code-server-port", str(code_port), "--log-dir", str(log_dir)),
@@ -158,7 +184,8 @@ def dagster_service(
     db_url: str, empty_db_url: str, seeded_clients: SeedSummary, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[RunningService]:
     wait_past_quarter_hour()
-    service = start_dev(db_url, empty_db_url, tmp_path, request.node.name)
+    # the due sensor would de-enroll every client within seconds: the steps below de-enroll them one way at a time
+    service = start_dev(db_url, empty_db_url, tmp_path, request.node.name, stopped=["de_enrollment_due_sensor"])
     try:
         yield service
     finally:

@@ -181,6 +181,23 @@ class DagsterApi:
         assert result["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", result
 
 
+    def stop_sensor(self, sensor: str) -> None:
+        """Turn a sensor off (the UI's toggle)."""
+        data = self.query(
+            """query($sel: SensorSelector!) { sensorOrError(sensorSelector: $sel) {
+                 ... on Sensor { sensorState { id status } } } }""",
+            {"sel": {**REPOSITORY, "sensorName": sensor}},
+        )
+        state = data["sensorOrError"]["sensorState"]
+        if state["status"] != "RUNNING":
+            return
+        result = self.query(
+            """mutation($id: String!) { stopSensor(id: $id) { __typename ... on Error { message } } }""",
+            {"id": state["id"]},
+        )
+        assert result["stopSensor"]["__typename"] == "StopSensorMutationResult", result
+
+
 def metadata_value(materialization: Mapping[str, Any], label: str) -> Any:
     for entry in materialization["metadataEntries"]:
         if entry["label"] == label:

@@ -438,7 +438,9 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             page.screenshot(path=str(ARTIFACTS / "9-run-refused-while-paused.png"))
             resumed = campaign_ops_cli(env, "resume")
             assert "schedule daily_stats_reconciliation_schedule: started" in resumed, resumed
-            api.stop_schedule("de_enrollment_schedule")  # no quarter-hour sweep before Ctrl-C below
+            # no quarter-hour sweep, and no run for due leads, before Ctrl-C below
+            api.stop_schedule("de_enrollment_schedule")
+            api.stop_sensor("de_enrollment_due_sensor")
         finally:
             browser.close()
 
