@@ -62,7 +62,10 @@ def test_opted_out_and_booked_leads_are_de_enrolled_with_their_outcome(conn: Con
     opted = add_lead(conn, client, campaign, position=1, opted_out=True)
     booked = add_lead(conn, client, campaign, position=2, booked=True)
     both = add_lead(conn, client, campaign, position=4, opted_out=True, booked=True)  # opting out wins
+    # the platform keeps its counters; de-enrollment moves them by what it changes
+    conn.execute(text("SELECT refresh_campaign_counters(ARRAY[CAST(:c AS uuid)])"), {"c": campaign})
     conn.commit()
+    assert counters(conn, campaign) == (1, 0, 2, 2)
     r = run(engine, client).clients[0]
     assert (r.leads_de_enrolled, r.completed, r.opted_out, r.booked) == (3, 0, 2, 1)
     for lead, outcome in ((opted, "opted_out"), (booked, "booked"), (both, "opted_out")):
