@@ -129,6 +129,23 @@ def test_counters_move_in_the_same_transaction_to_the_truth(conn: Connection, en
     assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 0
 
 
+def test_counters_move_by_what_de_enrollment_changed_and_never_below_zero(conn: Connection, engine: Engine) -> None:
+    """De-enrollment moves the counters by what it changed (it does not recount the campaign): a drift it did not
+    cause stays for the reconciliation to find, and never makes a counter negative (nor fails the pass)."""
+    data: ClientData = make_client(conn, due=4, in_progress=3)
+    conn.execute(
+        text("UPDATE campaigns SET active_leads_count = 2, completed_leads_count = 10 WHERE id = :c"),
+        {"c": data.campaign_id},
+    )
+    conn.commit()
+    r = run(engine, data.client_id).clients[0]
+    # 4 completed and the booked lead left the active count (the opted-out one was not in it); 4 completed
+    assert (r.status, r.leads_de_enrolled) == ("success", 6)
+    assert counters(conn, data.campaign_id) == (0, 14, 1, 1)
+    assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 1
+    assert counters(conn, data.campaign_id) == (3, 5, 1, 1)
+
+
 def test_untouched_campaigns_keep_their_counters(conn: Connection, engine: Engine) -> None:
     client = add_client(conn)
     busy = add_campaign(conn, client)
