@@ -44,23 +44,26 @@ DECLARE
     v_done_opted_out integer[];
     v_done_booked integer[];
     v_skipped integer[];
+    v_active uuid[];
 BEGIN
     IF cardinality(p_client_ids) IS DISTINCT FROM cardinality(p_run_ids) THEN
         RAISE EXCEPTION 'one run id per client: % clients, % runs', cardinality(p_client_ids), cardinality(p_run_ids);
     END IF;
+    -- the leads of inactive clients are never touched
+    v_active := ARRAY(SELECT cl.id FROM clients cl WHERE cl.id = ANY (p_client_ids) AND cl.is_active);
     WITH runs AS (
         SELECT r.client_id, r.run_id FROM unnest(p_client_ids, p_run_ids) AS r(client_id, run_id)
     ), due AS (
-        SELECT l.id, l.client_id, r.run_id, c.id AS campaign_id, c.name AS campaign_name, l.enrolled_at,
+        -- one index scan for all the clients (not one per client): the leads of a few clients are spread over
+        -- most of the table's pages, and each page is then read once per statement, not once per client
+        SELECT l.id, l.client_id, c.id AS campaign_id, c.name AS campaign_name, l.enrolled_at,
                l.current_message_position AS position,
                CASE WHEN l.opted_out THEN 'opted_out'
                     WHEN l.booked_meeting THEN 'booked'
                     ELSE 'completed' END AS outcome,
                g.action AS last_action, g.run_id AS last_run_id, g.processed_at AS last_at
-          FROM runs r
-          JOIN leads l ON l.client_id = r.client_id
+          FROM leads l
           JOIN campaigns c ON c.id = l.campaign_link_id
-          JOIN clients cl ON cl.id = l.client_id AND cl.is_active
           LEFT JOIN LATERAL (
               SELECT e.action, e.run_id, e.processed_at
                 FROM de_enrollment_guard_events e
@@ -69,7 +72,8 @@ BEGIN
                  AND e.enrolled_at IS NOT DISTINCT FROM l.enrolled_at
                ORDER BY e.id DESC
                LIMIT 1) g ON true
-         WHERE l.is_active AND l.completed_at IS NULL
+         WHERE l.client_id = ANY (v_active)
+           AND l.is_active AND l.completed_at IS NULL
            AND (l.opted_out OR l.booked_meeting
                 OR l.current_message_position >= CASE WHEN jsonb_typeof(c.messages) = 'array'
                                                       THEN jsonb_array_length(c.messages) END)
@@ -91,23 +95,25 @@ BEGIN
          WHERE l.id = d.id
            AND d.last_action IS DISTINCT FROM 'de_enrolled'
            AND d.last_action IS DISTINCT FROM 'resolved'
-        RETURNING l.id, d.client_id, d.run_id, d.campaign_id, d.enrolled_at, d.position, d.outcome
+        RETURNING l.id, d.client_id, d.campaign_id, d.enrolled_at, d.position, d.outcome
     ), flagged AS (
         INSERT INTO de_enrollment_lead_log
                (run_id, lead_id, client_id, campaign_id, enrolled_at, action, outcome, messages_received, error_message)
-        SELECT d.run_id, d.id, d.client_id, d.campaign_id, d.enrolled_at, 'skipped', NULL, d.position,
+        SELECT r.run_id, d.id, d.client_id, d.campaign_id, d.enrolled_at, 'skipped', NULL, d.position,
                CASE WHEN d.last_action = 'de_enrolled'
                     THEN format('enrollment already de-enrolled by run %s at %s', d.last_run_id, d.last_at)
                     ELSE format('enrollment put back to de-enrolled by an operator at %s', d.last_at) END
                || '; left as it is until an operator decides (campaign-ops de-enroll resolve-skipped)'
           FROM due d
+          JOIN runs r ON r.client_id = d.client_id
          WHERE d.last_action IN ('de_enrolled', 'resolved')
         RETURNING client_id
     ), logged AS (
         INSERT INTO de_enrollment_lead_log
                (run_id, lead_id, client_id, campaign_id, enrolled_at, action, outcome, messages_received)
-        SELECT u.run_id, u.id, u.client_id, u.campaign_id, u.enrolled_at, 'de_enrolled', u.outcome, u.position
+        SELECT r.run_id, u.id, u.client_id, u.campaign_id, u.enrolled_at, 'de_enrolled', u.outcome, u.position
           FROM updated u
+          JOIN runs r ON r.client_id = u.client_id
         RETURNING client_id, campaign_id, outcome
     ), per_campaign AS (
         SELECT lg.campaign_id,
