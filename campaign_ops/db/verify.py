@@ -267,6 +267,8 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "process_de_enrollment_batch",
     # issue 4 (reconciliation)
     "campaign_counter_drift",
+    # 0034: the set-based de-enrollment of many clients' leads in one statement
+    "de_enroll_leads",
     # 0035: the rule's lead-side part and the trigger that marks due leads
     "de_enrollment_lead_due",
     "de_enrollment_mark_due",
@@ -298,6 +300,7 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "alert_deliveries_alert_log_id_idx",
     "alert_deliveries_attempted_at_idx",
     "de_enrollment_runs_dagster_run_id_idx",
+    "de_enrollment_runs_running_idx",
     # issue 9 (onboarding, lifecycle)
     "onboarding_states_current_state_idx",
     "twilio_number_pool_status_idx",

@@ -1,7 +1,8 @@
 """De-enrollment: end the enrollment of leads that finished their sequence, opted out or booked a meeting.
 
-The rules live in one SQL function, `de_enroll_client_leads` (sql/0021). This module decides which clients to
-work on, in which order, under which lock and budget, and records every client's pass in `de_enrollment_runs`.
+The rules live in one SQL function, `de_enroll_leads` (sql/0034; `de_enroll_client_leads` is its one-client
+form). This module decides which clients to work on, in which order, under which lock and budget, and records
+every client's pass in `de_enrollment_runs`.
 
 Each client's pass:
 1. takes the client's advisory lock (session level, on its own connection) or records `skipped` when another
@@ -26,10 +27,13 @@ nothing is due): one statement first counts every client's due leads (`triage_cl
 nothing due get their pass recorded set-based (`record_idle_passes.sql`: under each client's lock, one
 `success` row with its true counts, or `skipped` when the lock is held), a few hundred clients per statement —
 a pass is "the client was examined under its lock": the SOP's health queries (hours since the last success,
-success rate) must stay true for quiet clients. Clients with due leads are worked in groups, one transaction per
-group holding each client's lock for the transaction, each client's rows written with the same SQL as its own
-pass; a group that fails or runs out of budget rolls back whole and each of its clients then gets its own pass
-(steps 1-4 above), which isolates a failing client and records it by name.
+success rate) must stay true for quiet clients. Clients with due leads are worked in groups, one transaction and
+two statements per group whatever its number of clients: `group_start.sql` takes each client's lock for the
+transaction, closes its stale rows, counts what it examines and writes its `running` row; `group_finish.sql`
+de-enrolls every due lead of the group in one call of `de_enroll_leads` (sql/0034: one UPDATE … RETURNING feeding
+the lead log and an incremental counter update, figures per client) and closes each run row with its own
+figures. A group that fails or runs out of budget rolls back whole and each of its clients then gets its own
+pass (steps 1-4 above), which isolates a failing client and records it by name.
 
 Two paths give identical results (a test compares them): the default set-based path (one statement per chunk of
 up to `chunk_size` leads) and the SOP's runbook path (`get_leads_for_de_enrollment` batches of `batch_size`
@@ -280,7 +284,10 @@ def de_enroll_clients(
             # a group holds about as many due leads as one chunk may at the pace measured so far (small at first)
             group = _next_group(queue, due, pace.chunk_size(settings, int((deadline - now) * 1000)))
             if not group:
-                queue.pop(0)  # more due leads than a chunk: its own pass works it in budget-fitted chunks
+                # more due leads than a chunk may hold: its own pass works it now, in budget-fitted chunks, and
+                # measures the pace the next groups are sized by (deferred, every client of a sweep whose clients
+                # all have more than the first chunk would get its own pass: 99 at 1M leads / 100 clients)
+                one_pass(queue.pop(0))
                 continue
             del queue[: len(group)]
             reached: list[str] = []
@@ -374,60 +381,45 @@ def _group_pass(
             if remaining_ms <= 0:
                 return []
             conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)})
-            locked = list(
-                conn.execute(load_sql(__file__, "try_client_xact_locks.sql"), {"client_ids": list(group)}).scalars()
-            )
-            for client_id in locked:
-                reached.append(client_id)
-                r = ClientResult(client_id=client_id, client_name=names.get(client_id, ""), status="success")
-                r.run_row_id = str(
-                    conn.execute(
-                        load_sql(__file__, "start_run.sql"),
-                        {
-                            "client_id": client_id,
-                            "status": "running",
-                            "batch_size": settings.batch_size,
-                            "dagster_run_id": dagster_run_id,
-                        },
-                    ).scalar_one()
+            # locks, stale rows, evaluation and `running` rows of every client of the group: one statement
+            runs = conn.execute(
+                load_sql(__file__, "group_start.sql"),
+                {"client_ids": list(group), "batch_size": settings.batch_size, "dagster_run_id": dagster_run_id},
+            ).all()
+            reached.extend(row.client_id for row in runs)
+            if not runs:
+                return []
+            # the de-enrollment statement gets what is left of the budget (it is cancelled and the group rolls
+            # back when it runs out)
+            remaining_ms = int((deadline - clock()) * 1000)
+            if remaining_ms <= 0:
+                return None
+            conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)})
+            # every due lead of those clients, their lead-log rows, counters and run rows: one statement
+            rows = conn.execute(
+                load_sql(__file__, "group_finish.sql"),
+                {"client_ids": [row.client_id for row in runs], "run_ids": [row.run_row_id for row in runs]},
+            ).all()
+            by_client = {row.client_id: row for row in rows}
+            for run in runs:
+                row = by_client[run.client_id]
+                r = ClientResult(
+                    client_id=run.client_id,
+                    client_name=names.get(run.client_id, ""),
+                    status=row.status,
+                    run_row_id=row.run_row_id,
+                    leads_evaluated=row.leads_evaluated,
+                    leads_de_enrolled=row.leads_de_enrolled,
+                    completed=row.completed,
+                    opted_out=row.opted_out,
+                    booked=row.booked,
+                    leads_skipped=row.leads_skipped,
+                    already_de_enrolled=row.already_de_enrolled,
+                    chunks=1,
+                    duration_ms=row.duration_ms,
+                    error_details=row.error_details,
                 )
-                params = {"client_id": client_id, "run_id": r.run_row_id}
-                conn.execute(load_sql(__file__, "abandon_stale_runs.sql"), params)
-                evaluated = conn.execute(load_sql(__file__, "evaluate_client.sql"), params).one()
-                conn.execute(
-                    load_sql(__file__, "record_evaluation.sql"),
-                    {**params, "leads_evaluated": evaluated.evaluated, "leads_skipped": evaluated.skipped},
-                )
-                r.leads_evaluated, r.leads_skipped = evaluated.evaluated, evaluated.skipped
-                if evaluated.skipped:
-                    r.error_details = (
-                        f"{evaluated.skipped} leads skipped: messages is not a JSON array in "
-                        f"{evaluated.invalid_campaigns}"
-                    )
-                row = conn.execute(load_sql(__file__, "de_enroll_chunk.sql"), {**params, "chunk_size": None}).one()
-                done = _add_counts(r, row)
-                newly_skipped = _skipped_so_far(conn, r)  # already de-enrolled enrollments, one `skipped` row each
-                conn.execute(
-                    load_sql(__file__, "add_chunk_counts.sql"),
-                    {"run_id": r.run_row_id, "de_enrolled": done, "skipped": newly_skipped},
-                )
-                r.leads_skipped += newly_skipped
-                r.already_de_enrolled += newly_skipped
-                r.chunks = 1
                 results.append(r)
-            share = int((clock() - started) * 1000) // max(len(results), 1)
-            for r in results:
-                r.duration_ms = share
-                counts = conn.execute(
-                    load_sql(__file__, "finish_run.sql"),
-                    {
-                        "run_id": r.run_row_id,
-                        "status": r.status,
-                        "duration_ms": r.duration_ms,
-                        "error_details": r.error_details,
-                    },
-                ).one()
-                r.leads_evaluated, r.leads_de_enrolled, r.leads_skipped = counts
     except OperationalError as exc:
         if getattr(exc.orig, "pgcode", None) == "57014":  # query_canceled: the budget ran out mid-group
             return None
@@ -685,13 +677,7 @@ def _run_client_pass(
             with conn.begin():
                 # a statement may not outlive the budget: it is cancelled and its chunk rolls back
                 conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)})
-                skipped_before = _skipped_so_far(conn, result)
-                done, more = step(conn, result, settings, last_id, size)
-                newly_skipped = _skipped_so_far(conn, result) - skipped_before
-                conn.execute(
-                    load_sql(__file__, "add_chunk_counts.sql"),
-                    {"run_id": result.run_row_id, "de_enrolled": done, "skipped": newly_skipped},
-                )
+                done, newly_skipped, more = step(conn, result, settings, last_id, size)
         except BaseException as exc:
             # nothing of this chunk committed: its figures are taken back
             result.leads_de_enrolled, result.completed, result.opted_out, result.booked = before
@@ -710,10 +696,6 @@ def _run_client_pass(
             )
         if not (more or (settings.mode == "set_based" and done + newly_skipped >= size)):
             return
-
-
-def _skipped_so_far(conn: Connection, result: ClientResult) -> int:
-    return int(conn.execute(load_sql(__file__, "run_skipped_so_far.sql"), {"run_id": result.run_row_id}).scalar_one())
 
 
 def _mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:
@@ -737,14 +719,16 @@ def _set_based_chunk(
     settings: DeEnrollmentSettings,
     _last: list[str | None],
     size: int | None = None,
-) -> tuple[int, bool]:
+) -> tuple[int, int, bool]:
+    """(de-enrolled, left alone as already de-enrolled, maybe more): one statement, which also adds the chunk's
+    figures to the run row."""
     limit = size or settings.chunk_size
     row = conn.execute(
         load_sql(__file__, "de_enroll_chunk.sql"),
         {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": limit},
     ).one()
-    done = _add_counts(result, row)
-    return done, done >= limit
+    done = _add_counts(result, row[:4])
+    return done, int(row.already_de_enrolled), done + row.already_de_enrolled >= limit
 
 
 def _sop_batch(
@@ -753,7 +737,9 @@ def _sop_batch(
     settings: DeEnrollmentSettings,
     last_id: list[str | None],
     size: int | None = None,
-) -> tuple[int, bool]:
+) -> tuple[int, int, bool]:
+    """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch) and its figures added to the run
+    row: (de-enrolled, left alone as already de-enrolled, maybe more)."""
     batch_size = min(settings.batch_size, size or settings.batch_size)
     ids = list(
         conn.execute(
@@ -762,14 +748,19 @@ def _sop_batch(
         ).scalars()
     )
     if not ids:
-        return 0, False
+        return 0, 0, False
     before = result.leads_de_enrolled
     conn.execute(load_sql(__file__, "process_sop_batch.sql"), {"run_id": result.run_row_id, "lead_ids": ids})
-    # the batch function returns only the total; the outcome split comes from the lead log of this batch
+    # the batch function returns only the total; the outcome split and the skipped leads come from the lead log
     row = conn.execute(load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids}).one()
-    _add_counts(result, row)
+    _add_counts(result, row[:4])
+    done = result.leads_de_enrolled - before
+    conn.execute(
+        load_sql(__file__, "add_chunk_counts.sql"),
+        {"run_id": result.run_row_id, "de_enrolled": done, "skipped": row.skipped},
+    )
     last_id[0] = ids[-1]
-    return result.leads_de_enrolled - before, len(ids) >= batch_size
+    return done, int(row.skipped), len(ids) >= batch_size
 
 
 # --- operators' decisions on skipped leads ---------------------------------------------------------------------

@@ -134,8 +134,9 @@ def test_runtime_budget_gives_partial_and_the_rest_goes_first_next_time(conn: Co
     result = run(engine, *ordered, max_runtime_ms=400)
     assert [r.status for r in result.clients] == ["partial", "partial"]
     assert result.leads_de_enrolled == 0
-    assert "runtime budget (400 ms) exhausted" in result.clients[0].error_details
-    assert "not reached within the runtime budget" in result.clients[1].error_details
+    # both were in the one group statement the budget cancelled: both were reached, neither finished
+    for r in result.clients:
+        assert "runtime budget (400 ms) exhausted" in (r.error_details or ""), r
 
     conn.execute(text("DROP TRIGGER slow_down ON leads"))
     # a third client that succeeded last time goes after the two partial ones, whatever its id

@@ -62,7 +62,10 @@ def test_opted_out_and_booked_leads_are_de_enrolled_with_their_outcome(conn: Con
     opted = add_lead(conn, client, campaign, position=1, opted_out=True)
     booked = add_lead(conn, client, campaign, position=2, booked=True)
     both = add_lead(conn, client, campaign, position=4, opted_out=True, booked=True)  # opting out wins
+    # the platform keeps its counters; de-enrollment moves them by what it changes
+    conn.execute(text("SELECT refresh_campaign_counters(ARRAY[CAST(:c AS uuid)])"), {"c": campaign})
     conn.commit()
+    assert counters(conn, campaign) == (1, 0, 2, 2)
     r = run(engine, client).clients[0]
     assert (r.leads_de_enrolled, r.completed, r.opted_out, r.booked) == (3, 0, 2, 1)
     for lead, outcome in ((opted, "opted_out"), (booked, "booked"), (both, "opted_out")):
@@ -124,6 +127,23 @@ def test_counters_move_in_the_same_transaction_to_the_truth(conn: Connection, en
     run(engine, data.client_id)
     assert counters(conn, data.campaign_id) == (3, 5, 1, 1)
     assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 0
+
+
+def test_counters_move_by_what_de_enrollment_changed_and_never_below_zero(conn: Connection, engine: Engine) -> None:
+    """De-enrollment moves the counters by what it changed (it does not recount the campaign): a drift it did not
+    cause stays for the reconciliation to find, and never makes a counter negative (nor fails the pass)."""
+    data: ClientData = make_client(conn, due=4, in_progress=3)
+    conn.execute(
+        text("UPDATE campaigns SET active_leads_count = 2, completed_leads_count = 10 WHERE id = :c"),
+        {"c": data.campaign_id},
+    )
+    conn.commit()
+    r = run(engine, data.client_id).clients[0]
+    # 4 completed and the booked lead left the active count (the opted-out one was not in it); 4 completed
+    assert (r.status, r.leads_de_enrolled) == ("success", 6)
+    assert counters(conn, data.campaign_id) == (0, 14, 1, 1)
+    assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 1
+    assert counters(conn, data.campaign_id) == (3, 5, 1, 1)
 
 
 def test_untouched_campaigns_keep_their_counters(conn: Connection, engine: Engine) -> None:

@@ -1,7 +1,7 @@
 """The sweep's set-based paths: the triage finds exactly the leads the rules de-enroll, quiet clients get a true
 pass without a per-client round trip, a held lock still makes a client `skipped`, groups keep every promise."""
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 
 from campaign_ops.de_enrollment import core
 from campaign_ops.sqlfiles import load_sql
@@ -87,3 +87,42 @@ def test_a_group_keeps_one_lead_log_row_per_lead_and_true_counters(conn: Connect
     assert drifted == 0
     again = run(engine, *[c.client_id for c in clients])
     assert again.leads_de_enrolled == 0 and all(r.status == "success" for r in again.clients)
+
+
+def _sweep_counting_statements(engine: Engine, client_ids: list[str]) -> tuple[int, core.SweepResult]:
+    statements = [0]
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        sweep = run(engine, *client_ids)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return statements[0], sweep
+
+
+def test_a_group_of_due_clients_costs_the_same_statements_whatever_its_number_of_clients(
+    conn: Connection, engine: Engine
+) -> None:
+    """The due clients of a group are worked by a fixed family of statements, not a few statements per client
+    (3 and 20 clients, 4 due leads each: both fit the sweep's first group)."""
+    few = [make_client(conn, due=2).client_id for _ in range(3)]
+    many = [make_client(conn, due=2).client_id for _ in range(20)]
+    conn.commit()
+    few_statements, few_sweep = _sweep_counting_statements(engine, few)
+    many_statements, many_sweep = _sweep_counting_statements(engine, many)
+    for sweep, clients in ((few_sweep, few), (many_sweep, many)):
+        assert [(r.status, r.leads_de_enrolled, r.completed, r.opted_out, r.booked) for r in sweep.clients] == [
+            ("success", 4, 2, 1, 1)
+        ] * len(clients)
+    assert many_statements == few_statements
+    rows = conn.execute(
+        text(
+            "SELECT r.client_id::text, r.status, r.leads_de_enrolled,"
+            " (SELECT count(*) FROM de_enrollment_lead_log g WHERE g.run_id = r.id AND g.action = 'de_enrolled')"
+            " FROM de_enrollment_runs r"
+        )
+    ).all()
+    assert sorted(rows) == sorted((c, "success", 4, 4) for c in few + many)  # one row per pass, its own leads
