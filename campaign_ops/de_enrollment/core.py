@@ -52,6 +52,7 @@ from typing import Literal
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from campaign_ops.clients.locks import release_client_lock
 from campaign_ops.clients.sweep import error_text
 from campaign_ops.db import INT4_MAX
 from campaign_ops.db.engine import connect
@@ -597,7 +598,7 @@ def _de_enroll_one_client(
                     raise lost  # recorded below on a new connection, if the server answers at all
                 if result.run_row_id:
                     _finish_run(conn, result)
-                conn.execute(load_sql(__file__, "release_client_lock.sql"), params)
+                release_client_lock(conn, client_id)
                 conn.commit()
     except Exception as exc:  # the connection itself broke: record on a new one if the server answers
         result.status = "failed"
@@ -627,7 +628,7 @@ def _record_interrupted(engine: Engine, conn: Connection, result: ClientResult, 
         return
     try:
         _finish_run(conn, result)
-        conn.execute(load_sql(__file__, "release_client_lock.sql"), params)
+        release_client_lock(conn, result.client_id)
         conn.commit()
         return
     except Exception:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 
 from campaign_ops.clients.partition_keys import client_ids_of
 from campaign_ops_tests.de_enrollment.conftest import make_client
+from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 from campaign_ops_tests.sop_queries import SOP_STUCK_LEADS
 
 
@@ -59,6 +60,23 @@ def test_migrate_stuck_leads_reports_before_and_after(conn: Connection, db_env: 
     assert "total: 7 stuck before, 9 de-enrolled, 0 stuck after" in proc.stdout
     assert a.client_id[:8] in proc.stdout
     assert conn.exec_driver_sql(SOP_STUCK_LEADS).scalar() == 0
+
+
+def test_migrate_stuck_leads_reports_past_a_legacy_campaign_whose_messages_is_not_an_array(
+    conn: Connection, db_env: str
+) -> None:
+    a = make_client(conn, due=2)
+    legacy_client = add_client(conn)
+    legacy = add_campaign(conn, legacy_client, messages=2, name="Legacy Campaign")
+    add_lead(conn, legacy_client, legacy, position=5)
+    conn.execute(text("ALTER TABLE campaigns DROP CONSTRAINT campaigns_messages_is_array"))
+    conn.execute(text("""UPDATE campaigns SET messages = '{"legacy": true}' WHERE id = :c"""), {"c": legacy})
+    conn.commit()
+    proc = cli("migrate-stuck-leads")
+    assert proc.returncode == 0, proc.stderr
+    # the legacy campaign has no sequence length: its lead is not counted stuck, the others' are
+    assert "total: 2 stuck before, 4 de-enrolled, 0 stuck after" in proc.stdout, proc.stdout
+    assert a.client_id[:8] in proc.stdout
 
 
 def test_run_job_runs_the_sweep_as_a_real_dagster_run_on_postgres_storage(

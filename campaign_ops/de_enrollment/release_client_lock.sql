@@ -1,1 +1,0 @@
-SELECT pg_advisory_unlock(client_lock_key(CAST(:client_id AS uuid)))
