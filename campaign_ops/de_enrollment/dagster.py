@@ -51,6 +51,8 @@ from campaign_ops.sweeps import clients_failed, tick_run_key
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 SWEEP_JOB_NAME = "de_enrollment_sweep_job"
+# the sweep job's one op: run config that scopes a sweep (`ops: de_enrollment_sweep: config:`) names it
+SWEEP_OP_NAME = "de_enrollment_sweep"
 
 
 def max_runtime_seconds(budget_ms: int, clients: int) -> int:
@@ -238,7 +240,7 @@ de_enrollment_job = dg.define_asset_job(
 
 
 @dg.op(
-    name="de_enrollment_sweep",
+    name=SWEEP_OP_NAME,
     description="De-enrolls every active client's due leads (SOP); materializes the partitions of clients whose "
     "data changed, with their figures.",
 )

@@ -26,6 +26,7 @@ from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 from campaign_ops.de_enrollment.dagster import (
     MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
+    SWEEP_OP_NAME,
     max_runtime_seconds,
 )
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
@@ -38,7 +39,6 @@ from campaign_ops.sweeps import tick_run_key
 DUE_SENSOR_NAME = "de_enrollment_due_sensor"
 RUN_KEY_PREFIX = "de_enrollment_due"
 DUE_LEADS_TAG = "campaign_ops/due_leads"
-SWEEP_OP_NAME = "de_enrollment_sweep"
 
 
 def last_due_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
