@@ -15,7 +15,7 @@ from collections.abc import Callable
 import dagster as dg
 from sqlalchemy import Connection, text
 
-from campaign_ops.checks import dagster as checks_dagster
+from campaign_ops.checks import defs as checks_dagster
 from campaign_ops.checks.core import (
     evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,

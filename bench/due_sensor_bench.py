@@ -166,7 +166,7 @@ def sensor_tick_cost(url: str, rows: list[tuple[str, str]], ticks: int = 200) ->
     process: a figure the whole service's idle CPU, which the other sensors share, is too noisy to isolate."""
     import dagster as dg
 
-    from campaign_ops.due_queue.dagster import de_enrollment_due_sensor
+    from campaign_ops.due_queue.defs import de_enrollment_due_sensor
     from campaign_ops.resources import DatabaseResource
 
     with dg.instance_for_test() as instance:

@@ -32,7 +32,7 @@ from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 
 JOB = "de_enrollment_job"  # one-client runs and backfills
 SWEEP_JOB = "de_enrollment_sweep_job"  # what the schedule launches
-SCHEDULE = "de_enrollment_schedule"
+SCHEDULE = "de_enrollment_sweep_schedule"
 MB = 1024 * 1024
 
 

@@ -4,18 +4,18 @@ import warnings
 
 import dagster as dg
 
-from campaign_ops import core_dagster, pause, run_tags
-from campaign_ops.alerts import dagster as alerts
-from campaign_ops.archival import dagster as archival
-from campaign_ops.checks import dagster as checks
-from campaign_ops.critical_alerts import dagster as critical_alerts
-from campaign_ops.de_enrollment import dagster as de_enrollment
-from campaign_ops.due_queue import dagster as due_queue
-from campaign_ops.lifecycle import dagster as lifecycle
-from campaign_ops.onboarding import dagster as onboarding
-from campaign_ops.reconciliation import dagster as reconciliation
-from campaign_ops.reports import dagster as reports
-from campaign_ops.retention import dagster as retention
+from campaign_ops import pause, run_tags, shared_defs
+from campaign_ops.alerts import defs as alerts
+from campaign_ops.archival import defs as archival
+from campaign_ops.checks import defs as checks
+from campaign_ops.critical_alerts import defs as critical_alerts
+from campaign_ops.de_enrollment import defs as de_enrollment
+from campaign_ops.due_queue import defs as due_queue
+from campaign_ops.lifecycle import defs as lifecycle
+from campaign_ops.onboarding import defs as onboarding
+from campaign_ops.reconciliation import defs as reconciliation
+from campaign_ops.reports import defs as reports
+from campaign_ops.retention import defs as retention
 from campaign_ops.source_links import with_source_link
 
 
@@ -30,7 +30,7 @@ def _with_source_links(merged: dg.Definitions) -> dg.Definitions:
 
 defs = _with_source_links(
     dg.Definitions.merge(
-        core_dagster.defs,
+        shared_defs.defs,
         de_enrollment.defs,
         due_queue.defs,
         reconciliation.defs,

@@ -12,7 +12,7 @@ seconds of being queued, before the sensor's next tick, keeps the tags it was cr
 
 The executor and the after-run checks need no sensor: the code location's default executor is the in-process
 one (definitions.py), so `__ASSET_JOB` runs like the jobs do, and the checks follow the materializations
-(checks/dagster.py), not the job name.
+(checks/defs.py), not the job name.
 """
 
 from collections.abc import Mapping, Sequence
@@ -22,9 +22,9 @@ import dagster as dg
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.clients.partition_keys import client_id_or_none, client_names, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
-from campaign_ops.de_enrollment.dagster import DE_ENROLLMENT_RUN_TAGS
+from campaign_ops.de_enrollment.defs import DE_ENROLLMENT_RUN_TAGS
 from campaign_ops.pause import IN_FLIGHT
-from campaign_ops.reconciliation.dagster import RECONCILIATION_RUN_TAGS, campaign_stats_reconciliation_asset
+from campaign_ops.reconciliation.defs import RECONCILIATION_RUN_TAGS, campaign_stats_reconciliation_asset
 from campaign_ops.resources import DatabaseResource
 
 # (the assets, the tags every run materializing one of them must carry)

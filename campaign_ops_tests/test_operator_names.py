@@ -40,6 +40,19 @@ def operator_names() -> list[str]:
     return sorted(lines, key=lambda line: (kinds.index(line.split(" ", 1)[0]), line))
 
 
+def test_every_schedule_is_named_after_the_job_it_starts() -> None:
+    """One naming pattern, so an operator who knows a job knows its schedule: `<job>_job` runs on `<job>_schedule`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from campaign_ops.definitions import defs
+
+        schedules = defs.get_repository_def().schedule_defs
+    misnamed = [
+        f"{s.name} -> {s.job_name}" for s in schedules if s.name != s.job_name.removesuffix("_job") + "_schedule"
+    ]
+    assert schedules and not misnamed, misnamed
+
+
 def render(lines: list[str]) -> str:
     return HEADER + "".join(f"{line}\n" for line in lines)
 

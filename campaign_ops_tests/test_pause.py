@@ -23,8 +23,8 @@ from campaign_ops.pause import (
 from campaign_ops_tests.de_enrollment.conftest import make_client
 
 WRITING_SCHEDULES = {
-    "de_enrollment_schedule",
-    "daily_stats_reconciliation_schedule",
+    "de_enrollment_sweep_schedule",
+    "stats_reconciliation_schedule",
     "monthly_archival_schedule",
     "de_enrollment_due_sensor",  # a sensor, launching the de-enrollment runs for clients with due leads
 }
@@ -46,7 +46,7 @@ def test_pause_stops_and_resume_starts_the_writing_schedules_through_the_instanc
         # the state the daemon and the UI read (by selector id), for every schedule of the location
         states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
         assert all(states[n] == "STOPPED" for n in WRITING_SCHEDULES), states
-        assert "integrity_checks_hourly_schedule" not in states  # untouched: still on its default (running)
+        assert "integrity_checks_schedule" not in states  # untouched: still on its default (running)
         again = switch_writing_automations(instance, running=False)
         assert not any(s.was_running for s in again)
         started = switch_writing_automations(instance, running=True)
@@ -131,7 +131,7 @@ def test_pause_and_resume_commands(
     assert ": SOP level 3; new runs of writing jobs are refused until `campaign-ops resume`" in paused.stdout
     assert "no writing run in flight" in paused.stdout
     again = cli("pause")
-    assert "schedule de_enrollment_schedule: already stopped" in again.stdout
+    assert "schedule de_enrollment_sweep_schedule: already stopped" in again.stdout
     resumed = cli("resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     for name in WRITING_SCHEDULES:
@@ -167,6 +167,8 @@ def test_pause_and_resume_are_one_launch_each_in_the_ui(conn: Connection, db_env
         assert pause_state(instance) is None
         states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
         assert all(states[n] == "RUNNING" for n in WRITING_SCHEDULES), states
-        assert defs.resolve_job_def("de_enrollment_job").execute_in_process(
-            instance=instance, partition_key=client.client_id
-        ).success
+        assert (
+            defs.resolve_job_def("de_enrollment_job")
+            .execute_in_process(instance=instance, partition_key=client.client_id)
+            .success
+        )

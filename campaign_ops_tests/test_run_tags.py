@@ -4,7 +4,7 @@ __ASSET_JOB) — gets the same executor, run tags and after-run checks."""
 import dagster as dg
 from sqlalchemy import Connection
 
-from campaign_ops.checks import dagster as checks
+from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG, client_names, partition_key
 from campaign_ops.definitions import defs
 from campaign_ops.resources import DatabaseResource

@@ -3,7 +3,7 @@
 Each `evaluate_*` function runs its check over the given clients (or, with `client_ids=None`, every active
 client: leads of inactive clients are left alone by design, so they are not reported as stuck) and returns a
 small result with the figures, a level (passed / warn / error) and markdown tables. The Dagster asset checks
-(checks/dagster.py) and the CLI (`campaign-ops health-check`, `campaign-ops check`) both call these functions.
+(checks/defs.py) and the CLI (`campaign-ops health-check`, `campaign-ops check`) both call these functions.
 
 Thresholds default to the SOP's "Monitoring & Health Checks" table, written once in campaign_ops.thresholds. A
 query that cannot run raises (SQLAlchemy or DatabaseUnavailableError): callers turn that into an error, never into

@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Connection, text
 from werkzeug import Request, Response
 
-from campaign_ops.alerts.dagster import SlackAlertResource, build_alert_sensors
+from campaign_ops.alerts.defs import SlackAlertResource, build_alert_sensors
 from campaign_ops.resources import DatabaseResource
 
 WEBHOOK_SECRET = "T0SECRET/B0SECRET/w3bh00kS3cr3tPath"

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
-from campaign_ops.alerts.dagster import SlackAlertResource
-from campaign_ops.checks.dagster import database_schema_asset, schema_contract_check, schema_contract_job
+from campaign_ops.alerts.defs import SlackAlertResource
+from campaign_ops.checks.defs import database_schema_asset, schema_contract_check, schema_contract_job
 from campaign_ops.cli import main
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.alerts.conftest import UI_URL, FakeSlack, SensorDriver

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
-from campaign_ops.alerts import dagster as alerts_dagster
-from campaign_ops.alerts.dagster import SlackAlertResource
+from campaign_ops.alerts import defs as alerts_dagster
+from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -809,8 +809,8 @@ def test_event_cursors_on_postgres_storage(
 
 
 def test_sensors_and_resource_are_in_the_code_location() -> None:
-    from campaign_ops.alerts.dagster import defs as alerts_defs
-    from campaign_ops.core_dagster import defs as core_defs
+    from campaign_ops.alerts.defs import defs as alerts_defs
+    from campaign_ops.shared_defs import defs as core_defs
 
     defs = dg.Definitions.merge(core_defs, alerts_defs)  # as definitions.py merges them
     dg.Definitions.validate_loadable(defs)

@@ -4,7 +4,7 @@ checks of the clients the run covered, and on the data de-enrollment leaves behi
 import dagster as dg
 from sqlalchemy import Connection, text
 
-from campaign_ops.checks import dagster as checks
+from campaign_ops.checks import defs as checks
 from campaign_ops.definitions import defs
 from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.checks.helpers import add_leads, refresh_counters

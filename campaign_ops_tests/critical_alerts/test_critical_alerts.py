@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
-from campaign_ops.alerts.dagster import SlackAlertResource
+from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
-from campaign_ops.critical_alerts.dagster import build_critical_alert_sensor
+from campaign_ops.critical_alerts.defs import build_critical_alert_sensor
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.alerts.conftest import FakeClock, FakeSlack, SensorDriver
 from campaign_ops_tests.factories import add_client

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 import dagster as dg
 from sqlalchemy import Connection, text
 
-from campaign_ops.checks.dagster import integrity_checks_after
-from campaign_ops.de_enrollment.dagster import de_enrollment_sweep_job
+from campaign_ops.checks.defs import integrity_checks_after
+from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
 from campaign_ops.definitions import defs
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset
-from campaign_ops.due_queue.dagster import (
+from campaign_ops.due_queue.defs import (
     DUE_SENSOR_NAME,
     de_enrollment_due_sensor,
     de_enrollment_latency_job,

@@ -180,7 +180,6 @@ class DagsterApi:
         )
         assert result["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", result
 
-
     def stop_sensor(self, sensor: str) -> None:
         """Turn a sensor off (the UI's toggle)."""
         data = self.query(

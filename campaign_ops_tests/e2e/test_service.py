@@ -55,7 +55,7 @@ def test_service_end_to_end(dagster_service: RunningService, seeded_clients: See
     engine = make_engine(service.app_url, pooled=False)
     try:
         # a quarter-hour tick must not start a sweep in the middle of the steps below (the UI's toggle)
-        api.stop_schedule("de_enrollment_schedule")
+        api.stop_schedule("de_enrollment_sweep_schedule")
         active = active_clients(engine)
         inactive = scalar_list(engine, "SELECT id::text FROM clients WHERE NOT is_active")
 
@@ -391,6 +391,7 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             assert f'campaign-ops reconcile --client "{name}"' in description, description
             # the link to the fixing job points at this UI (the port `campaign-ops dev` serves on)
             assert f"{base}/locations/campaign_ops/jobs/stats_reconciliation_job" in description, description
+
             # and reads it on the check's page: which client, which campaign, what to do
             def shown() -> bool:
                 page.reload()
@@ -424,9 +425,9 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             pause_run = api.wait_run_finished(pause_run["runId"], timeout_seconds=180)
             assert pause_run["status"] == "SUCCESS", api.run_messages(pause_run["runId"])[-20:]
             paused = "\n".join(api.run_messages(pause_run["runId"]))
-            assert "schedule daily_stats_reconciliation_schedule: stopped" in paused, paused
+            assert "schedule stats_reconciliation_schedule: stopped" in paused, paused
             page.goto(f"{base}/automation")
-            expect(page.get_by_text("daily_stats_reconciliation_schedule").first).to_be_visible()
+            expect(page.get_by_text("stats_reconciliation_schedule").first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "8-paused-automation.png"), full_page=True)
             refused = api.launch_run(JOB, {"dagster/partition": key}, {})
             refused_run = api.wait_run_finished(refused, timeout_seconds=180)
@@ -437,9 +438,9 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             expect(page.get_by_text("processing is paused", exact=False).first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "9-run-refused-while-paused.png"))
             resumed = campaign_ops_cli(env, "resume")
-            assert "schedule daily_stats_reconciliation_schedule: started" in resumed, resumed
+            assert "schedule stats_reconciliation_schedule: started" in resumed, resumed
             # no quarter-hour sweep, and no run for due leads, before Ctrl-C below
-            api.stop_schedule("de_enrollment_schedule")
+            api.stop_schedule("de_enrollment_sweep_schedule")
             api.stop_sensor("de_enrollment_due_sensor")
         finally:
             browser.close()

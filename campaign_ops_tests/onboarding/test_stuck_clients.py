@@ -18,9 +18,7 @@ from campaign_ops_tests.factories import add_client
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
-def put_in_state(
-    conn: Connection, state: str, minutes_ago: float, *, paid: bool = True, now: datetime = NOW
-) -> str:
+def put_in_state(conn: Connection, state: str, minutes_ago: float, *, paid: bool = True, now: datetime = NOW) -> str:
     client = add_client(conn)
     conn.execute(text("UPDATE clients SET payment_active = :p WHERE id = :c"), {"p": paid, "c": client})
     conn.execute(

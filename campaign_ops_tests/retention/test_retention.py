@@ -40,7 +40,7 @@ def test_the_daily_job_prunes_old_runs_with_their_events_and_check_rows(conn: Co
         assert instance.all_logs(old.run_id) == [] and check_rows(instance, old.run_id) == 0
         assert instance.get_run_by_id(new.run_id) is not None and check_rows(instance, new.run_id) == 1
 
-        schedule = defs.resolve_schedule_def("prune_runs_daily_schedule")
+        schedule = defs.resolve_schedule_def("prune_runs_schedule")
         assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
         tick = dt.datetime(2026, 3, 2, 3, 40, tzinfo=dt.UTC)
         [request] = schedule.evaluate_tick(

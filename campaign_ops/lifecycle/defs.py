@@ -3,7 +3,7 @@
 import dagster as dg
 
 from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS
-from campaign_ops.checks.dagster import run_check
+from campaign_ops.checks.defs import run_check
 from campaign_ops.lifecycle.core import round_integrity
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import tick_run_key
@@ -39,7 +39,7 @@ lifecycle_integrity_job = dg.define_asset_job(
 @dg.schedule(
     job=lifecycle_integrity_job,
     cron_schedule="*/15 * * * *",
-    name="lifecycle_integrity_every_15_minutes",
+    name="lifecycle_integrity_schedule",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def lifecycle_integrity_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:

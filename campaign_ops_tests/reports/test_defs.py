@@ -7,7 +7,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection
 
-from campaign_ops.reports import dagster as reports
+from campaign_ops.reports import defs as reports
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.reports.test_core import build_week

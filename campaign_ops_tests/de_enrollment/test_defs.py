@@ -171,7 +171,7 @@ def test_schedule_asks_for_one_plain_sweep_run_whose_max_runtime_follows_budget_
 ) -> None:
     from datetime import UTC, datetime
 
-    schedule = defs.resolve_schedule_def("de_enrollment_schedule")
+    schedule = defs.resolve_schedule_def("de_enrollment_sweep_schedule")
     assert schedule.job_name == "de_enrollment_sweep_job" and schedule.cron_schedule == "*/15 * * * *"
     tick = datetime(2026, 11, 24, 9, 15, tzinfo=UTC)
     monkeypatch.delenv("DE_ENROLLMENT_MAX_RUNTIME", raising=False)

@@ -445,11 +445,11 @@ skipped_de_enrollments_job = dg.define_asset_job(
 @dg.schedule(
     job=skipped_de_enrollments_job,
     cron_schedule="7 * * * *",
-    name="skipped_de_enrollments_hourly_schedule",
+    name="skipped_de_enrollments_schedule",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every hour: leads skipped as already de-enrolled — one run over all clients.",
 )
-def skipped_de_enrollments_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def skipped_de_enrollments_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=tick_run_key(context, "skipped_de_enrollments"))
 
 
@@ -457,11 +457,11 @@ def skipped_de_enrollments_hourly_schedule(context: dg.ScheduleEvaluationContext
 @dg.schedule(
     job=integrity_checks_job,
     cron_schedule="5 * * * *",
-    name="integrity_checks_hourly_schedule",
+    name="integrity_checks_schedule",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
 )
-def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def integrity_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=tick_run_key(context, "integrity_checks"))
 
 
@@ -469,7 +469,7 @@ def integrity_checks_hourly_schedule(context: dg.ScheduleEvaluationContext) -> d
 @dg.schedule(
     job=alerting_checks_job,
     cron_schedule=ALERTING_CHECKS_CRON,
-    name="alerting_checks_every_5_minutes",
+    name="alerting_checks_schedule",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
     "the detectors of the SOP's alert lines (one run, one evaluation per check).",
@@ -568,6 +568,6 @@ defs = dg.Definitions(
         alerting_checks_job,
         skipped_de_enrollments_job,
     ],
-    schedules=[integrity_checks_hourly_schedule, alerting_checks_schedule, skipped_de_enrollments_hourly_schedule],
+    schedules=[integrity_checks_schedule, alerting_checks_schedule, skipped_de_enrollments_schedule],
     sensors=[integrity_checks_after_de_enrollment_sensor, integrity_checks_after_failed_de_enrollment_sensor],
 )

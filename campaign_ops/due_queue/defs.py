@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS, error_reason, markdown_table, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings
-from campaign_ops.de_enrollment.dagster import (
+from campaign_ops.de_enrollment.defs import (
     MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
     SWEEP_OP_NAME,

@@ -229,7 +229,7 @@ DE_ENROLLMENT_RUN_TAGS = {
 
 de_enrollment_job = dg.define_asset_job(
     "de_enrollment_job",
-    # the integrity checks run right after, in their own run (checks/dagster.py explains why): without_checks
+    # the integrity checks run right after, in their own run (checks/defs.py explains why): without_checks
     # keeps this job from listing check steps it would only skip
     selection=dg.AssetSelection.assets(de_enrollment).without_checks(),
     # one step (plus its checks): the in-process executor saves a subprocess per run (a third of run overhead)
@@ -319,14 +319,14 @@ def de_enrollment_sweep_job() -> None:
 
 
 @dg.schedule(
-    name="de_enrollment_schedule",
+    name="de_enrollment_sweep_schedule",
     cron_schedule="*/15 * * * *",
     job=de_enrollment_sweep_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it
     description="Every 15 minutes (SOP): one run over all active clients.",
 )
-def de_enrollment_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def de_enrollment_sweep_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """The run's max runtime follows the configured budget and the number of clients, read at tick time."""
     settings = DeEnrollmentSettings.from_env()
     assert clients_partitions.name is not None
@@ -343,5 +343,5 @@ def de_enrollment_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReque
 defs = dg.Definitions(
     assets=[de_enrollment],
     jobs=[de_enrollment_job, de_enrollment_sweep_job],
-    schedules=[de_enrollment_schedule],
+    schedules=[de_enrollment_sweep_schedule],
 )

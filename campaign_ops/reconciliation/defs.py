@@ -140,7 +140,7 @@ stats_reconciliation_job = dg.define_asset_job(
 
 
 @dg.schedule(
-    name="daily_stats_reconciliation_schedule",
+    name="stats_reconciliation_schedule",
     cron_schedule="30 3 * * *",
     execution_timezone="UTC",
     job=stats_reconciliation_job,
@@ -148,12 +148,12 @@ stats_reconciliation_job = dg.define_asset_job(
     tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it
     description="Every day at 03:30 UTC: one run over all clients partitions.",
 )
-def daily_stats_reconciliation_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def stats_reconciliation_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     return all_clients_run_request(context, run_key_prefix="stats_reconciliation")
 
 
 defs = dg.Definitions(
     assets=[reconcile_campaign_stats],
     jobs=[stats_reconciliation_job],
-    schedules=[daily_stats_reconciliation_schedule],
+    schedules=[stats_reconciliation_schedule],
 )

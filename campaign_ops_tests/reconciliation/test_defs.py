@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.definitions import defs
-from campaign_ops.reconciliation.dagster import campaign_stats_reconciliation_asset, daily_stats_reconciliation_schedule
+from campaign_ops.reconciliation.defs import campaign_stats_reconciliation_asset, stats_reconciliation_schedule
 from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.factories import add_client
 from campaign_ops_tests.reconciliation.builders import (
@@ -179,16 +179,16 @@ def test_daily_schedule_asks_for_one_run_over_all_clients(
     conn: Connection, db_env: str, drifting_clients: list[dict]
 ) -> None:
     keys = [c["client"] for c in drifting_clients]
-    assert daily_stats_reconciliation_schedule.cron_schedule == "30 3 * * *"
-    assert defs.resolve_schedule_def("daily_stats_reconciliation_schedule").job_name == JOB
+    assert stats_reconciliation_schedule.cron_schedule == "30 3 * * *"
+    assert defs.resolve_schedule_def("stats_reconciliation_schedule").job_name == JOB
     with dg.instance_for_test() as instance:
-        empty = daily_stats_reconciliation_schedule(dg.build_schedule_context(instance=instance))
+        empty = stats_reconciliation_schedule(dg.build_schedule_context(instance=instance))
         assert isinstance(empty, dg.SkipReason)
         instance.add_dynamic_partitions("clients", keys)
         context = dg.build_schedule_context(
             instance=instance, scheduled_execution_time=datetime(2025, 3, 4, 3, 30, tzinfo=UTC)
         )
-        request = daily_stats_reconciliation_schedule(context)
+        request = stats_reconciliation_schedule(context)
         assert isinstance(request, dg.RunRequest)
         assert request.run_key == "stats_reconciliation:2025-03-04T03:30:00+00:00"
         assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == (keys[0], keys[-1])

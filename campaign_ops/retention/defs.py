@@ -32,14 +32,14 @@ def prune_runs_job() -> None:
 
 
 @dg.schedule(
-    name="prune_runs_daily_schedule",
+    name="prune_runs_schedule",
     cron_schedule="40 3 * * *",
     job=prune_runs_job,
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every day: run retention (finished runs older than the retention are deleted).",
 )
-def prune_runs_daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def prune_runs_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=tick_run_key(context, "prune_runs"))
 
 
-defs = dg.Definitions(jobs=[prune_runs_job], schedules=[prune_runs_daily_schedule])
+defs = dg.Definitions(jobs=[prune_runs_job], schedules=[prune_runs_schedule])

@@ -18,7 +18,7 @@ from campaign_ops.assets import (
     de_enrollment_runs_asset,
     leads_asset,
 )
-from campaign_ops.checks import dagster as checks
+from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
@@ -101,10 +101,10 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
     assert all(spec.partitions_def is None for spec in specs.values())
     schedules = {s.name: (s.cron_schedule, s.job_name) for s in checks.defs.schedules}
     assert schedules == {
-        "integrity_checks_hourly_schedule": ("5 * * * *", "integrity_checks_job"),
+        "integrity_checks_schedule": ("5 * * * *", "integrity_checks_job"),
         # the detectors of the SOP's alert lines: every 5 minutes (off the sweep's quarter hours)
-        "alerting_checks_every_5_minutes": ("2-59/5 * * * *", "alerting_checks_job"),
-        "skipped_de_enrollments_hourly_schedule": ("7 * * * *", "skipped_de_enrollments_job"),
+        "alerting_checks_schedule": ("2-59/5 * * * *", "alerting_checks_job"),
+        "skipped_de_enrollments_schedule": ("7 * * * *", "skipped_de_enrollments_job"),
     }
     defs = make_defs("postgresql://unused@127.0.0.1:1/x")
     steps = {
@@ -172,9 +172,7 @@ def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_fai
     a, b = two_clients(conn)
     defs = make_defs(db_url)
     tick = datetime(2026, 3, 2, 14, 5, tzinfo=UTC)
-    request = checks.integrity_checks_hourly_schedule(
-        dg.build_schedule_context(instance, scheduled_execution_time=tick)
-    )
+    request = checks.integrity_checks_schedule(dg.build_schedule_context(instance, scheduled_execution_time=tick))
     assert isinstance(request, dg.RunRequest)
     assert not set(request.tags) & {RANGE_START_TAG, RANGE_END_TAG, checks.CLIENT_TAG}  # every active client
     assert request.run_key == f"integrity_checks:{tick.isoformat()}"
@@ -245,7 +243,7 @@ def test_one_all_clients_check_run_writes_one_row_per_check_whatever_the_number_
         instance.add_dynamic_partitions(
             "clients", [str(c) for c in conn.execute(text("SELECT id FROM clients")).scalars()]
         )
-        request = checks.integrity_checks_hourly_schedule(
+        request = checks.integrity_checks_schedule(
             dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 14, 5, tzinfo=UTC))
         )
         assert isinstance(request, dg.RunRequest)

@@ -5,7 +5,7 @@ from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.checks.core import Level
-from campaign_ops.checks.dagster import outcome_to_check_result
+from campaign_ops.checks.defs import outcome_to_check_result
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource
@@ -64,11 +64,11 @@ stuck_onboarding_check_job = dg.define_asset_job(
 @dg.schedule(
     job=stuck_onboarding_check_job,
     cron_schedule="*/5 * * * *",
-    name="stuck_onboarding_every_5_minutes",
+    name="stuck_onboarding_check_schedule",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Every 5 minutes, as seed 004's runtime monitor.",
 )
-def stuck_onboarding_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+def stuck_onboarding_check_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=tick_run_key(context, "stuck_onboarding"))
 
 
@@ -76,5 +76,5 @@ defs = dg.Definitions(
     assets=[onboarding_states_asset],
     asset_checks=[stuck_onboarding_clients_check],
     jobs=[stuck_onboarding_check_job],
-    schedules=[stuck_onboarding_schedule],
+    schedules=[stuck_onboarding_check_schedule],
 )
