@@ -15,6 +15,7 @@ from collections.abc import Callable
 import dagster as dg
 from sqlalchemy import Connection, text
 
+from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.checks import defs as checks_dagster
 from campaign_ops.checks.core import (
     evaluate_de_enrollment_health,
@@ -22,7 +23,6 @@ from campaign_ops.checks.core import (
     evaluate_schema_contract,
     evaluate_stats_drift,
     evaluate_stuck_leads,
-    read_only_snapshot,
 )
 from campaign_ops.clients.core import active_client_ids
 from campaign_ops.db import migrations

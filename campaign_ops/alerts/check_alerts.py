@@ -31,7 +31,7 @@ import dagster as dg
 
 from campaign_ops import thresholds as sop
 from campaign_ops.alerts.core import Alert, mask_secrets
-from campaign_ops.checks.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, guidance
+from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, guidance
 from campaign_ops.clients.partition_keys import client_id_or_none
 
 _NUMERIC_METADATA = (dg.IntMetadataValue, dg.FloatMetadataValue, dg.BoolMetadataValue)

@@ -47,13 +47,13 @@ from campaign_ops.alerts.slack import (
     SlackConfig,
     alert_settings_from_env,
     build_notifier,
-    dagster_ui_url,
     slack_config_from_env,
 )
 from campaign_ops.alerts.sources import ClientPassProblem, client_names, client_pass_problems
 from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.service.environment import dagster_ui_url
 from campaign_ops.sweeps import CLIENT_METADATA
 
 Clock = Callable[[], datetime]

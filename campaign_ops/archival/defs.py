@@ -27,7 +27,7 @@ from campaign_ops.archival.core import (
     prepare_archival,
 )
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.clients.core import split_sweep_clients
 from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id, partition_key
 from campaign_ops.errors import CampaignOpsError, ConfigError

@@ -12,50 +12,20 @@ query that cannot run raises (SQLAlchemy or DatabaseUnavailableError): callers t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection
 
 from campaign_ops import thresholds as sop
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, level_for, worst
 from campaign_ops.clients.partition_keys import client_id_of as parse_client_id
 from campaign_ops.db.verify import VerifyItem, verify_schema
-from campaign_ops.errors import ConfigError, UnknownClientError, mask_secrets
+from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops.sqlfiles import load_sql
-
-DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
-
-
-class Level(StrEnum):
-    PASSED = "passed"
-    WARN = "warn"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return {"passed": 0, "warn": 1, "error": 2}[self.value]
-
-    @property
-    def icon(self) -> str:
-        return {"passed": "✅", "warn": "⚠️", "error": "❌"}[self.value]
-
-
-def worst(levels: Sequence[Level]) -> Level:
-    return max(levels, key=lambda level: level.rank, default=Level.PASSED)
-
-
-def level_for(value: float, *, warn_above: float, error_above: float) -> Level:
-    """ERROR when value > error_above, WARN when value > warn_above, else PASSED (boundaries pass)."""
-    if value > error_above:
-        return Level.ERROR
-    if value > warn_above:
-        return Level.WARN
-    return Level.PASSED
-
 
 # --- thresholds (defaults: campaign_ops.thresholds, the SOP's lines written once) ------------------------------
 
@@ -111,7 +81,7 @@ class HealthThresholds:
         _require(self.avg_duration_warn_above_ms > 0, f"health: avg_duration_warn_above_ms must be > 0: {self}")
 
 
-# --- scope and transaction ---------------------------------------------------------------------------------------
+# --- scope -------------------------------------------------------------------------------------------------------
 
 
 def resolve_scope(conn: Connection, client_ids: Sequence[str] | None) -> list[str] | None:
@@ -147,75 +117,6 @@ def split_known_clients(conn: Connection, keys: Sequence[str]) -> tuple[list[str
     )
     known = list(dict.fromkeys(parsed[k] for k in keys if k in parsed and parsed[k] in existing))
     return known, [k for k in keys if k not in parsed or parsed[k] not in existing]
-
-
-@contextmanager
-def read_only_snapshot(conn: Connection, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Iterator[None]:
-    """A read-only, repeatable-read transaction with a statement timeout, rolled back at the end.
-
-    One snapshot keeps a check's figures consistent with each other (a count and its sample); the timeout makes
-    a check on a locked or overloaded database end with an error instead of hanging its run.
-    """
-    _require(statement_timeout_ms > 0, f"statement_timeout_ms must be positive, got {statement_timeout_ms}")
-    transaction = conn.begin()
-    try:
-        conn.execute(load_sql(__file__, "read_only_snapshot.sql"), {"statement_timeout": str(statement_timeout_ms)})
-        yield
-    finally:
-        transaction.rollback()
-
-
-# --- results -------------------------------------------------------------------------------------------------------
-
-Figures = dict[str, int | float]
-
-
-def error_reason(exc: BaseException) -> str:
-    """One line saying why a query could not run, without credentials."""
-    message = str(getattr(exc, "orig", None) or exc)  # the driver's message, without SQLAlchemy's SQL echo
-    line = (message.strip().splitlines() or [type(exc).__name__])[0]
-    return mask_secrets(line)
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(value: Any) -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, float):
-            return f"{value:.2f}"
-        if isinstance(value, datetime):
-            return value.isoformat(timespec="seconds")
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines.extend("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)
-    return "\n".join(lines)
-
-
-class CheckOutcome:
-    """What every check result offers its callers (Dagster metadata, CLI lines, alerts)."""
-
-    name: str
-
-    @property
-    def level(self) -> Level:
-        raise NotImplementedError
-
-    @property
-    def summary(self) -> str:
-        raise NotImplementedError
-
-    def figures(self) -> Figures:
-        """Numeric figures: the UI plots each one's trend across evaluations."""
-        raise NotImplementedError
-
-    def tables(self) -> dict[str, str]:
-        """Markdown tables for the UI and the terminal."""
-        return {}
-
-    def client_findings(self) -> dict[str, dict[str, Any]]:
-        """Per client with a finding: its figures and level (what a sweep's one evaluation says per client)."""
-        return {}
 
 
 # stuck leads ------------------------------------------------------------------------------------------------------

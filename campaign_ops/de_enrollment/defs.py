@@ -31,7 +31,7 @@ from campaign_ops.assets import (
     de_enrollment_runs_asset,
     leads_asset,
 )
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.clients.core import active_client_ids, require_active_clients
 from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id, split_keys
 from campaign_ops.clients.sweep import ClientFailure

@@ -20,7 +20,8 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS, error_reason, markdown_table, read_only_snapshot
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 from campaign_ops.de_enrollment.defs import (
@@ -31,7 +32,7 @@ from campaign_ops.de_enrollment.defs import (
 )
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG, DueClient, database_now, due_clients, latency
-from campaign_ops.errors import DatabaseUnavailableError
+from campaign_ops.errors import DatabaseUnavailableError, error_line
 from campaign_ops.pause import IN_FLIGHT, WRITES, pause_state
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import tick_run_key
@@ -139,7 +140,7 @@ def de_enrollment_latency_check(
             slow = sorted(((c, f) for c, f in report.per_client.items() if f.p95 > limit), key=lambda cf: -cf[1].p95)
             names = client_names(conn, [c for c, _ in slow])
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = error_reason(exc)
+        reason = error_line(exc)
         context.log.error(f"check could not run: {reason}")
         return dg.AssetCheckResult(
             passed=False,

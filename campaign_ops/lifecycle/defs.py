@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS
-from campaign_ops.checks.defs import run_check
+from campaign_ops.check_kit.dagster_result import run_check
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.lifecycle.core import round_integrity
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import tick_run_key

@@ -4,8 +4,8 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.checks.core import Level
-from campaign_ops.checks.defs import outcome_to_check_result
+from campaign_ops.check_kit.dagster_result import outcome_to_check_result
+from campaign_ops.check_kit.outcome import Level
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource

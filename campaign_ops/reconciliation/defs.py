@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, LEADS
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.clients.core import split_sweep_clients
 from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id
 from campaign_ops.errors import CampaignOpsError

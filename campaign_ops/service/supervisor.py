@@ -32,9 +32,9 @@ from typing import IO
 
 import psutil
 
-from campaign_ops.alerts.slack import UI_URL_ENV_VAR
 from campaign_ops.db.embedded import PROJECT_ROOT
 from campaign_ops.errors import CampaignOpsError
+from campaign_ops.service.environment import UI_URL_ENV_VAR
 from campaign_ops.service.graphql import graphql
 
 # the code location name the UI, the workspace files and the Helm values show
