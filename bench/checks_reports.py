@@ -18,12 +18,12 @@ from sqlalchemy import Connection, text
 from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.checks import defs as checks_dagster
 from campaign_ops.checks.core import (
-    evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,
     evaluate_schema_contract,
     evaluate_stats_drift,
     evaluate_stuck_leads,
 )
+from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.core import active_client_ids
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine

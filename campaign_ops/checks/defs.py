@@ -42,13 +42,13 @@ from campaign_ops.checks.core import (
     HealthThresholds,
     StatsDriftThresholds,
     StuckLeadsThresholds,
-    evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,
     evaluate_schema_contract,
     evaluate_skipped_de_enrollments,
     evaluate_stats_drift,
     evaluate_stuck_leads,
 )
+from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
 from campaign_ops.resources import DatabaseResource
