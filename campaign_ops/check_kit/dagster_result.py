@@ -105,6 +105,25 @@ def _finding_text(finding: dict[str, Any]) -> str:
     )
 
 
+def could_not_run(
+    context: dg.AssetCheckExecutionContext,
+    exc: BaseException,
+    where: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> dg.AssetCheckResult:
+    """A check whose query could not run (database unreachable, statement timeout, missing table): a failed ERROR
+    evaluation whose `error` metadata says why, never "passed", so the history and the alert sensor see it."""
+    reason = error_line(exc)
+    text = f"check could not run ({where}): {reason}" if where else f"check could not run: {reason}"
+    context.log.error(text)
+    return dg.AssetCheckResult(
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=text,
+        metadata={"error": reason, **({"scope": where} if where else {}), **(metadata or {})},
+    )
+
+
 def run_check(
     context: dg.AssetCheckExecutionContext,
     database: DatabaseResource,
@@ -125,18 +144,9 @@ def run_check(
                 wanted = scope if scope is not None else list(outcome.client_findings())
                 names = client_names(conn, wanted)
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = error_line(exc)
-        where = _scope_text(scope, partitioned)
-        context.log.error(f"check could not run ({where}): {reason}")
-        metadata: dict[str, Any] = {"error": reason, "scope": where}
-        if partitioned and scope is not None:
-            metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])  # the alert names the client it was for
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"check could not run ({where}): {reason}",
-            metadata=metadata,
-        )
+        # the alert names the client it was for
+        one_client = {CLIENT_METADATA: dg.MetadataValue.text(scope[0])} if partitioned and scope is not None else {}
+        return could_not_run(context, exc, _scope_text(scope, partitioned), one_client)
     except CampaignOpsError as exc:  # bad input: unknown client, malformed client id, contradictory config
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     where = _scope_text(scope, partitioned, names)

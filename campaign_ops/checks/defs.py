@@ -22,8 +22,7 @@ When they run (Dagster's own machinery, no side scheduler):
   contract; the asset check alert sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION.
   A run of three small steps over every client writes one evaluation per check.
 - `de_enrollment_health_job`, `schema_contract_job`: the same checks alone, for a one-off run.
-All use the in-process executor: each run is one or three small steps, and a step subprocess costs more than
-the queries.
+All are check jobs and schedules of check_kit/dagster_jobs.py (in process, on from the start, one run per tick).
 
 A check whose query cannot run (database unreachable, statement timeout, missing table) records a failed ERROR
 evaluation whose `error` metadata says why — never "passed" — so the history and the alert sensor see it. Bad
@@ -35,6 +34,7 @@ import dagster as dg
 from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
 from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.core import (
@@ -57,7 +57,6 @@ from campaign_ops.sweeps import (
     PARTITION_TAG,
     RANGE_END_TAG,
     RANGE_START_TAG,
-    tick_run_key,
 )
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
@@ -258,81 +257,54 @@ def schema_contract_check(
 
 # --- jobs, schedules, sensors ------------------------------------------------------------------------------------
 
-integrity_checks_job = dg.define_asset_job(
+integrity_checks_job = check_job(
     "integrity_checks_job",
-    selection=dg.AssetSelection.checks(stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check),
-    executor_def=dg.in_process_executor,
-    description="Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
+    [stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check],
+    "Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
     "(tag campaign_ops/client=<client id>, or the checks' client_id config).",
 )
-de_enrollment_health_job = dg.define_asset_job(
+de_enrollment_health_job = check_job(
     "de_enrollment_health_job",
-    selection=dg.AssetSelection.checks(de_enrollment_health_check),
-    executor_def=dg.in_process_executor,
-    description="The SOP's health check per client (the hourly health-check job).",
+    [de_enrollment_health_check],
+    "The SOP's health check per client (the hourly health-check job).",
 )
-schema_contract_job = dg.define_asset_job(
+schema_contract_job = check_job(
     "schema_contract_job",
-    selection=dg.AssetSelection.checks(schema_contract_check),
-    executor_def=dg.in_process_executor,
-    description="The live schema against everything `campaign-ops db verify` expects.",
+    [schema_contract_check],
+    "The live schema against everything `campaign-ops db verify` expects.",
 )
-
-
-ALERTING_CHECKS_CRON = "2-59/5 * * * *"
-alerting_checks_job = dg.define_asset_job(
+alerting_checks_job = check_job(
     "alerting_checks_job",
-    selection=dg.AssetSelection.checks(stuck_leads_check, de_enrollment_health_check, schema_contract_check),
-    executor_def=dg.in_process_executor,
-    description="The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
+    [stuck_leads_check, de_enrollment_health_check, schema_contract_check],
+    "The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
     "schema contract), over every client: the asset_check_alert_sensor turns their failures into STUCK_LEADS, "
     "NO_RECENT_SUCCESS and INVARIANT_VIOLATION alerts.",
 )
-
-
 # its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
-skipped_de_enrollments_job = dg.define_asset_job(
+skipped_de_enrollments_job = check_job(
     "skipped_de_enrollments_job",
-    selection=dg.AssetSelection.checks(skipped_de_enrollments_check),
-    executor_def=dg.in_process_executor,
-    description="Leads left as they are because their enrollment was already de-enrolled, waiting for a decision.",
+    [skipped_de_enrollments_check],
+    "Leads left as they are because their enrollment was already de-enrolled, waiting for a decision.",
 )
 
-
-@dg.schedule(
-    job=skipped_de_enrollments_job,
-    cron_schedule="7 * * * *",
-    name="skipped_de_enrollments_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: leads skipped as already de-enrolled — one run over all clients.",
+skipped_de_enrollments_schedule = check_schedule(
+    skipped_de_enrollments_job,
+    "7 * * * *",
+    "Every hour: leads skipped as already de-enrolled — one run over all clients.",
 )
-def skipped_de_enrollments_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "skipped_de_enrollments"))
-
-
 # off the quarter hours, where the de-enrollment sweep runs, so the two do not compete for the CPU
-@dg.schedule(
-    job=integrity_checks_job,
-    cron_schedule="5 * * * *",
-    name="integrity_checks_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
+integrity_checks_schedule = check_schedule(
+    integrity_checks_job,
+    "5 * * * *",
+    "Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
 )
-def integrity_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "integrity_checks"))
-
-
 # every 5 minutes, off the quarter hours (2, 7, 12, ...), where the de-enrollment sweep runs
-@dg.schedule(
-    job=alerting_checks_job,
-    cron_schedule=ALERTING_CHECKS_CRON,
-    name="alerting_checks_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
+alerting_checks_schedule = check_schedule(
+    alerting_checks_job,
+    "2-59/5 * * * *",
+    "Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
     "the detectors of the SOP's alert lines (one run, one evaluation per check).",
 )
-def alerting_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "alerting_checks"))
 
 
 def one_client_of(run: dg.DagsterRun) -> str | None:
