@@ -47,7 +47,6 @@ from campaign_ops.alerts.slack import (
     SlackConfig,
     alert_settings_from_env,
     build_notifier,
-    dagster_ui_url,
     slack_config_from_env,
 )
 from campaign_ops.alerts.sources import ClientPassProblem, client_names, client_pass_problems
@@ -55,6 +54,7 @@ from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.partitions import clients_partitions
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.sweeps import CLIENT_METADATA
+from campaign_ops.ui_url import dagster_ui_url
 
 Clock = Callable[[], datetime]
 

@@ -34,10 +34,8 @@ from campaign_ops.errors import ConfigError
 WEBHOOK_ENV_VARS = ("ALERT_WEBHOOK_URL", "DE_ENROLLMENT_ALERT_WEBHOOK")
 BOT_TOKEN_ENV_VAR = "SLACK_BOT_TOKEN"
 CHANNEL_ENV_VAR = "SLACK_ALERT_CHANNEL"
-UI_URL_ENV_VAR = "DAGSTER_UI_URL"
 SUPPRESSION_ENV_VAR = "ALERT_SUPPRESSION_HOURS"
 ESCALATION_ENV_VAR = "ALERT_ESCALATION_HOURS"
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
 DEFAULT_API_URL = "https://slack.com/api/"
 MAX_LIST_ITEMS = 20
 
@@ -138,11 +136,6 @@ def alert_settings_from_env(
         suppression=timedelta(hours=_hours_from_env(SUPPRESSION_ENV_VAR, suppression_hours, 6.0)),
         escalation_after=timedelta(hours=_hours_from_env(ESCALATION_ENV_VAR, escalation_hours, 12.0)),
     )
-
-
-def dagster_ui_url(explicit: str | None = None) -> str:
-    """Base URL of the Dagster UI for links in messages (DAGSTER_UI_URL; default the `campaign-ops dev` one)."""
-    return (explicit or _env(UI_URL_ENV_VAR) or DEFAULT_UI_URL).rstrip("/")
 
 
 def build_notifier(config: SlackConfig, log: LogSink | None = None) -> Notifier:
