@@ -16,10 +16,9 @@ the tick fails with one clear error and its cursor stays where it was.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import dagster as dg
-from dagster import DagsterEventType
 from pydantic import Field
 from sqlalchemy import Connection
 
@@ -31,14 +30,14 @@ from campaign_ops.alerts.events import (
     EventCursor,
     read_check_evaluations,
     read_run_status_changes,
-    run_error,
+    run_event,
     runs_by_id,
     same_code_location,
 )
 from campaign_ops.alerts.model import Alert, LogSink, Notifier, Resolution, ResolveScope, utc_now
 from campaign_ops.alerts.notifiers import build_notifier
 from campaign_ops.alerts.policy import AlertSettings
-from campaign_ops.alerts.run_alerts import RunEvent, TypeKey, put, run_event_alerts
+from campaign_ops.alerts.run_alerts import TypeKey, put, run_event_alerts
 from campaign_ops.alerts.sources import client_names, client_pass_problems
 from campaign_ops.errors import mask_secrets
 from campaign_ops.resources import DatabaseResource
@@ -110,15 +109,7 @@ def run_status_tick(
                 run = runs.get(entry.run_id)
                 if run is None or not same_code_location(context, run):
                     continue
-                failed = event_type is DagsterEventType.RUN_FAILURE
-                event = RunEvent(
-                    run_id=run.run_id,
-                    job_name=run.job_name,
-                    tags=dict(run.tags),
-                    failed=failed,
-                    at=datetime.fromtimestamp(record.timestamp, UTC),
-                    error=run_error(entry) if failed else None,
-                )
+                event = run_event(record, event_type, run)
                 for value in run_event_alerts(event, problems.get(run.run_id, []), ui):
                     put(firing, resolutions, value)
             except Exception as exc:  # one bad record must not stop the tick

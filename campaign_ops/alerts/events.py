@@ -18,6 +18,7 @@ import dagster as dg
 from dagster import DagsterEventType
 
 from campaign_ops.alerts.check_evaluation import Evaluation
+from campaign_ops.alerts.run_alerts import RunEvent
 from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.clients.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.errors import mask_secrets
@@ -86,6 +87,19 @@ def read_run_status_changes(
 def runs_by_id(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> dict[str, dg.DagsterRun]:
     records = instance.get_run_records(dg.RunsFilter(run_ids=list(run_ids))) if run_ids else []
     return {rec.dagster_run.run_id: rec.dagster_run for rec in records}
+
+
+def run_event(record: dg.EventLogRecord, event_type: DagsterEventType, run: dg.DagsterRun) -> RunEvent:
+    """A run's failure or success, as the run alert rules read it."""
+    failed = event_type is DagsterEventType.RUN_FAILURE
+    return RunEvent(
+        run_id=run.run_id,
+        job_name=run.job_name,
+        tags=dict(run.tags),
+        failed=failed,
+        at=datetime.fromtimestamp(record.timestamp, UTC),
+        error=run_error(record.event_log_entry) if failed else None,
+    )
 
 
 def run_error(entry: Any) -> str:
