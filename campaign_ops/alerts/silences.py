@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from campaign_ops.alerts.core import ALERT_TYPES
+from campaign_ops.alerts.model import ALERT_TYPES
 from campaign_ops.alerts.sources import client_names
 from campaign_ops.clients.core import parse_client_id
 from campaign_ops.errors import ConfigError, UnknownClientError

@@ -40,7 +40,6 @@ from pydantic import Field
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.alerts.slack import dagster_ui_url
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.checks.core import (
     DEFAULT_STATEMENT_TIMEOUT_MS,
@@ -79,6 +78,7 @@ from campaign_ops.sweeps import (
     RANGE_START_TAG,
     tick_run_key,
 )
+from campaign_ops.ui_url import dagster_ui_url
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
