@@ -24,7 +24,7 @@ from campaign_ops.checks.core import (
     evaluate_stuck_leads,
     read_only_snapshot,
 )
-from campaign_ops.clients.core import active_client_ids
+from campaign_ops.clients.scope import active_client_ids
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
