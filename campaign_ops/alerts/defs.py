@@ -52,9 +52,9 @@ from campaign_ops.alerts.slack import (
 )
 from campaign_ops.alerts.sources import ClientPassProblem, client_names, client_pass_problems
 from campaign_ops.clients.partition_keys import client_id_or_none
-from campaign_ops.partitions import clients_partitions
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import CLIENT_METADATA
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import CLIENT_METADATA
 
 Clock = Callable[[], datetime]
 

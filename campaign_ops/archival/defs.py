@@ -29,12 +29,12 @@ from campaign_ops.archival.core import (
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
 from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id, partition_key
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import all_clients_run_request, clients_failed
 from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError, ConfigError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 monitoring_archives_asset = dg.AssetSpec(
     "monitoring_archives",

@@ -159,8 +159,8 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
     from campaign_ops.alerts.slack import dagster_ui_url
-    from campaign_ops.partitions import sync_clients_partitions
-    from campaign_ops.sweeps import run_scope_tags
+    from campaign_ops.clients.partitions import sync_clients_partitions
+    from campaign_ops.clients.runs import run_scope_tags
 
     try:
         job = defs.resolve_job_def(job_name)

@@ -33,6 +33,8 @@ from campaign_ops.assets import (
 )
 from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.de_enrollment.core import (
@@ -44,10 +46,8 @@ from campaign_ops.de_enrollment.core import (
 )
 from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import clients_failed, tick_run_key
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 SWEEP_JOB_NAME = "de_enrollment_sweep_job"

@@ -16,9 +16,10 @@ from pydantic import Field
 from campaign_ops.assets import CAMPAIGNS, LEADS
 from campaign_ops.checks.core import markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import all_clients_run_request, clients_failed
 from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.reconciliation.core import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -29,7 +30,6 @@ from campaign_ops.reconciliation.core import (
     prepare_clients,
 )
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 MAX_DRIFT_ROWS_IN_METADATA = 25
 
