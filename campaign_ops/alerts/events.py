@@ -20,10 +20,10 @@ from dagster import DagsterEventType
 from campaign_ops.alerts.check_evaluation import Evaluation
 from campaign_ops.alerts.run_alerts import RunEvent
 from campaign_ops.clients.partition_keys import client_id_or_none
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import CLIENT_METADATA
 from campaign_ops.clients.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.errors import mask_secrets
-from campaign_ops.partitions import clients_partitions
-from campaign_ops.sweeps import CLIENT_METADATA
 
 EVENT_BATCH = 200
 """Events read per tick and kind; a backlog is worked off over the following ticks."""

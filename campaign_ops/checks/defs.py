@@ -67,17 +67,11 @@ from campaign_ops.clients.partition_keys import (
     client_names,
     client_run_tags,
 )
+from campaign_ops.clients.runs import CLIENT_METADATA, tick_run_key
+from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import (
-    CLIENT_METADATA,
-    CLIENT_TAG,
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    tick_run_key,
-)
 from campaign_ops.ui_url import dagster_ui_url
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from campaign_ops import thresholds as sop
 from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS, error_reason, markdown_table, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names
+from campaign_ops.clients.runs import tick_run_key
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 from campaign_ops.de_enrollment.defs import (
     MAX_RUNTIME_TAG,
@@ -35,7 +36,6 @@ from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG, DueClient, datab
 from campaign_ops.errors import DatabaseUnavailableError
 from campaign_ops.pause import IN_FLIGHT, WRITES, pause_state
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import tick_run_key
 
 DUE_SENSOR_NAME = "de_enrollment_due_sensor"
 RUN_KEY_PREFIX = "de_enrollment_due"

@@ -4,9 +4,9 @@ import dagster as dg
 
 from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.defs import run_check
+from campaign_ops.clients.runs import tick_run_key
 from campaign_ops.lifecycle.core import round_integrity
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import tick_run_key
 
 lifecycle_campaign_schedules_asset = dg.AssetSpec(
     "lifecycle_campaign_schedules",

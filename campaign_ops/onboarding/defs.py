@@ -6,10 +6,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.checks.core import Level
 from campaign_ops.checks.defs import outcome_to_check_result
+from campaign_ops.clients.runs import tick_run_key
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import tick_run_key
 
 onboarding_states_asset = dg.AssetSpec(
     "onboarding_states",

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, text
 from campaign_ops.alerts import events as alert_events
 from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
-from campaign_ops.partitions import clients_partitions
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.alerts.conftest import (
     BOT_TOKEN,
     UI_URL,
