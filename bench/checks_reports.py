@@ -24,14 +24,14 @@ from campaign_ops.checks.core import (
     evaluate_stuck_leads,
 )
 from campaign_ops.checks.health import evaluate_de_enrollment_health
-from campaign_ops.clients.core import active_client_ids
+from campaign_ops.clients.scope import active_client_ids
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.sop_queries import SOP_READ_ONLY_QUERIES as SOP
 from campaign_ops_tests.sop_queries import SOP_STATS_DRIFT, SOP_STUCK_LEADS
 

@@ -8,7 +8,7 @@ UI, when it was last de-enrolled and how it went, and checks attach to the table
 
 import dagster as dg
 
-from campaign_ops.partitions import clients_partitions
+from campaign_ops.clients.partitions import clients_partitions
 
 GROUP = "campaign_data"
 # who answers for the data and its checks (shown on each asset's page, filterable in the catalog)

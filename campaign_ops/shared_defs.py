@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from campaign_ops.partitions import clients_partition_sync_sensor
+from campaign_ops.clients.partitions import clients_partition_sync_sensor
 from campaign_ops.resources import DatabaseResource
 
 defs = dg.Definitions(

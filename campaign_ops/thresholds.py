@@ -44,3 +44,7 @@ REPEATED_FAILURES = 5
 """A client's last this-many de-enrollment passes all failed: REPEATED_FAILURE ..."""
 REPEATED_FAILURE_WINDOW_MINUTES = 120
 """... the first and the last of them within this window (counted in passes: several sweep cadences)."""
+
+# event-driven de-enrollment (the due queue) ----------------------------------------------------------------------
+LATENCY_P95_WARN_ABOVE_SECONDS = 120.0
+"""The p95 of due -> de-enrolled over the last hour above this (2 minutes): WARNING."""

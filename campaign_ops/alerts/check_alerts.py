@@ -21,48 +21,31 @@ client's stuck_leads evaluation (after that client's de-enrollment) raises nothi
 platform count, which the evaluation over every client, every 5 minutes, says.
 """
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import dagster as dg
-
 from campaign_ops import thresholds as sop
-from campaign_ops.alerts.core import Alert, mask_secrets
+from campaign_ops.alerts.check_evaluation import (
+    Evaluation,
+    Names,
+    check_facts,
+    iso_text,
+    lines_of,
+    metadata_text,
+    metadata_value,
+    number_text,
+)
+from campaign_ops.alerts.check_platform_alerts import schema_contract_alerts, stuck_leads_alerts
+from campaign_ops.alerts.model import Alert, ResolveScope
+from campaign_ops.alerts.rendering import format_utc_seconds
 from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, guidance
 from campaign_ops.clients.partition_keys import client_id_or_none
+from campaign_ops.errors import mask_secrets
 
-_NUMERIC_METADATA = (dg.IntMetadataValue, dg.FloatMetadataValue, dg.BoolMetadataValue)
 # metadata the alert says in its own words, not as a figure
 _WORDED = ("clients", "to_do", "fix_in_dagster", FINDINGS_METADATA, THRESHOLDS_METADATA)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One asset check evaluation, as the alert sensor read it from the event log."""
-
-    check: str
-    asset: str
-    passed: bool
-    severity: str
-    """WARN or ERROR (the check's severity when it did not pass)."""
-    description: str | None
-    metadata: Mapping[str, Any]
-    """Dagster metadata values, by name."""
-    covered: frozenset[str] | None
-    """The clients it judged (client ids; partition keys that name no client); None: every active client."""
-    where_key: str
-    """The key of an alert about the evaluation as a whole: `all`, or its one client (or partition)."""
-    run_id: str
-    at: datetime
-    link: str
-    """The check in the UI."""
-
-    @property
-    def could_not_run(self) -> bool:
-        return not self.passed and "error" in self.metadata
 
 
 @dataclass(frozen=True)
@@ -88,7 +71,6 @@ class CheckAlerts:
     covers: list[Cover]
 
 
-Names = Mapping[str, str]
 ClientAlert = Callable[[Evaluation, str, dict[str, Any], Names, str], Alert]
 
 
@@ -112,7 +94,9 @@ def check_alerts(evaluation: Evaluation, names: Names, ui_url: str) -> CheckAler
         return CheckAlerts([_check_failed(evaluation, evaluation.where_key, names)], [])
     kinds = (*_KINDS.get(evaluation.check, ()), _Kind("CHECK_FAILED", check_failed_prefix(evaluation.check), False))
     note = f"{evaluation.check} on {evaluation.asset} " + (
-        f"passed at {_fmt(evaluation.at)}" if evaluation.passed else f"no longer found it at {_fmt(evaluation.at)}"
+        f"passed at {format_utc_seconds(evaluation.at)}"
+        if evaluation.passed
+        else f"no longer found it at {format_utc_seconds(evaluation.at)}"
     )
     covers = []
     for kind in kinds:
@@ -173,7 +157,7 @@ def _client_check_failed(
         return _check_failed(evaluation, client, names)
     help_ = guidance(evaluation.check, {client: finding}, names, ui_url)
     figures = [
-        (k, _number_text(v)) for k, v in finding.items() if type(v) in (int, float) and k not in ("level", "client_id")
+        (k, number_text(v)) for k, v in finding.items() if type(v) in (int, float) and k not in ("level", "client_id")
     ]
     severity = {"warn": "WARN", "error": "ERROR"}.get(str(finding.get("level")), _severity(evaluation))
     extra = [("To do", help_.todo)] if help_ else []
@@ -202,17 +186,20 @@ def _check_failed(
         where = _where(key, names, finding or {})
     else:
         covered = evaluation.covered
-        named = _text(metadata.get("clients"))
-        scope = _text(metadata.get("scope"))
+        named = metadata_text(metadata.get("clients"))
+        scope = metadata_text(metadata.get("scope"))
         where = named or (f"a range of {len(covered)} clients" if covered else scope or "all clients")
     if facts is None:
         facts = check_facts({k: v for k, v in metadata.items() if k not in _WORDED})
-        if to_do := _text(metadata.get("to_do")):
+        if to_do := metadata_text(metadata.get("to_do")):
             facts.append(("To do", to_do))
-        if fix := _text(metadata.get("fix_in_dagster")):
+        if fix := metadata_text(metadata.get("fix_in_dagster")):
             facts.append(("Fix in Dagster", fix))
     text = summary or evaluation.description
-    text = text or f"Asset check {evaluation.check} on {evaluation.asset} did not pass at {_fmt(evaluation.at)}."
+    text = (
+        text
+        or f"Asset check {evaluation.check} on {evaluation.asset} did not pass at {format_utc_seconds(evaluation.at)}."
+    )
     if evaluation.could_not_run:
         title = f"Check {evaluation.check} could not run ({where})"
     else:
@@ -269,7 +256,7 @@ def _no_recent_success_or_warning(
         ("Client", f"{name} ({client})"),
         ("Hours since success", f"{hours:g} (limit {limit:g})"),
         ("Runs in 24 h", runs),
-        ("Last run", _iso_text(last_run) if last_run else "never"),
+        ("Last run", iso_text(last_run) if last_run else "never"),
     ]
     if len(problems) > 1:
         facts.append(("Also", "; ".join(problems[1:])))
@@ -279,7 +266,7 @@ def _no_recent_success_or_warning(
         key=f"no_recent_success:{client}",
         severity="ERROR",
         title=f"No successful de-enrollment for {name} in {hours:g} h",
-        summary=f"Last success: {_iso_text(last_success) if last_success else 'never'}. SOP: check the schedule "
+        summary=f"Last success: {iso_text(last_success) if last_success else 'never'}. SOP: check the schedule "
         "and the last runs' errors now.",
         client_id=client_id_or_none(client),
         facts=(*facts, ("Run", evaluation.run_id)),
@@ -339,75 +326,6 @@ def _stuck_onboarding_client(
     return _check_failed(evaluation, client, names, finding=finding, severity=severity, summary=summary, facts=where)
 
 
-# --- about the whole platform -----------------------------------------------------------------------------------
-
-
-def _stuck_leads(evaluation: Evaluation, names: Names, ui_url: str) -> list[Alert]:
-    """The SOP's stuck-leads lines are about the platform's count: one STUCK_LEADS, WARN above 100, ERROR above
-    500 (or the lines the evaluation used); the clients with the most stuck leads are named."""
-    metadata = evaluation.metadata
-    lines = lines_of(evaluation)
-    warn_line = int(lines.get("warn_above", sop.STUCK_LEADS_WARN_ABOVE))
-    error_line = int(lines.get("error_above", sop.STUCK_LEADS_ERROR_ABOVE))
-    total = int(metadata_value(metadata, "stuck_leads") or 0)
-    error = evaluation.severity == "ERROR"
-    findings = metadata_value(metadata, FINDINGS_METADATA)
-    by_client = sorted(
-        (
-            (
-                int(f.get("stuck_leads") or 0),
-                names.get(str(f.get("client_id"))) or f.get("client") or f.get("client_id"),
-            )
-            for f in (findings.values() if isinstance(findings, dict) else ())
-            if isinstance(f, dict)
-        ),
-        key=lambda nc: (-nc[0], str(nc[1])),
-    )
-    facts = [
-        ("Stuck leads", f"{total:,}"),
-        ("Clients affected", f"{len(by_client):,}"),
-    ]
-    if by_client:
-        top = "; ".join(f"{name}: {n:,}" for n, name in by_client[:5])
-        facts.append(("Most", top + (" …" if len(by_client) > 5 else "")))
-    if to_do := _text(metadata.get("to_do")):
-        facts.append(("To do", to_do))
-    respond = (
-        "SOP (within 15 min): run a manual de-enrollment, investigate the root cause."
-        if error
-        else f"SOP: de-enroll the clients' finished leads; above {error_line:,} it is an ERROR (within 15 min)."
-    )
-    return [
-        Alert(
-            alert_type="STUCK_LEADS",
-            key="stuck_leads:all",
-            severity="ERROR" if error else "WARN",
-            title=f"{total:,} stuck leads ({'ERROR' if error else 'WARN'} line {error_line if error else warn_line:,})",
-            summary=f"Leads active, not completed, at or past the end of their sequence. {respond}",
-            facts=(*facts, ("Run", evaluation.run_id)),
-            link=evaluation.link,
-            link_label="Open the stuck_leads check in Dagster",
-        )
-    ]
-
-
-def _schema_contract(evaluation: Evaluation, names: Names, ui_url: str) -> list[Alert]:
-    missing = int(metadata_value(evaluation.metadata, "objects_missing") or 0)
-    return [
-        Alert(
-            alert_type="INVARIANT_VIOLATION",
-            key="invariant:schema_contract",
-            severity="HIGH",
-            title=f"Schema contract broken: {missing} expected object(s) missing",
-            summary=mask_secrets(evaluation.description or "")[:1000] + ". Run `campaign-ops db verify`; restore the "
-            "objects with `campaign-ops db upgrade`.",
-            facts=(("Missing objects", str(missing)), ("Run", evaluation.run_id)),
-            link=evaluation.link,
-            link_label="Open the schema_contract check in Dagster",
-        )
-    ]
-
-
 _KINDS: dict[str, tuple[_Kind, ...]] = {
     "stuck_leads": (_Kind("STUCK_LEADS", "stuck_leads:", True),),
     "schema_contract": (_Kind("INVARIANT_VIOLATION", "invariant:schema_contract", True),),
@@ -419,8 +337,8 @@ _KINDS: dict[str, tuple[_Kind, ...]] = {
 }
 """The alert types a check raises besides CHECK_FAILED (which every check may raise)."""
 _PLATFORM: dict[str, Callable[[Evaluation, Names, str], list[Alert]]] = {
-    "stuck_leads": _stuck_leads,
-    "schema_contract": _schema_contract,
+    "stuck_leads": stuck_leads_alerts,
+    "schema_contract": schema_contract_alerts,
 }
 _PER_CLIENT: dict[str, ClientAlert] = {
     "de_enrollment_health": _no_recent_success_or_warning,
@@ -428,62 +346,45 @@ _PER_CLIENT: dict[str, ClientAlert] = {
 }
 
 
-# --- metadata -----------------------------------------------------------------------------------------------------
-
-
-def metadata_value(metadata: Mapping[str, Any], name: str) -> Any:
-    value = metadata.get(name)
-    return getattr(value, "value", value)
-
-
-def lines_of(evaluation: Evaluation) -> dict[str, Any]:
-    """The thresholds the evaluation judged by, as it published them (empty when it did not)."""
-    lines = metadata_value(evaluation.metadata, THRESHOLDS_METADATA)
-    return lines if isinstance(lines, dict) else {}
-
-
-def check_facts(metadata: Mapping[str, Any], limit: int = 6) -> list[tuple[str, str]]:
-    """The figures of a check evaluation's metadata: numbers first, then short texts (tables are left to the UI)."""
-    numbers = [(k, v) for k, v in metadata.items() if isinstance(v, _NUMERIC_METADATA)]
-    texts = [(k, v) for k, v in metadata.items() if isinstance(v, dg.TextMetadataValue) and len(v.value or "") <= 200]
-    return [(key, _number_text(value.value)) for key, value in (numbers + texts)[:limit]]
-
-
-def _number_text(raw: Any) -> str:
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        return str(raw)
-    return f"{raw:,.2f}" if isinstance(raw, float) else f"{raw:,}"
-
-
-def _text(value: Any) -> str | None:
-    """The text of a metadata value (text or URL), None when absent."""
-    raw = getattr(value, "value", None) if value is not None else None
-    return str(raw) if raw else None
-
-
 def _severity(evaluation: Evaluation) -> str:
     return "WARN" if evaluation.severity == "WARN" else "ERROR"
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+# --- a tick's evaluations -----------------------------------------------------------------------------------------
 
 
-def _iso_text(value: Any) -> str:
-    try:
-        return _fmt(datetime.fromisoformat(str(value)))
-    except ValueError:
-        return str(value)
+def evaluations_alerts(
+    evaluations: Sequence[tuple[int, Evaluation]], names: Names, ui_url: str, log_error: Callable[[str], Any]
+) -> tuple[list[Alert], list[ResolveScope]]:
+    """The alerts firing after a tick's evaluations (by storage id, in event order) and the open alerts they
+    judged: the latest evaluation of each client decides, and what it covered and did not raise is over. An
+    evaluation that cannot be read is logged through `log_error` and skipped."""
+    firing: dict[tuple[str, str], Alert] = {}
+    covers: dict[tuple[str, str], Cover] = {}
+    for storage_id, read in evaluations:
+        try:
+            result = check_alerts(read, names, ui_url)
+        except Exception as exc:  # one bad record must not stop the tick
+            log_error(f"check evaluation event {storage_id} skipped: {mask_secrets(repr(exc))}")
+            continue
+        for cover in result.covers:
+            for type_key in [k for k in firing if cover.holds(*k)]:
+                firing.pop(type_key)
+            covers[(cover.alert_type, cover.key_prefix)] = _widen(
+                covers.get((cover.alert_type, cover.key_prefix)), cover
+            )
+        for alert in result.firing:
+            firing[(alert.alert_type, alert.key)] = alert
+    scopes = [
+        ResolveScope(c.alert_type, c.key_prefix, note=c.note, keys=None if c.keys is None else tuple(sorted(c.keys)))
+        for c in covers.values()
+    ]
+    return list(firing.values()), scopes
 
 
-def clients_of(evaluations: Iterable[Evaluation]) -> list[str]:
-    """Every client id the evaluations name (their scope, their findings): their names are looked up at once."""
-    found: set[str] = set()
-    for evaluation in evaluations:
-        found.update(c for c in evaluation.covered or () if client_id_or_none(c))
-        findings = metadata_value(evaluation.metadata, FINDINGS_METADATA)
-        if isinstance(findings, dict):
-            for finding in findings.values():
-                if isinstance(finding, dict) and (c := client_id_or_none(str(finding.get("client_id") or ""))):
-                    found.add(c)
-    return sorted(found)
+def _widen(earlier: Cover | None, cover: Cover) -> Cover:
+    """Evaluations of one check in one tick: together they judged the union of what each covered."""
+    if earlier is None:
+        return cover
+    keys = None if earlier.keys is None or cover.keys is None else earlier.keys | cover.keys
+    return Cover(cover.alert_type, cover.key_prefix, keys, cover.note)

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from campaign_ops.alerts.core import ALERT_TYPES
+from campaign_ops.alerts.model import ALERT_TYPES
 from campaign_ops.alerts.sources import client_names
-from campaign_ops.clients.core import parse_client_id
+from campaign_ops.clients.partition_keys import parse_uuid
 from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops.sqlfiles import load_sql
 
@@ -101,7 +101,7 @@ def create_silence(
     """Validate everything first (type, client, duration), then insert; commits."""
     alert_type = normalise_alert_type(alert_type)
     if client_id is not None:
-        client_id = parse_client_id(client_id)
+        client_id = parse_uuid(client_id)
         if client_id not in client_names(conn, [client_id]):
             raise UnknownClientError(f"unknown client id: {client_id}")
     if duration <= timedelta(0) or duration > MAX_SILENCE:

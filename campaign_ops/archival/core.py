@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.clients import partition_keys
-from campaign_ops.clients.core import require_active_clients
+from campaign_ops.clients.scope import require_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
@@ -167,7 +167,7 @@ def prepare_archival(
     (`as_of` defaults to the database's now()). With `inactive_by_age` (a full sweep), inactive clients with
     rows past retention are added after the given ones: retention is by age for every client."""
     with connect(engine) as conn:
-        ids = require_active_clients(conn, client_ids)
+        ids = require_clients(conn, client_ids)
         now = as_of or conn.execute(text("SELECT now()")).scalar_one()
         cutoffs = Cutoffs.from_settings(now, settings)
         if inactive_by_age:

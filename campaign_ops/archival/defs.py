@@ -28,13 +28,13 @@ from campaign_ops.archival.core import (
 )
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
 from campaign_ops.check_kit.markdown import markdown_table
-from campaign_ops.clients.core import split_sweep_clients
-from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id, partition_key
+from campaign_ops.clients.partition_keys import keys_by_client_id, partition_key
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import all_clients_run_request, clients_failed
+from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError, ConfigError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 monitoring_archives_asset = dg.AssetSpec(
     "monitoring_archives",
@@ -114,13 +114,11 @@ def archive_monitoring_tables(
         keys = list(context.partition_keys)
         key_of = keys_by_client_id(keys)
         sweep = len(keys) > 1
-        if sweep:  # partitions of clients deactivated since the last sync are skipped, not fatal
-            with database.connect() as conn:
-                ids, warnings = split_sweep_clients(conn, keys)
-            for warning in warnings:
-                context.log.warning(warning)
-        else:
-            ids = client_ids_of(keys)
+        # one partition is validated strictly; a sweep skips partitions of clients deactivated since the last sync
+        with database.connect() as conn:
+            ids, warnings = partition_scope(conn, keys)
+        for warning in warnings:
+            context.log.warning(warning)
         # retention is by age for every client: a sweep also archives inactive clients' old rows
         clients, cutoffs = prepare_archival(database.engine, ids, settings, inactive_by_age=sweep)
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed

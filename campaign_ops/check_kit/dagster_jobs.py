@@ -12,7 +12,7 @@ import dagster as dg
 # what define_asset_job returns; Dagster 1.13 does not export its type publicly
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from campaign_ops.sweeps import tick_run_key
+from campaign_ops.clients.runs import tick_run_key
 
 JOB_SUFFIX = "_job"
 

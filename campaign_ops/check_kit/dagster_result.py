@@ -15,11 +15,11 @@ from campaign_ops.check_kit.outcome import CheckOutcome, Level
 from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, findings_by_name, guidance
 from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, client_id_of, client_names
+from campaign_ops.clients.runs import CLIENT_METADATA
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.service.environment import dagster_ui_url
-from campaign_ops.sweeps import CLIENT_METADATA
+from campaign_ops.ui_url import dagster_ui_url
 
 
 def scope_of(context: dg.AssetCheckExecutionContext, client_id: str | None) -> list[str] | None:

@@ -23,9 +23,9 @@ from sqlalchemy import Connection
 from campaign_ops import thresholds as sop
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, level_for
-from campaign_ops.clients.partition_keys import client_id_of as parse_client_id
+from campaign_ops.clients.scope import resolve_scope
 from campaign_ops.db.verify import VerifyItem, verify_schema
-from campaign_ops.errors import ConfigError, UnknownClientError
+from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
 
 # --- thresholds (defaults: campaign_ops.thresholds, the SOP's lines written once) ------------------------------
@@ -80,44 +80,6 @@ class HealthThresholds:
         _require(self.failed_runs_warn_above >= 0, f"health: failed_runs_warn_above must be >= 0: {self}")
         _require(self.hours_since_success_error_above > 0, f"health: hours_since_success must be > 0: {self}")
         _require(self.avg_duration_warn_above_ms > 0, f"health: avg_duration_warn_above_ms must be > 0: {self}")
-
-
-# --- scope -------------------------------------------------------------------------------------------------------
-
-
-def resolve_scope(conn: Connection, client_ids: Sequence[str] | None) -> list[str] | None:
-    """None (every active client) or the given ids, validated: each must be a uuid of an existing client.
-
-    Inactive clients may be inspected on request (checks only read).
-    """
-    if client_ids is None:
-        return None
-    ids = list(dict.fromkeys(parse_client_id(c) for c in client_ids))
-    if not ids:
-        raise UnknownClientError("no client ids given")
-    existing = set(conn.execute(load_sql(__file__, "scope_clients.sql"), {"client_ids": ids}).scalars())
-    unknown = [c for c in ids if c not in existing]
-    if unknown:
-        raise UnknownClientError(f"unknown client id(s): {', '.join(unknown)}")
-    return ids
-
-
-def split_known_clients(conn: Connection, keys: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(ids of existing clients, keys that are not: malformed or unknown), both in the given order.
-
-    For sweeps over a partition range: a stale partition must not blind the checks of every other client.
-    """
-    parsed: dict[str, str] = {}
-    for key in keys:
-        try:
-            parsed[key] = parse_client_id(key)
-        except UnknownClientError:
-            continue
-    existing = set(
-        conn.execute(load_sql(__file__, "scope_clients.sql"), {"client_ids": list(parsed.values())}).scalars()
-    )
-    known = list(dict.fromkeys(parsed[k] for k in keys if k in parsed and parsed[k] in existing))
-    return known, [k for k in keys if k not in parsed or parsed[k] not in existing]
 
 
 # stuck leads ------------------------------------------------------------------------------------------------------

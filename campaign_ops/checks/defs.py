@@ -50,14 +50,9 @@ from campaign_ops.checks.core import (
 )
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
+from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import (
-    CLIENT_TAG,
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-)
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"

@@ -17,7 +17,8 @@ from sqlalchemy import Connection
 
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, worst
-from campaign_ops.checks.core import HealthThresholds, resolve_scope
+from campaign_ops.checks.core import HealthThresholds
+from campaign_ops.clients.scope import resolve_scope
 from campaign_ops.sqlfiles import load_sql
 
 

@@ -5,7 +5,11 @@ from datetime import datetime
 
 import click
 
-from campaign_ops.alerts.core import ALERT_TYPES, SEVERITIES, Alert, dispatch, format_utc, utc_now
+from campaign_ops.alerts.config import alert_settings_from_env, slack_config_from_env
+from campaign_ops.alerts.dispatch import dispatch
+from campaign_ops.alerts.model import ALERT_TYPES, SEVERITIES, Alert, utc_now
+from campaign_ops.alerts.notifiers import build_notifier
+from campaign_ops.alerts.rendering import format_utc
 from campaign_ops.alerts.silences import (
     create_silence,
     lift_silences,
@@ -14,7 +18,6 @@ from campaign_ops.alerts.silences import (
     open_alerts,
     parse_duration,
 )
-from campaign_ops.alerts.slack import alert_settings_from_env, build_notifier, slack_config_from_env
 from campaign_ops.cli.types import MAX_HOURS, positive_int
 from campaign_ops.db.engine import disposing_connection
 from campaign_ops.errors import CampaignOpsError, ConfigError

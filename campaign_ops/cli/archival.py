@@ -10,7 +10,7 @@ from campaign_ops.archival.core import (
 )
 from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import MAX_DAYS, NON_BLANK, bounded_int
-from campaign_ops.clients.core import active_client_ids
+from campaign_ops.clients.scope import active_client_ids
 from campaign_ops.db.engine import connect, disposing_engine
 from campaign_ops.errors import CampaignOpsError, ConfigError, UnknownClientError
 

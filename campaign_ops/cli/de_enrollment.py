@@ -4,12 +4,12 @@ import getpass
 from typing import cast
 
 import click
-from sqlalchemy import text
 from tqdm import tqdm
 
 from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import NON_BLANK, bounded_int
-from campaign_ops.clients.core import active_client_ids, require_active_clients
+from campaign_ops.clients.partition_keys import client_names
+from campaign_ops.clients.scope import active_client_ids, require_clients
 from campaign_ops.db.engine import connect, disposing_connection, disposing_engine
 from campaign_ops.de_enrollment.core import (
     ClientResult,
@@ -32,7 +32,7 @@ def _run(client_ids: tuple[str, ...], all_clients: bool, settings: DeEnrollmentS
     # pooled: the sweep opens a connection per client
     with disposing_engine(pooled=True) as engine:
         with connect(engine) as conn:
-            ids = active_client_ids(conn) if all_clients else require_active_clients(conn, client_ids)
+            ids = active_client_ids(conn) if all_clients else require_clients(conn, client_ids)
         with tqdm(total=len(ids), unit="client", desc="de-enrolling", leave=False, disable=None) as bar:
 
             def done(r: ClientResult) -> None:
@@ -104,11 +104,12 @@ def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
     sweep = _run((), True, DeEnrollmentSettings.from_env(max_runtime_ms=max_runtime_ms))
     with disposing_connection() as conn:
         after: dict[str, int] = dict(conn.execute(load_sql(__file__, "stuck_by_client.sql")).all())
-        names: dict[str, str] = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
+        by_client = {r.client_id: r for r in sweep.clients}
+        reported = set(before) | set(after) | set(by_client)
+        names = client_names(conn, sorted(reported))
     click.echo("Stuck leads migration report")
     click.echo(f"{'client':<40} {'stuck before':>12} {'de-enrolled':>12} {'stuck after':>12}")
-    by_client = {r.client_id: r for r in sweep.clients}
-    for client_id in sorted(set(before) | set(after) | set(by_client), key=lambda c: names.get(c, c)):
+    for client_id in sorted(reported, key=lambda c: names.get(c, c)):
         done = by_client[client_id].leads_de_enrolled if client_id in by_client else 0
         label = f"{names.get(client_id, '')} ({client_id[:8]})"
         click.echo(f"{label:<40} {before.get(client_id, 0):>12} {done:>12} {after.get(client_id, 0):>12}")

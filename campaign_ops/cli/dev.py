@@ -133,8 +133,8 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 @accepts_client_names
 def run_job_command(job_name: str, client_id: str | None) -> None:
     """Run a partitioned job as a real Dagster run on the project's instance (it shows in the UI)."""
-    from campaign_ops.clients.core import require_active_clients
     from campaign_ops.clients.partition_keys import active_clients
+    from campaign_ops.clients.scope import require_clients
     from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 
     # everything that can be refused is, in one line, before Dagster is even imported
@@ -145,7 +145,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     with disposing_engine(env["DATABASE_URL"]) as engine, connect(engine) as conn:
         active = active_clients(conn)
         if client_id:
-            client_id = require_active_clients(conn, [client_id])[0]
+            client_id = require_clients(conn, [client_id])[0]
     use_dagster_environment(env)
 
     import dagster as dg
@@ -158,9 +158,9 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
     from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
 
-    from campaign_ops.partitions import sync_clients_partitions
-    from campaign_ops.service.environment import dagster_ui_url
-    from campaign_ops.sweeps import run_scope_tags
+    from campaign_ops.clients.partitions import sync_clients_partitions
+    from campaign_ops.clients.runs import run_scope_tags
+    from campaign_ops.ui_url import dagster_ui_url
 
     try:
         job = defs.resolve_job_def(job_name)

@@ -4,7 +4,7 @@ import click
 
 from campaign_ops.backups.core import complete_backup_days, create_backup, restore_backup
 from campaign_ops.cli.clients import accepts_client_names
-from campaign_ops.clients.core import active_client_ids
+from campaign_ops.clients.scope import active_client_ids
 from campaign_ops.db.engine import connect, disposing_connection, disposing_engine
 from campaign_ops.errors import CampaignOpsError, UnknownClientError
 from campaign_ops.reconciliation.core import (

@@ -21,11 +21,12 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection
 
 from campaign_ops import thresholds as sop
-from campaign_ops.alerts.core import Alert, ResolveScope, format_utc
+from campaign_ops.alerts.model import Alert, ResolveScope
+from campaign_ops.alerts.rendering import format_utc
 from campaign_ops.sqlfiles import load_sql
 
 CRITICAL_TYPES = ("STUCK_CLIENT", "PAYMENT_BLOCK", "POOL_EMPTY", "REPEATED_FAILURE", "INVARIANT_VIOLATION")
-"""Seed 004's types. Their meanings are listed with every other alert type in campaign_ops.alerts.core.ALERT_TYPES;
+"""Seed 004's types. Their meanings are listed with every other alert type in campaign_ops.alerts.model.ALERT_TYPES;
 STUCK_CLIENT, PAYMENT_BLOCK and the schema contract's INVARIANT_VIOLATION come from asset checks
 (campaign_ops.alerts.check_alerts)."""
 _DETECTED_HERE = (

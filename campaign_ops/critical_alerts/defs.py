@@ -6,8 +6,8 @@ from datetime import datetime
 
 import dagster as dg
 
-from campaign_ops.alerts.core import utc_now
 from campaign_ops.alerts.defs import SlackAlertResource, alert_tick_result, dispatch_in_tick
+from campaign_ops.alerts.model import utc_now
 from campaign_ops.critical_alerts.core import CriticalSettings, find_critical_alerts, resolve_scopes
 from campaign_ops.resources import DatabaseResource
 

@@ -258,6 +258,8 @@ EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
         "error_message",
         "processed_at",
     ),
+    # 0036: the stuck-lead rule, written once
+    "stuck_leads": ("lead_id", "client_id", "campaign_id", "campaign_name", "position", "sequence_length"),
 }
 EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "client_lock_key",

@@ -53,6 +53,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign_ops.clients.locks import release_client_lock
+from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.clients.sweep import error_text
 from campaign_ops.db import INT4_MAX
 from campaign_ops.db.engine import connect
@@ -225,12 +226,7 @@ def de_enroll_clients(
                     load_sql(__file__, "order_clients.sql"), {"client_ids": list(client_ids)}
                 ).scalars()
             ]
-            names: dict[str, str] = dict(
-                conn.execute(
-                    text("SELECT id::text, company_name FROM clients WHERE id = ANY(CAST(:ids AS uuid[]))"),
-                    {"ids": ordered},
-                ).all()
-            )
+            names = client_names(conn, ordered)
             due = {
                 row.client_id: int(row.due)
                 for row in conn.execute(load_sql(__file__, "triage_clients.sql"), {"client_ids": ordered})

@@ -32,8 +32,10 @@ from campaign_ops.assets import (
     leads_asset,
 )
 from campaign_ops.check_kit.markdown import markdown_table
-from campaign_ops.clients.core import active_client_ids, require_active_clients
-from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id, split_keys
+from campaign_ops.clients.partition_keys import keys_by_client_id
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import clients_failed, tick_run_key
+from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.de_enrollment.core import (
     DEFAULT_MAX_RUNTIME_MS,
@@ -44,10 +46,8 @@ from campaign_ops.de_enrollment.core import (
 )
 from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import clients_failed, tick_run_key
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
 SWEEP_JOB_NAME = "de_enrollment_sweep_job"
@@ -139,22 +139,15 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
     settings = _settings(config)
     keys = list(context.partition_keys)
     key_of = keys_by_client_id(keys)
-    with database.connect() as conn:
-        if len(keys) == 1:
-            # an operator's one-client run: an unknown, inactive or malformed client is an error, before any work
-            try:
-                client_ids = require_active_clients(conn, client_ids_of(keys))
-            except CampaignOpsError as exc:
-                raise dg.Failure(description=str(exc)) from None
-        else:
-            # a sweep over the partition range: partitions of clients deactivated since the last sync are skipped
-            active = set(active_client_ids(conn))
-            valid, bad = split_keys(keys)
-            for bad_key in bad:
-                context.log.warning(f"partition {bad_key!r} skipped: it names no client")
-            client_ids = [c for c in valid if c in active]
-            for gone in sorted(set(valid) - active):
-                context.log.warning(f"client {gone} skipped: not an active client (its partition will be removed)")
+    # an operator's one-client run: an unknown, inactive or malformed client is an error, before any work; a sweep
+    # over the partition range skips partitions of clients deactivated since the last sync
+    try:
+        with database.connect() as conn:
+            client_ids, warnings = partition_scope(conn, keys)
+    except CampaignOpsError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    for warning in warnings:
+        context.log.warning(warning)
 
     sweep = _sweep(context, database, settings, client_ids)
     for r in sweep.clients:

@@ -20,6 +20,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
+from campaign_ops import thresholds as sop
 from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
 from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.check_kit.markdown import markdown_table
@@ -115,7 +116,9 @@ def de_enrollment_due_sensor(
 
 class LatencyCheckConfig(dg.Config):
     window_minutes: int = Field(default=60, description="The de-enrollments of this many last minutes.")
-    warn_above_p95_seconds: float = Field(default=120.0, description="WARN when their p95 is above this.")
+    warn_above_p95_seconds: float = Field(
+        default=sop.LATENCY_P95_WARN_ABOVE_SECONDS, description="WARN when their p95 is above this."
+    )
     statement_timeout_ms: int = Field(
         default=DEFAULT_STATEMENT_TIMEOUT_MS, description="A query running longer is cancelled: the check errors."
     )

@@ -28,8 +28,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from campaign_ops.clients import partition_keys
-from campaign_ops.clients.core import require_active_clients
 from campaign_ops.clients.locks import release_client_lock
+from campaign_ops.clients.scope import require_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
@@ -127,16 +127,12 @@ class ReconciliationSweep:
         return max((r.largest_difference for r in self.results), default=0)
 
 
-def client_names(conn: Connection, client_ids: Sequence[str]) -> dict[str, str]:
-    return partition_keys.client_names(conn, client_ids)
-
-
 def prepare_clients(engine: Engine, client_ids: Sequence[str]) -> dict[str, str]:
     """Validate every id before any work (uuid, existing, active: else one UnknownClientError, nothing changed);
     returns {client id: company name} in the given order."""
     with connect(engine) as conn:
-        ids = require_active_clients(conn, client_ids)
-        names = client_names(conn, ids)
+        ids = require_clients(conn, client_ids)
+        names = partition_keys.client_names(conn, ids)
         conn.rollback()
     return {c: names[c] for c in ids}
 

@@ -15,10 +15,11 @@ from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, LEADS
 from campaign_ops.check_kit.markdown import markdown_table
-from campaign_ops.clients.core import split_sweep_clients
-from campaign_ops.clients.partition_keys import client_ids_of, keys_by_client_id
+from campaign_ops.clients.partition_keys import keys_by_client_id
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import all_clients_run_request, clients_failed
+from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.partitions import clients_partitions
 from campaign_ops.pause import WRITES, refuse_if_paused
 from campaign_ops.reconciliation.core import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -29,7 +30,6 @@ from campaign_ops.reconciliation.core import (
     prepare_clients,
 )
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import all_clients_run_request, clients_failed
 
 MAX_DRIFT_ROWS_IN_METADATA = 25
 
@@ -99,13 +99,11 @@ def reconcile_campaign_stats(
         settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)
         keys = list(context.partition_keys)
         key_of = keys_by_client_id(keys)
-        if len(keys) > 1:  # a sweep: partitions of clients deactivated since the last sync are skipped, not fatal
-            with database.connect() as conn:
-                ids, warnings = split_sweep_clients(conn, keys)
-            for warning in warnings:
-                context.log.warning(warning)
-        else:
-            ids = client_ids_of(keys)
+        # one partition is validated strictly; a sweep skips partitions of clients deactivated since the last sync
+        with database.connect() as conn:
+            ids, warnings = partition_scope(conn, keys)
+        for warning in warnings:
+            context.log.warning(warning)
         clients = prepare_clients(database.engine, ids)
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None

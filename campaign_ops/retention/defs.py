@@ -6,8 +6,8 @@ import datetime as dt
 import dagster as dg
 from pydantic import Field
 
+from campaign_ops.clients.runs import tick_run_key
 from campaign_ops.retention.core import DEFAULT_RETENTION_DAYS, prune_runs
-from campaign_ops.sweeps import tick_run_key
 
 
 class PruneRunsConfig(dg.Config):

@@ -23,9 +23,6 @@ from campaign_ops.errors import CampaignOpsError, ConfigError
 
 # what a Dagster process needs beyond the caller's environment (`dev env` prints these)
 DAGSTER_VARIABLES = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")
-# the UI that links in check descriptions and alerts open (`campaign-ops dev` sets it to the port it serves on)
-UI_URL_ENV_VAR = "DAGSTER_UI_URL"
-DEFAULT_UI_URL = "http://127.0.0.1:3000"
 
 
 def dagster_environment() -> dict[str, str]:
@@ -76,8 +73,3 @@ def check_databases(env: Mapping[str, str]) -> None:
 def use_dagster_environment(env: Mapping[str, str]) -> None:
     """Make this process a Dagster process of the service (for `DagsterInstance.get()` here, in process)."""
     os.environ.update({k: env[k] for k in DAGSTER_VARIABLES})
-
-
-def dagster_ui_url(explicit: str | None = None) -> str:
-    """Base URL of the Dagster UI for links in messages (DAGSTER_UI_URL; default the `campaign-ops dev` one)."""
-    return (explicit or os.environ.get(UI_URL_ENV_VAR, "").strip() or DEFAULT_UI_URL).rstrip("/")

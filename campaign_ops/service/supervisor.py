@@ -34,8 +34,8 @@ import psutil
 
 from campaign_ops.db.embedded import PROJECT_ROOT
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.service.environment import UI_URL_ENV_VAR
 from campaign_ops.service.graphql import graphql
+from campaign_ops.ui_url import DEFAULT_UI_HOST, DEFAULT_UI_PORT, UI_URL_ENV_VAR
 
 # the code location name the UI, the workspace files and the Helm values show
 CODE_LOCATION = "campaign_ops"
@@ -51,9 +51,9 @@ MAX_RESTARTS = 5
 class ServicePorts:
     """Where the webserver and the code server listen (the daemon listens nowhere)."""
 
-    webserver: int = 3000
+    webserver: int = DEFAULT_UI_PORT
     code_server: int = 4000
-    host: str = "127.0.0.1"
+    host: str = DEFAULT_UI_HOST
 
     @property
     def webserver_url(self) -> str:

@@ -6,7 +6,8 @@ from typing import Any
 import dagster as dg
 
 from campaign_ops import thresholds as sop
-from campaign_ops.alerts.check_alerts import Evaluation, check_alerts
+from campaign_ops.alerts.check_alerts import check_alerts
+from campaign_ops.alerts.check_evaluation import Evaluation
 
 AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 A = "0b5f4a1e-3c1d-4b7e-9a52-1f2e3d4c5b6a"

@@ -8,18 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from campaign_ops.alerts.core import (
-    Alert,
-    AlertSettings,
-    DispatchReport,
-    LogNotifier,
-    Resolution,
-    ResolveScope,
-    dispatch,
-    mask_secrets,
-)
+from campaign_ops.alerts.config import SlackConfig
+from campaign_ops.alerts.dispatch import DispatchReport, dispatch
+from campaign_ops.alerts.model import Alert, Resolution, ResolveScope
+from campaign_ops.alerts.notifiers import LogNotifier, build_notifier
+from campaign_ops.alerts.policy import AlertSettings
 from campaign_ops.alerts.silences import create_silence
-from campaign_ops.alerts.slack import SlackConfig, build_notifier
+from campaign_ops.errors import mask_secrets
 from campaign_ops_tests.alerts.conftest import BOT_TOKEN, FakeSlack, alert_row, deliveries
 from campaign_ops_tests.factories import add_client
 

@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
-from campaign_ops.alerts import defs as alerts_dagster
+from campaign_ops.alerts import events as alert_events
 from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
-from campaign_ops.partitions import clients_partitions
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.alerts.conftest import (
     BOT_TOKEN,
     UI_URL,
@@ -377,8 +377,8 @@ def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
 ) -> None:
     """A long history of evaluations older than the look-back (more than one batch of them) is not paged through:
     the first tick starts at the first evaluation inside the look-back and alerts a new failure at once."""
-    monkeypatch.setattr(alerts_dagster, "EVENT_BATCH", 10)  # a small batch: a short history is already long
-    for _ in range(3 * alerts_dagster.EVENT_BATCH + 5):
+    monkeypatch.setattr(alert_events, "EVENT_BATCH", 10)  # a small batch: a short history is already long
+    for _ in range(3 * alert_events.EVENT_BATCH + 5):
         driver.instance.report_runless_asset_event(
             dg.AssetCheckEvaluation(asset_key=dg.AssetKey("campaigns"), check_name="stats_drift", passed=True)
         )
@@ -393,7 +393,7 @@ def test_first_check_tick_starts_from_the_look_back_not_the_whole_event_log(
     # the sensor starts now, its look-back reaching just after the history: the history is older than the look-back
     last_old = storage.get_logs_for_all_runs_by_log_id(after_cursor=history - 1)[history]
     started = (last_old.timestamp + min(e.timestamp for e in new.values())) / 2
-    clock = FakeClock(datetime.fromtimestamp(started, UTC) + alerts_dagster.FIRST_TICK_LOOKBACK)
+    clock = FakeClock(datetime.fromtimestamp(started, UTC) + alert_events.FIRST_TICK_LOOKBACK)
     first = SensorDriver(driver.instance, driver.database, driver.slack_alerts, clock)
     assert str(first.tick(CHECKS).skip_reason).startswith("SkipReason(skip_message='1 check evaluation(s)")
     assert slack.titles() == [f":red_circle: [ERROR] Check stats_drift failed (Acme Dental ({acme}))"]
@@ -709,7 +709,7 @@ def test_a_tick_never_raises_for_slack_or_one_bad_record(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    original = alerts_dagster.check_link
+    original = alert_events.check_link
     other = add_client(conn, name="Other Clinic")
     conn.commit()
     calls: list[str] = []
@@ -722,7 +722,7 @@ def test_a_tick_never_raises_for_slack_or_one_bad_record(
 
     evaluate_check(driver.instance, 612, acme)
     evaluate_check(driver.instance, 612, other)  # the second record is the bad one
-    monkeypatch.setattr(alerts_dagster, "check_link", broken_on_second_record)
+    monkeypatch.setattr(alert_events, "check_link", broken_on_second_record)
     slack.answer(200, delay=1.5)  # slower than the 1 s timeout
     result = driver.tick(CHECKS)
     assert "1 firing" in str(result.skip_reason) and "1 failed" in str(result.skip_reason)

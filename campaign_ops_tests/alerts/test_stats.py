@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
-from campaign_ops.alerts.core import utc_now
+from campaign_ops.alerts.model import utc_now
 from campaign_ops.alerts.stats import alert_stats
 from campaign_ops.cli import main
 from campaign_ops.errors import ConfigError

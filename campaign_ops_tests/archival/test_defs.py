@@ -6,8 +6,8 @@ import dagster as dg
 from sqlalchemy import Connection, text
 
 from campaign_ops.archival.defs import monitoring_archives_asset, monthly_archival_schedule
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.definitions import defs
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.archival.builders import clients_with_history, everything, where_rows_are
 
 KEY = monitoring_archives_asset.key

@@ -5,8 +5,8 @@ import dagster as dg
 from sqlalchemy import Connection, text
 
 from campaign_ops.checks import defs as checks
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.definitions import defs
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.checks.helpers import add_leads, refresh_counters
 from campaign_ops_tests.factories import add_campaign, add_client
 

@@ -20,9 +20,9 @@ from campaign_ops.assets import (
 )
 from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
-from campaign_ops.partitions import clients_partitions
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
 from campaign_ops_tests.factories import add_campaign, add_client
 

@@ -4,8 +4,8 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.definitions import defs
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.de_enrollment.conftest import make_client, snapshot
 
 LEADS = dg.AssetKey("leads")

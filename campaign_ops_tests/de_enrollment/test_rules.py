@@ -236,7 +236,7 @@ def test_health_view_reflects_the_runs(conn: Connection, engine: Engine, two_cli
 
 
 def test_after_a_full_sweep_sop_integrity_queries_return_nothing(conn: Connection, engine: Engine) -> None:
-    from campaign_ops.clients.core import active_client_ids
+    from campaign_ops.clients.scope import active_client_ids
     from campaign_ops.demo.seed import seed_demo_data
 
     seed_demo_data(conn, clients=4, campaigns_per_client=3, leads=3000, seed=9)

@@ -7,9 +7,9 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.definitions import defs
 from campaign_ops.reconciliation.defs import campaign_stats_reconciliation_asset, stats_reconciliation_schedule
-from campaign_ops.sweeps import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops_tests.factories import add_client
 from campaign_ops_tests.reconciliation.builders import (
     Leads,

@@ -2,7 +2,7 @@ import dagster as dg
 from sqlalchemy import Connection, text
 
 from campaign_ops.clients.partition_keys import client_ids_of, partition_key
-from campaign_ops.partitions import clients_partition_sync_sensor, clients_partitions
+from campaign_ops.clients.partitions import clients_partition_sync_sensor, clients_partitions
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.factories import add_client
 

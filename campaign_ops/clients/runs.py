@@ -1,4 +1,5 @@
-"""Scheduled work for all clients is ONE run per tick over the client partitions (a partition range).
+"""Dagster runs over clients: scheduled work for all clients is ONE run per tick over the client partitions (a
+partition range); a run's scope tags; the one failure of a sweep.
 
 A Dagster run costs seconds before it does anything: 100 one-client runs took 231 s of this 2-core machine, one
 run over the same 100 partitions about 6 s. So schedules ask for a range run; one-client runs are for backfills.
@@ -9,40 +10,12 @@ from collections.abc import Mapping, Sequence
 import dagster as dg
 
 from campaign_ops.clients import partition_keys
+from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.sweep import ClientFailure
-from campaign_ops.clients.tags import (
-    ALL_CLIENTS,
-    CLIENT_TAG,  # scopes a run of the (unpartitioned) checks to one client; absent: every active client
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
-    SWEEP_TAG,
-    range_tags,
-)
-from campaign_ops.partitions import clients_partitions
-
-# the run tags are defined once, in clients/tags.py; the Dagster modules may read them from here too
-__all__ = [
-    "CLIENT_METADATA",
-    "CLIENT_TAG",
-    "PARTITION_TAG",
-    "RANGE_END_TAG",
-    "RANGE_START_TAG",
-    "SWEEP_TAG",
-    "all_clients_run_request",
-    "client_id_of_key",
-    "clients_failed",
-    "run_scope_tags",
-    "tick_run_key",
-]
+from campaign_ops.clients.tags import ALL_CLIENTS, PARTITION_TAG, SWEEP_TAG, range_tags
 
 # metadata key of a check evaluation scoped to one client: that client's id (the alert sensor reads it)
 CLIENT_METADATA = "client_id"
-
-
-def client_id_of_key(key: str) -> str:
-    """The client id a clients partition key (or a CLIENT_TAG value) names: the one place keys map to clients."""
-    return partition_keys.client_id_of(key)
 
 
 def tick_run_key(context: dg.ScheduleEvaluationContext, prefix: str) -> str:
