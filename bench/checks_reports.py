@@ -15,15 +15,15 @@ from collections.abc import Callable
 import dagster as dg
 from sqlalchemy import Connection, text
 
+from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.checks import defs as checks_dagster
 from campaign_ops.checks.core import (
-    evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,
     evaluate_schema_contract,
     evaluate_stats_drift,
     evaluate_stuck_leads,
-    read_only_snapshot,
 )
+from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.scope import active_client_ids
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.db import migrations

@@ -40,7 +40,7 @@ from campaign_ops.alerts.check_evaluation import (
 from campaign_ops.alerts.check_platform_alerts import schema_contract_alerts, stuck_leads_alerts
 from campaign_ops.alerts.model import Alert, ResolveScope
 from campaign_ops.alerts.rendering import format_utc_seconds
-from campaign_ops.checks.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, guidance
+from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, guidance
 from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.errors import mask_secrets
 

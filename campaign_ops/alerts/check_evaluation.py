@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from campaign_ops.alerts.rendering import format_utc_seconds
-from campaign_ops.checks.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA
+from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA
 from campaign_ops.clients.partition_keys import client_id_or_none
 
 _NUMERIC_METADATA = (dg.IntMetadataValue, dg.FloatMetadataValue, dg.BoolMetadataValue)

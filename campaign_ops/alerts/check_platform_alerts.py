@@ -8,7 +8,7 @@ when they are raised and ended.
 from campaign_ops import thresholds as sop
 from campaign_ops.alerts.check_evaluation import Evaluation, Names, lines_of, metadata_text, metadata_value
 from campaign_ops.alerts.model import Alert
-from campaign_ops.checks.remedies import FINDINGS_METADATA
+from campaign_ops.check_kit.remedies import FINDINGS_METADATA
 from campaign_ops.errors import mask_secrets
 
 

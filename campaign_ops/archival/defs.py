@@ -27,7 +27,7 @@ from campaign_ops.archival.core import (
     prepare_archival,
 )
 from campaign_ops.assets import DE_ENROLLMENT_RUNS
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id, partition_key
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import all_clients_run_request, clients_failed

@@ -3,7 +3,8 @@
 Each `evaluate_*` function runs its check over the given clients (or, with `client_ids=None`, every active
 client: leads of inactive clients are left alone by design, so they are not reported as stuck) and returns a
 small result with the figures, a level (passed / warn / error) and markdown tables. The Dagster asset checks
-(checks/defs.py) and the CLI (`campaign-ops health-check`, `campaign-ops check`) both call these functions.
+(checks/defs.py) and the CLI (`campaign-ops health-check`, `campaign-ops check`) both call these functions. The
+de-enrollment health check is in checks/health.py; checks/catalog.py names every check for the CLI.
 
 Thresholds default to the SOP's "Monitoring & Health Checks" table, written once in campaign_ops.thresholds. A
 query that cannot run raises (SQLAlchemy or DatabaseUnavailableError): callers turn that into an error, never into
@@ -12,50 +13,20 @@ query that cannot run raises (SQLAlchemy or DatabaseUnavailableError): callers t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
 
 from campaign_ops import thresholds as sop
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, level_for
 from campaign_ops.clients.scope import resolve_scope
 from campaign_ops.db.verify import VerifyItem, verify_schema
-from campaign_ops.errors import ConfigError, mask_secrets
+from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
-
-DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
-
-
-class Level(StrEnum):
-    PASSED = "passed"
-    WARN = "warn"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return {"passed": 0, "warn": 1, "error": 2}[self.value]
-
-    @property
-    def icon(self) -> str:
-        return {"passed": "✅", "warn": "⚠️", "error": "❌"}[self.value]
-
-
-def worst(levels: Sequence[Level]) -> Level:
-    return max(levels, key=lambda level: level.rank, default=Level.PASSED)
-
-
-def level_for(value: float, *, warn_above: float, error_above: float) -> Level:
-    """ERROR when value > error_above, WARN when value > warn_above, else PASSED (boundaries pass)."""
-    if value > error_above:
-        return Level.ERROR
-    if value > warn_above:
-        return Level.WARN
-    return Level.PASSED
-
 
 # --- thresholds (defaults: campaign_ops.thresholds, the SOP's lines written once) ------------------------------
 
@@ -109,78 +80,6 @@ class HealthThresholds:
         _require(self.failed_runs_warn_above >= 0, f"health: failed_runs_warn_above must be >= 0: {self}")
         _require(self.hours_since_success_error_above > 0, f"health: hours_since_success must be > 0: {self}")
         _require(self.avg_duration_warn_above_ms > 0, f"health: avg_duration_warn_above_ms must be > 0: {self}")
-
-
-# --- transaction ---------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def read_only_snapshot(conn: Connection, statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS) -> Iterator[None]:
-    """A read-only, repeatable-read transaction with a statement timeout, rolled back at the end.
-
-    One snapshot keeps a check's figures consistent with each other (a count and its sample); the timeout makes
-    a check on a locked or overloaded database end with an error instead of hanging its run.
-    """
-    _require(statement_timeout_ms > 0, f"statement_timeout_ms must be positive, got {statement_timeout_ms}")
-    transaction = conn.begin()
-    try:
-        conn.execute(load_sql(__file__, "read_only_snapshot.sql"), {"statement_timeout": str(statement_timeout_ms)})
-        yield
-    finally:
-        transaction.rollback()
-
-
-# --- results -------------------------------------------------------------------------------------------------------
-
-Figures = dict[str, int | float]
-
-
-def error_reason(exc: BaseException) -> str:
-    """One line saying why a query could not run, without credentials."""
-    message = str(getattr(exc, "orig", None) or exc)  # the driver's message, without SQLAlchemy's SQL echo
-    line = (message.strip().splitlines() or [type(exc).__name__])[0]
-    return mask_secrets(line)
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    def cell(value: Any) -> str:
-        if value is None:
-            return "—"
-        if isinstance(value, float):
-            return f"{value:.2f}"
-        if isinstance(value, datetime):
-            return value.isoformat(timespec="seconds")
-        return str(value).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines.extend("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)
-    return "\n".join(lines)
-
-
-class CheckOutcome:
-    """What every check result offers its callers (Dagster metadata, CLI lines, alerts)."""
-
-    name: str
-
-    @property
-    def level(self) -> Level:
-        raise NotImplementedError
-
-    @property
-    def summary(self) -> str:
-        raise NotImplementedError
-
-    def figures(self) -> Figures:
-        """Numeric figures: the UI plots each one's trend across evaluations."""
-        raise NotImplementedError
-
-    def tables(self) -> dict[str, str]:
-        """Markdown tables for the UI and the terminal."""
-        return {}
-
-    def client_findings(self) -> dict[str, dict[str, Any]]:
-        """Per client with a finding: its figures and level (what a sweep's one evaluation says per client)."""
-        return {}
 
 
 # stuck leads ------------------------------------------------------------------------------------------------------
@@ -543,220 +442,6 @@ def evaluate_skipped_de_enrollments(
     return SkippedDeEnrollmentsResult(leads=[SkippedLead(**r._asdict()) for r in rows], sample_size=sample_size)
 
 
-# de-enrollment health ---------------------------------------------------------------------------------------------
-
-
-def _hours(value: float) -> str:
-    return f"{value:.1f}"
-
-
-@dataclass(frozen=True)
-class ClientHealth:
-    """One row of the de_enrollment_health view (last 24 h) judged against the thresholds."""
-
-    client_id: str
-    company_name: str
-    total_runs_24h: int
-    successful_runs_24h: int
-    failed_runs_24h: int
-    partial_runs_24h: int
-    skipped_runs_24h: int
-    success_rate_24h: float | None  # percent of runs that were not skipped; None without such runs
-    avg_duration_ms_24h: float | None
-    leads_de_enrolled_24h: int
-    last_run_at: datetime | None
-    last_success_at: datetime | None
-    hours_since_success: float  # since the last success, or since the client was added if it never succeeded
-    thresholds: HealthThresholds = field(default_factory=HealthThresholds)
-
-    @property
-    def problems(self) -> list[tuple[Level, str]]:
-        t = self.thresholds
-        found: list[tuple[Level, str]] = []
-        if self.hours_since_success > t.hours_since_success_error_above:
-            if self.last_success_at is None:
-                found.append(
-                    (Level.ERROR, f"has never run successfully (added {_hours(self.hours_since_success)} hours ago)")
-                )
-            else:
-                found.append((Level.ERROR, f"hasn't run successfully in {_hours(self.hours_since_success)} hours"))
-        if self.failed_runs_24h > t.failed_runs_warn_above:
-            found.append((Level.WARN, f"has {self.failed_runs_24h} failed runs in 24h"))
-        if self.success_rate_24h is not None and self.success_rate_24h < t.success_rate_warn_below_pct:
-            judged = self.total_runs_24h - self.skipped_runs_24h
-            found.append(
-                (
-                    Level.WARN,
-                    f"has a success rate of {self.success_rate_24h:.2f}% in 24h "
-                    f"({self.failed_runs_24h} failed, {self.partial_runs_24h} partial of {judged} runs)",
-                )
-            )
-        if self.avg_duration_ms_24h is not None and self.avg_duration_ms_24h > t.avg_duration_warn_above_ms:
-            found.append((Level.WARN, f"averages {self.avg_duration_ms_24h / 60000:.1f} min per run"))
-        return found
-
-    @property
-    def level(self) -> Level:
-        return worst([level for level, _ in self.problems])
-
-    @property
-    def label(self) -> str:
-        return f"Client {self.company_name} ({self.client_id})"
-
-    def line(self) -> str:
-        """The SOP's health-check line: ✅/⚠️/❌ and what is wrong."""
-        problems = self.problems
-        if not problems:
-            if self.total_runs_24h:
-                detail = f"{self.total_runs_24h} runs"
-                if self.success_rate_24h is not None:
-                    detail += f", {self.success_rate_24h:.2f}% successful"
-                return f"{Level.PASSED.icon} {self.label} processed successfully in last 24h ({detail})"
-            added = _hours(self.hours_since_success)
-            return f"{Level.PASSED.icon} {self.label} has no runs yet (added {added} hours ago)"
-        return f"{self.level.icon} {self.label} " + "; ".join(text for _, text in problems)
-
-
-@dataclass(frozen=True)
-class HealthResult(CheckOutcome):
-    thresholds: HealthThresholds
-    clients: list[ClientHealth]
-    name: str = "de_enrollment_health"
-
-    @property
-    def level(self) -> Level:
-        return worst([c.level for c in self.clients])
-
-    def count(self, level: Level) -> int:
-        return sum(1 for c in self.clients if c.level == level)
-
-    @property
-    def summary(self) -> str:
-        if not self.clients:
-            return "no active client in scope"
-        if self.level == Level.PASSED:
-            return f"{Level.PASSED.icon} All {len(self.clients)} client(s) processed successfully in last 24h"
-        return (
-            f"{len(self.clients)} client(s): {self.count(Level.PASSED)} ✅, {self.count(Level.WARN)} ⚠️, "
-            f"{self.count(Level.ERROR)} ❌"
-        )
-
-    def lines(self) -> list[str]:
-        return [c.line() for c in self.clients]
-
-    def figures(self) -> Figures:
-        runs = sum(c.total_runs_24h for c in self.clients)
-        successful = sum(c.successful_runs_24h for c in self.clients)
-        judged = runs - sum(c.skipped_runs_24h for c in self.clients)
-        figures: Figures = {
-            "clients_checked": len(self.clients),
-            "clients_ok": self.count(Level.PASSED),
-            "clients_warn": self.count(Level.WARN),
-            "clients_error": self.count(Level.ERROR),
-            "runs_24h": runs,
-            "successful_runs_24h": successful,
-            "failed_runs_24h": sum(c.failed_runs_24h for c in self.clients),
-            "partial_runs_24h": sum(c.partial_runs_24h for c in self.clients),
-            "skipped_runs_24h": sum(c.skipped_runs_24h for c in self.clients),
-            "leads_de_enrolled_24h": sum(c.leads_de_enrolled_24h for c in self.clients),
-        }
-        if judged:
-            figures["success_rate_24h_pct"] = round(100.0 * successful / judged, 2)
-        if self.clients:
-            figures["max_hours_since_success"] = max(c.hours_since_success for c in self.clients)
-        durations = [c.avg_duration_ms_24h for c in self.clients if c.avg_duration_ms_24h is not None]
-        if durations:
-            figures["max_avg_duration_ms_24h"] = round(max(durations), 1)
-        return figures
-
-    def tables(self) -> dict[str, str]:
-        rows = [
-            (
-                c.level.icon,
-                c.company_name,
-                c.client_id,
-                c.total_runs_24h,
-                c.successful_runs_24h,
-                c.failed_runs_24h,
-                c.partial_runs_24h,
-                c.success_rate_24h,
-                c.avg_duration_ms_24h,
-                c.hours_since_success,
-            )
-            for c in sorted(self.clients, key=lambda c: (-c.level.rank, c.company_name))
-            if c.level != Level.PASSED
-        ]
-        headers = (
-            "",
-            "client",
-            "id",
-            "runs 24h",
-            "successful",
-            "failed",
-            "partial",
-            "success rate %",
-            "avg duration ms",
-            "hours since success",
-        )
-        return {"clients_needing_attention": markdown_table(headers, rows)}
-
-    def client_findings(self) -> dict[str, dict[str, Any]]:
-        return {
-            c.client_id: {
-                "level": c.level.value,
-                "problems": [text for _, text in c.problems],
-                "failed_runs_24h": c.failed_runs_24h,
-                "partial_runs_24h": c.partial_runs_24h,
-                "total_runs_24h": c.total_runs_24h,
-                "success_rate_24h": c.success_rate_24h,
-                "hours_since_success": c.hours_since_success,
-                "avg_duration_ms_24h": c.avg_duration_ms_24h,
-                # what a NO_RECENT_SUCCESS alert says (JSON metadata: text, in UTC)
-                "last_success_at": _iso(c.last_success_at),
-                "last_run_at": _iso(c.last_run_at),
-            }
-            for c in self.clients
-            if c.level != Level.PASSED
-        }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else None
-
-
-def _float_or_none(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
-def evaluate_de_enrollment_health(
-    conn: Connection, client_ids: Sequence[str] | None = None, thresholds: HealthThresholds | None = None
-) -> HealthResult:
-    """Per active client, from the de_enrollment_health view: success rate, failed runs, hours since the last
-    success and average duration over 24 h, against the SOP's thresholds (applied per client)."""
-    thresholds = thresholds or HealthThresholds()
-    scope = resolve_scope(conn, client_ids)
-    clients = [
-        ClientHealth(
-            client_id=r.client_id,
-            company_name=r.company_name,
-            total_runs_24h=int(r.total_runs_24h),
-            successful_runs_24h=int(r.successful_runs_24h),
-            failed_runs_24h=int(r.failed_runs_24h),
-            partial_runs_24h=int(r.partial_runs_24h),
-            skipped_runs_24h=int(r.skipped_runs_24h),
-            success_rate_24h=_float_or_none(r.success_rate_24h),
-            avg_duration_ms_24h=_float_or_none(r.avg_duration_ms_24h),
-            leads_de_enrolled_24h=int(r.leads_de_enrolled_24h),
-            last_run_at=r.last_run_at,
-            last_success_at=r.last_success_at,
-            hours_since_success=float(r.hours_since_success),
-            thresholds=thresholds,
-        )
-        for r in conn.execute(load_sql(__file__, "de_enrollment_health.sql"), {"client_ids": scope})
-    ]
-    return HealthResult(thresholds=thresholds, clients=clients)
-
-
 # schema contract --------------------------------------------------------------------------------------------------
 
 
@@ -792,14 +477,3 @@ def evaluate_schema_contract(conn: Connection, client_ids: Sequence[str] | None 
     """Every object `campaign-ops db verify` expects exists in the live database (seed 002's lesson).
     `client_ids` is accepted for a uniform signature and ignored: the schema is shared by all clients."""
     return SchemaContractResult(items=verify_schema(conn))
-
-
-# all checks ---------------------------------------------------------------------------------------------------------
-
-CHECKS: Mapping[str, Callable[[Connection, Sequence[str] | None], CheckOutcome]] = {
-    "stuck_leads": evaluate_stuck_leads,
-    "stats_drift": evaluate_stats_drift,
-    "duplicate_de_enrollments": evaluate_duplicate_de_enrollments,
-    "de_enrollment_health": evaluate_de_enrollment_health,
-    "schema_contract": evaluate_schema_contract,
-}

@@ -22,8 +22,7 @@ When they run (Dagster's own machinery, no side scheduler):
   contract; the asset check alert sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION.
   A run of three small steps over every client writes one evaluation per check.
 - `de_enrollment_health_job`, `schema_contract_job`: the same checks alone, for a one-off run.
-All use the in-process executor: each run is one or three small steps, and a step subprocess costs more than
-the queries.
+All are check jobs and schedules of check_kit/dagster_jobs.py (in process, on from the start, one run per tick).
 
 A check whose query cannot run (database unreachable, statement timeout, missing table) records a failed ERROR
 evaluation whose `error` metadata says why — never "passed" — so the history and the alert sensor see it. Bad
@@ -31,48 +30,29 @@ input (a one-client scope that is not a known client's uuid, thresholds that con
 step with one clear message instead: that is a mistake in the request, not a finding about the data.
 """
 
-import dataclasses
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
-
 import dagster as dg
 from pydantic import Field
-from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_result import run_check
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.core import (
-    DEFAULT_STATEMENT_TIMEOUT_MS,
-    CheckOutcome,
     DuplicateThresholds,
     HealthThresholds,
-    Level,
     StatsDriftThresholds,
     StuckLeadsThresholds,
-    error_reason,
-    evaluate_de_enrollment_health,
     evaluate_duplicate_de_enrollments,
     evaluate_schema_contract,
     evaluate_skipped_de_enrollments,
     evaluate_stats_drift,
     evaluate_stuck_leads,
-    markdown_table,
-    read_only_snapshot,
 )
-from campaign_ops.checks.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, findings_by_name, guidance
-from campaign_ops.clients.partition_keys import (
-    CLIENT_ID_TAG,
-    client_id_of,
-    client_id_or_none,
-    client_names,
-    client_run_tags,
-)
-from campaign_ops.clients.runs import CLIENT_METADATA, tick_run_key
+from campaign_ops.checks.health import evaluate_de_enrollment_health
+from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
-from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.resources import DatabaseResource
-from campaign_ops.ui_url import dagster_ui_url
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
 DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
@@ -159,130 +139,7 @@ class HealthConfig(_CheckConfig):
         )
 
 
-# --- evaluation ------------------------------------------------------------------------------------------------
-
-
-def scope_of(context: dg.AssetCheckExecutionContext, client_id: str | None) -> list[str] | None:
-    """The clients this evaluation covers: the config's client, else the run's client tag, else None (every
-    active client: "Execute", "Execute all", the Launchpad and the schedules launch plain runs)."""
-    # the id tag first: CLIENT_TAG carries the client's name on runs that client_run_tags labelled
-    key = client_id or context.run.tags.get(CLIENT_ID_TAG) or context.run.tags.get(CLIENT_TAG)
-    if key is None and PARTITION_TAG in context.run.tags:
-        key = context.run.tags[PARTITION_TAG]  # a re-execution of a one-client run of the partitioned checks
-    return None if key is None else [client_id_of(key)]
-
-
-def _scope_text(scope: Sequence[str] | None, partitioned: bool = True, names: Mapping[str, str] | None = None) -> str:
-    if not partitioned:
-        return "whole database"
-    if scope is None:
-        return "all active clients"
-    name = (names or {}).get(scope[0])
-    return f"client {name} ({scope[0]})" if name else f"client {scope[0]}"
-
-
-def outcome_to_check_result(
-    outcome: CheckOutcome,
-    scope: Sequence[str] | None,
-    extra_metadata: dict[str, Any] | None = None,
-    *,
-    per_client: bool = True,
-    names: Mapping[str, str] | None = None,
-) -> dg.AssetCheckResult:
-    """Figures as numeric metadata (plotted), tables as markdown; over several clients, every client with a
-    finding in `clients_with_findings` (JSON, keyed by name) and `client_findings` (a table), the first ones
-    named in the description; a check that did not pass names its clients and what to do. Bytes grow with the
-    clients that have findings, never with the square of the clients."""
-    figures, tables = outcome.figures(), outcome.tables()
-    assert not set(figures) & set(tables), "a table would hide a figure of the same name"
-    metadata: dict[str, Any] = dict(figures)
-    metadata.update({name: dg.MetadataValue.md(table) for name, table in tables.items()})
-    metadata["scope"] = _scope_text(scope, per_client, names)
-    lines = getattr(outcome, "thresholds", None)
-    if dataclasses.is_dataclass(lines) and not isinstance(lines, type):
-        # the lines this evaluation judged by (a run may override the defaults): the alert says the same ones
-        metadata[THRESHOLDS_METADATA] = dg.MetadataValue.json(
-            {k: v for k, v in dataclasses.asdict(lines).items() if k != "sample_size"}
-        )
-    description = outcome.summary
-    findings = outcome.client_findings() if per_client else {}
-    if per_client and scope is not None:
-        metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])
-    if per_client and scope is None:
-        metadata[FINDINGS_METADATA] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
-        metadata["clients_with_findings_count"] = len(findings)
-        rows = [
-            (f.get("level", ""), (names or {}).get(client, "?"), client, _finding_text(f))
-            for client, f in sorted(findings.items(), key=lambda kv: (-_rank(kv[1]), (names or {}).get(kv[0], "")))
-        ]
-        metadata["client_findings"] = dg.MetadataValue.md(markdown_table(("level", "client", "id", "findings"), rows))
-    # a check that did not pass says where (the clients by name), what was found there and what to do, whatever
-    # its scope: on-call reads this line in the UI and in the alert
-    help_ = guidance(outcome.name, findings, names or {}, dagster_ui_url()) if outcome.level != Level.PASSED else None
-    if help_ is not None:
-        description = f"{description}. {help_.text()}"
-        metadata["clients"] = dg.MetadataValue.text(help_.where)
-        metadata["to_do"] = dg.MetadataValue.text(help_.todo)
-        if help_.link:
-            metadata["fix_in_dagster"] = dg.MetadataValue.url(help_.link)
-    metadata.update(extra_metadata or {})
-    return dg.AssetCheckResult(
-        passed=outcome.level == Level.PASSED,
-        severity=dg.AssetCheckSeverity.WARN if outcome.level == Level.WARN else dg.AssetCheckSeverity.ERROR,
-        description=description,
-        metadata=metadata,
-    )
-
-
-def _rank(finding: dict[str, Any]) -> int:
-    level = finding.get("level")
-    return Level(level).rank if level in ("passed", "warn", "error") else 0
-
-
-def _finding_text(finding: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{k}: {'; '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in finding.items() if k != "level"
-    )
-
-
-def run_check(
-    context: dg.AssetCheckExecutionContext,
-    database: DatabaseResource,
-    statement_timeout_ms: int,
-    evaluate: Callable[[Connection, list[str] | None], CheckOutcome],
-    *,
-    partitioned: bool = True,
-    client_id: str | None = None,
-) -> dg.AssetCheckResult:
-    """`partitioned`: the check is per client (a scope applies); False for whole-database checks."""
-    names: dict[str, str] = {}
-    scope: list[str] | None = None
-    try:
-        scope = scope_of(context, client_id) if partitioned else None
-        with database.connect() as conn, read_only_snapshot(conn, statement_timeout_ms):
-            outcome = evaluate(conn, scope)
-            if partitioned:
-                wanted = scope if scope is not None else list(outcome.client_findings())
-                names = client_names(conn, wanted)
-    except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = error_reason(exc)
-        where = _scope_text(scope, partitioned)
-        context.log.error(f"check could not run ({where}): {reason}")
-        metadata: dict[str, Any] = {"error": reason, "scope": where}
-        if partitioned and scope is not None:
-            metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])  # the alert names the client it was for
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"check could not run ({where}): {reason}",
-            metadata=metadata,
-        )
-    except CampaignOpsError as exc:  # bad input: unknown client, malformed client id, contradictory config
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-    where = _scope_text(scope, partitioned, names)
-    log = context.log.warning if outcome.level != Level.PASSED else context.log.info
-    log(f"{outcome.name} ({where}): {outcome.level.value}: {outcome.summary}")
-    return outcome_to_check_result(outcome, scope, per_client=partitioned, names=names)
+# --- the checks ----------------------------------------------------------------------------------------------
 
 
 @dg.asset_check(
@@ -395,81 +252,54 @@ def schema_contract_check(
 
 # --- jobs, schedules, sensors ------------------------------------------------------------------------------------
 
-integrity_checks_job = dg.define_asset_job(
+integrity_checks_job = check_job(
     "integrity_checks_job",
-    selection=dg.AssetSelection.checks(stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check),
-    executor_def=dg.in_process_executor,
-    description="Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
+    [stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check],
+    "Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
     "(tag campaign_ops/client=<client id>, or the checks' client_id config).",
 )
-de_enrollment_health_job = dg.define_asset_job(
+de_enrollment_health_job = check_job(
     "de_enrollment_health_job",
-    selection=dg.AssetSelection.checks(de_enrollment_health_check),
-    executor_def=dg.in_process_executor,
-    description="The SOP's health check per client (the hourly health-check job).",
+    [de_enrollment_health_check],
+    "The SOP's health check per client (the hourly health-check job).",
 )
-schema_contract_job = dg.define_asset_job(
+schema_contract_job = check_job(
     "schema_contract_job",
-    selection=dg.AssetSelection.checks(schema_contract_check),
-    executor_def=dg.in_process_executor,
-    description="The live schema against everything `campaign-ops db verify` expects.",
+    [schema_contract_check],
+    "The live schema against everything `campaign-ops db verify` expects.",
 )
-
-
-ALERTING_CHECKS_CRON = "2-59/5 * * * *"
-alerting_checks_job = dg.define_asset_job(
+alerting_checks_job = check_job(
     "alerting_checks_job",
-    selection=dg.AssetSelection.checks(stuck_leads_check, de_enrollment_health_check, schema_contract_check),
-    executor_def=dg.in_process_executor,
-    description="The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
+    [stuck_leads_check, de_enrollment_health_check, schema_contract_check],
+    "The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
     "schema contract), over every client: the asset_check_alert_sensor turns their failures into STUCK_LEADS, "
     "NO_RECENT_SUCCESS and INVARIANT_VIOLATION alerts.",
 )
-
-
 # its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
-skipped_de_enrollments_job = dg.define_asset_job(
+skipped_de_enrollments_job = check_job(
     "skipped_de_enrollments_job",
-    selection=dg.AssetSelection.checks(skipped_de_enrollments_check),
-    executor_def=dg.in_process_executor,
-    description="Leads left as they are because their enrollment was already de-enrolled, waiting for a decision.",
+    [skipped_de_enrollments_check],
+    "Leads left as they are because their enrollment was already de-enrolled, waiting for a decision.",
 )
 
-
-@dg.schedule(
-    job=skipped_de_enrollments_job,
-    cron_schedule="7 * * * *",
-    name="skipped_de_enrollments_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: leads skipped as already de-enrolled — one run over all clients.",
+skipped_de_enrollments_schedule = check_schedule(
+    skipped_de_enrollments_job,
+    "7 * * * *",
+    "Every hour: leads skipped as already de-enrolled — one run over all clients.",
 )
-def skipped_de_enrollments_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "skipped_de_enrollments"))
-
-
 # off the quarter hours, where the de-enrollment sweep runs, so the two do not compete for the CPU
-@dg.schedule(
-    job=integrity_checks_job,
-    cron_schedule="5 * * * *",
-    name="integrity_checks_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
+integrity_checks_schedule = check_schedule(
+    integrity_checks_job,
+    "5 * * * *",
+    "Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
 )
-def integrity_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "integrity_checks"))
-
-
 # every 5 minutes, off the quarter hours (2, 7, 12, ...), where the de-enrollment sweep runs
-@dg.schedule(
-    job=alerting_checks_job,
-    cron_schedule=ALERTING_CHECKS_CRON,
-    name="alerting_checks_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
+alerting_checks_schedule = check_schedule(
+    alerting_checks_job,
+    "2-59/5 * * * *",
+    "Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
     "the detectors of the SOP's alert lines (one run, one evaluation per check).",
 )
-def alerting_checks_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "alerting_checks"))
 
 
 def one_client_of(run: dg.DagsterRun) -> str | None:

@@ -2,7 +2,7 @@
 
 import click
 
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.db.engine import disposing_connection
 from campaign_ops.lifecycle.core import campaign_status
 

@@ -11,13 +11,10 @@ from contextlib import contextmanager
 import click
 from sqlalchemy import Connection
 
-from campaign_ops.checks.core import (
-    CHECKS,
-    DEFAULT_STATEMENT_TIMEOUT_MS,
-    Level,
-    evaluate_de_enrollment_health,
-    read_only_snapshot,
-)
+from campaign_ops.check_kit.outcome import Level
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
+from campaign_ops.checks.catalog import CHECKS
+from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.cli.clients import accepts_client_names
 from campaign_ops.cli.types import positive_int
 from campaign_ops.db.engine import disposing_connection

@@ -31,7 +31,7 @@ from campaign_ops.assets import (
     de_enrollment_runs_asset,
     leads_asset,
 )
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.due_queue.core import LatencyFigures, LatencyReport, database_now, latency, settle
 from campaign_ops.errors import DatabaseUnavailableError
 from campaign_ops.resources import DatabaseResource

@@ -21,9 +21,11 @@ from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops import thresholds as sop
-from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS, error_reason, markdown_table, read_only_snapshot
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_result import could_not_run
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names
-from campaign_ops.clients.runs import tick_run_key
 from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 from campaign_ops.de_enrollment.defs import (
     MAX_RUNTIME_TAG,
@@ -142,14 +144,7 @@ def de_enrollment_latency_check(
             slow = sorted(((c, f) for c, f in report.per_client.items() if f.p95 > limit), key=lambda cf: -cf[1].p95)
             names = client_names(conn, [c for c, _ in slow])
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = error_reason(exc)
-        context.log.error(f"check could not run: {reason}")
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"check could not run: {reason}",
-            metadata={"error": reason},
-        )
+        return could_not_run(context, exc)
     window = f"the last {config.window_minutes} min"
     if report.overall is None:
         return dg.AssetCheckResult(
@@ -185,24 +180,17 @@ def de_enrollment_latency_check(
     )
 
 
-de_enrollment_latency_job = dg.define_asset_job(
+de_enrollment_latency_job = check_job(
     "de_enrollment_latency_job",
-    selection=dg.AssetSelection.checks(de_enrollment_latency_check),
-    executor_def=dg.in_process_executor,
-    description="The due -> de-enrolled latency over the last hour (WARN above a 2-minute p95).",
+    [de_enrollment_latency_check],
+    "The due -> de-enrolled latency over the last hour (WARN above a 2-minute p95).",
 )
-
-
 # off the quarter hours, where the de-enrollment sweep runs
-@dg.schedule(
-    job=de_enrollment_latency_job,
-    cron_schedule="3,18,33,48 * * * *",
-    name="de_enrollment_latency_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 15 minutes: the p95 of due -> de-enrolled over the last hour.",
+de_enrollment_latency_schedule = check_schedule(
+    de_enrollment_latency_job,
+    "3,18,33,48 * * * *",
+    "Every 15 minutes: the p95 of due -> de-enrolled over the last hour.",
 )
-def de_enrollment_latency_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "de_enrollment_latency"))
 
 
 defs = dg.Definitions(

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from campaign_ops.checks.core import CheckOutcome, Level, markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.outcome import CheckOutcome, Level
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.sqlfiles import load_sql
 

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from campaign_ops.checks.core import DEFAULT_STATEMENT_TIMEOUT_MS
-from campaign_ops.checks.defs import run_check
-from campaign_ops.clients.runs import tick_run_key
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_result import run_check
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.lifecycle.core import round_integrity
 from campaign_ops.resources import DatabaseResource
 
@@ -28,22 +28,10 @@ def lifecycle_round_integrity_check(
     return run_check(context, database, DEFAULT_STATEMENT_TIMEOUT_MS, lambda conn, _scope: round_integrity(conn))
 
 
-lifecycle_integrity_job = dg.define_asset_job(
-    "lifecycle_integrity_job",
-    selection=dg.AssetSelection.checks(lifecycle_round_integrity_check),
-    executor_def=dg.in_process_executor,
-    description="Lifecycle round integrity (seed 003).",
+lifecycle_integrity_job = check_job(
+    "lifecycle_integrity_job", [lifecycle_round_integrity_check], "Lifecycle round integrity (seed 003)."
 )
-
-
-@dg.schedule(
-    job=lifecycle_integrity_job,
-    cron_schedule="*/15 * * * *",
-    name="lifecycle_integrity_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-def lifecycle_integrity_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "lifecycle_integrity"))
+lifecycle_integrity_schedule = check_schedule(lifecycle_integrity_job, "*/15 * * * *")
 
 
 defs = dg.Definitions(

@@ -4,10 +4,10 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.checks.core import Level
-from campaign_ops.checks.defs import outcome_to_check_result
-from campaign_ops.clients.runs import tick_run_key
-from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_result import could_not_run, outcome_to_check_result
+from campaign_ops.check_kit.outcome import Level
+from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource
 
@@ -39,37 +39,22 @@ def stuck_onboarding_clients_check(
         with database.connect() as conn, conn.begin():
             report = detect_stuck_clients(conn, thresholds=config.threshold_minutes)
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        reason = error_line(exc)
-        context.log.error(f"stuck onboarding check could not run: {reason}")
-        return dg.AssetCheckResult(
-            passed=False,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description=f"check could not run: {reason}",
-            metadata={"error": reason},
-        )
+        return could_not_run(context, exc)
     except CampaignOpsError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     (context.log.warning if report.level != Level.PASSED else context.log.info)(report.summary)
     return outcome_to_check_result(report, None)
 
 
-stuck_onboarding_check_job = dg.define_asset_job(
-    "stuck_onboarding_check_job",
-    selection=dg.AssetSelection.checks(stuck_onboarding_clients_check),
-    executor_def=dg.in_process_executor,
-    description="Stuck onboarding clients (seed 004).",
+stuck_onboarding_check_job = check_job(
+    "stuck_onboarding_check_job", [stuck_onboarding_clients_check], "Stuck onboarding clients (seed 004)."
 )
-
-
-@dg.schedule(
-    job=stuck_onboarding_check_job,
-    cron_schedule="*/5 * * * *",
-    name="stuck_onboarding_check_schedule",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 5 minutes, as seed 004's runtime monitor.",
+stuck_onboarding_check_schedule = check_schedule(
+    stuck_onboarding_check_job,
+    "*/5 * * * *",
+    "Every 5 minutes, as seed 004's runtime monitor.",
+    run_key_prefix="stuck_onboarding",
 )
-def stuck_onboarding_check_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    return dg.RunRequest(run_key=tick_run_key(context, "stuck_onboarding"))
 
 
 defs = dg.Definitions(

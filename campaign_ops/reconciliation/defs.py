@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, LEADS
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import all_clients_run_request, clients_failed

@@ -11,7 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Connection
 
 from campaign_ops import thresholds as sop
-from campaign_ops.checks.core import markdown_table
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.outcome import Figures
 from campaign_ops.clients import partition_keys
 from campaign_ops.sqlfiles import load_sql
 
@@ -23,8 +24,6 @@ EXPECTED_FAILED_BELOW = sop.EXPECTED_FAILED_BELOW
 EXPECTED_STUCK_BELOW = sop.EXPECTED_STUCK_BELOW
 # SOP "Weekly Review": schedule maintenance if table sizes exceed 10GB
 MAINTENANCE_TABLE_BYTES = 10 * 1024**3
-
-Figures = dict[str, int | float]
 
 
 @dataclass(frozen=True)

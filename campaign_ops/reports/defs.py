@@ -13,7 +13,7 @@ import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
-from campaign_ops.checks.core import read_only_snapshot
+from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.clients.runs import tick_run_key
 from campaign_ops.errors import CampaignOpsError, error_line
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
