@@ -32,6 +32,7 @@ import dagster as dg
 from pydantic import Field
 
 from campaign_ops.clients.tags import PARTITION_TAG
+from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
 WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
@@ -122,7 +123,7 @@ def _repository(instance: dg.DagsterInstance) -> Iterator[Any]:
     from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
     origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="campaign_ops.definitions"), location_name="campaign_ops"
+        LoadableTargetOrigin(module_name=DEFINITIONS_MODULE), location_name=CODE_LOCATION
     )
     with InProcessCodeLocation(origin, instance=instance) as location:
         yield location.get_repository(SINGLETON_REPOSITORY_NAME)

@@ -11,8 +11,8 @@ from typing import Any
 from urllib.parse import quote
 
 from campaign_ops.clients.partition_keys import label
+from campaign_ops.ui_url import CODE_LOCATION
 
-CODE_LOCATION = "campaign_ops"
 FINDINGS_METADATA = "clients_with_findings"
 """An evaluation over every client: each client with a finding, its figures and level (JSON, keyed by name)."""
 THRESHOLDS_METADATA = "thresholds"

@@ -21,12 +21,12 @@ from campaign_ops.service.environment import (
     use_dagster_environment,
 )
 from campaign_ops.service.supervisor import (
-    CODE_LOCATION,
     DagsterServices,
     ServiceError,
     ServicePorts,
     stop_signals_as_interrupt,
 )
+from campaign_ops.ui_url import CODE_LOCATION
 
 DEFAULT_PORTS = ServicePorts()
 

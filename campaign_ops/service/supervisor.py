@@ -35,11 +35,9 @@ import psutil
 from campaign_ops.db.embedded import PROJECT_ROOT
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.service.graphql import graphql
-from campaign_ops.ui_url import DEFAULT_UI_HOST, DEFAULT_UI_PORT, UI_URL_ENV_VAR
+from campaign_ops.ui_url import CODE_LOCATION, DEFAULT_UI_HOST, DEFAULT_UI_PORT, DEFINITIONS_MODULE, UI_URL_ENV_VAR
 
 # the code location name the UI, the workspace files and the Helm values show
-CODE_LOCATION = "campaign_ops"
-DEFINITIONS_MODULE = "campaign_ops.definitions"
 SERVICE_WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
 CODE_SERVER_HOST_VAR = "CAMPAIGN_OPS_CODE_SERVER_HOST"
 CODE_SERVER_PORT_VAR = "CAMPAIGN_OPS_CODE_SERVER_PORT"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from campaign_ops.service.graphql import graphql
-from campaign_ops.service.supervisor import CODE_LOCATION
+from campaign_ops.ui_url import CODE_LOCATION
 
 REPOSITORY = {"repositoryName": "__repository__", "repositoryLocationName": CODE_LOCATION}
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
