@@ -1,4 +1,4 @@
-"""Bench of issue 5: the integrity/health checks and the SOP reports at scale, against the SOP's own queries.
+"""Bench: the integrity/health checks and the SOP reports at scale, against the SOP's own queries.
 
 Data: the demo seed (default 1M leads, 100 clients, 1,000 campaigns; ~25% of leads stuck) and 180 days of run
 history (a run every 6 hours per client). Figures are taken twice: before de-enrollment (many stuck leads) and

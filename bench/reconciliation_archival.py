@@ -1,4 +1,4 @@
-"""Bench of issue 4: stats reconciliation and monthly archival at scale, against plain-SQL baselines.
+"""Bench: stats reconciliation and monthly archival at scale, against plain-SQL baselines.
 
 Data: the demo seed (default 1M leads, 100 clients, 1,000 campaigns) with drift injected into 20% of the
 campaigns, and a de-enrollment history of 180 days (a run every 6 hours per client, one lead-log row per lead).

@@ -1,4 +1,4 @@
-"""`make bench`, second part: the service as `make dev` runs it, under the 100-client load (issue 10).
+"""`make bench`, second part: the service as `make dev` runs it, under the 100-client load.
 
 On copies of run_bench's 1M-lead template (its helpers are imported), with the production dagster.yaml:
 (A) the real 15-minute schedule tick: waits for the next quarter hour, then measures the time from the tick to the

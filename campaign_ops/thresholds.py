@@ -1,4 +1,4 @@
-"""The SOP's and seed 004's thresholds, written once.
+"""The SOP's and the hardening report's thresholds, written once.
 
 The asset checks take their config defaults from here (campaign_ops/checks), the alerts read the lines a check
 evaluation published or, for the few conditions no check evaluates, these values (campaign_ops/alerts,
@@ -37,7 +37,7 @@ EXPECTED_SUCCESS_RATE_ABOVE_PCT = SUCCESS_RATE_WARN_BELOW_PCT
 EXPECTED_FAILED_BELOW = 5
 EXPECTED_STUCK_BELOW = 50
 
-# seed 004's critical alerts ---------------------------------------------------------------------------------
+# the hardening report's critical alerts -------------------------------------------------------------------------
 PAYMENT_BLOCK_HOURS = 2.0
 """A client in S5_CONFIRM_LIVE without payment for longer than this: PAYMENT_BLOCK."""
 REPEATED_FAILURES = 5

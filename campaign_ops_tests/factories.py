@@ -1,4 +1,4 @@
-"""Small, explicit test data builders (real rows in the real schema, seed 002's lesson)."""
+"""Small, explicit test data builders (real rows in the real schema, the status report's lesson)."""
 
 import json
 import uuid

@@ -1,4 +1,5 @@
-"""Every SQL statement of seeds 003 and 004, verbatim. 'xxx' is the seed's placeholder for a client id."""
+"""Every SQL statement of the implementation review and the hardening report, verbatim. 'xxx' is their
+placeholder for a client id."""
 
 SEED_003_FACT_FINDING = {
     "schedules": """

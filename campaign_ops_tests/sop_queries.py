@@ -1,4 +1,4 @@
-"""The SOP's (seed 001) operator queries, copied verbatim. Placeholders like '<client-uuid>' are what an operator
+"""The SOP's (the SOP) operator queries, copied verbatim. Placeholders like '<client-uuid>' are what an operator
 substitutes; tests substitute real ids the same way. psql meta-commands (\\d, \\df) are not SQL and are left out."""
 
 SOP_BACKUP_CREATE = """

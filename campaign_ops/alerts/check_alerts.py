@@ -2,7 +2,7 @@
 
 Every condition has ONE detector, its asset check (history and plots in the UI; its lines in the check's config,
 defaulting to campaign_ops.thresholds), and ONE path from its evaluation to a message, named with the alert types
-on-call people know (the SOP's and seed 004's):
+on-call people know (the SOP's and the hardening report's):
 
     check                     finding                                  alert type           key
     stuck_leads               over every active client, above a line   STUCK_LEADS          stuck_leads:all

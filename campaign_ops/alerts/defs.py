@@ -7,7 +7,8 @@
   not fail its run), one alert per check and client, and one "resolved" message when it passes again. The checks
   are the one detector of each condition, the SOP's health lines included (no success in 2 h, stuck leads above
   100/500: the health, stuck and schema checks run every 5 minutes); campaign_ops.alerts.check_alerts names their
-  failures with the SOP's and seed 004's alert types (STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, ...).
+  failures with the SOP's and the hardening report's alert types
+(STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, ...).
 
 Both read the instance's event log with a storage-id cursor (campaign_ops.alerts.events) and hand their findings
 to `campaign_ops.alerts.dispatch.dispatch`: de-duplication, suppression, escalation, silences, delivery and

@@ -17,7 +17,7 @@ logger = logging.getLogger("campaign_ops.alerts")
 """Where the pipeline logs when its caller gives it no log (a sensor gives its tick's)."""
 
 SEVERITIES: tuple[str, ...] = ("INFO", "LOW", "WARN", "MEDIUM", "ERROR", "HIGH", "CRITICAL")
-"""Ordered from least to most severe (alert_logs accepts the SOP's INFO/WARN/ERROR/CRITICAL and seed 004's
+"""Ordered from least to most severe (alert_logs accepts the SOP's INFO/WARN/ERROR/CRITICAL and the hardening report's
 LOW/MEDIUM/HIGH)."""
 
 ALERT_TYPES: dict[str, str] = {
@@ -27,14 +27,15 @@ ALERT_TYPES: dict[str, str] = {
     "NO_RECENT_SUCCESS": "de_enrollment_health: no successful de-enrollment for a client within the allowed hours",
     "STUCK_LEADS": "stuck_leads over every client: stuck leads above the WARN or the ERROR line",
     "TEST": "a test alert sent by `campaign-ops alerts test`",
-    # seed 004's critical alerts (stuck_onboarding_clients and schema_contract checks, campaign_ops/critical_alerts)
+    # the hardening report's critical alerts (stuck_onboarding_clients and schema_contract checks,
+    # campaign_ops/critical_alerts)
     "STUCK_CLIENT": "stuck_onboarding_clients: an onboarding client stuck HIGH in a terminal state",
     "PAYMENT_BLOCK": "stuck_onboarding_clients: an onboarding client in S5_CONFIRM_LIVE without payment",
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
     "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
     "INVARIANT_VIOLATION": "schema_contract failed, or a completed lead is still active",
 }
-"""Every alert type and what it means (silences name these; issue 9 adds its own here)."""
+"""Every alert type and what it means (silences name these; onboarding and lifecycle add their own here)."""
 
 
 def severity_rank(severity: str) -> int:

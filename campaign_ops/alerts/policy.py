@@ -22,7 +22,8 @@ from typing import Any, Literal
 from campaign_ops.alerts.model import Alert, DeliveryResult, MessageKind, severity_rank
 
 ESCALATES_TO: dict[str, str] = {"WARN": "ERROR", "MEDIUM": "HIGH"}
-"""What a still-failing alert escalates to after `AlertSettings.escalation_after` (seed 004: MEDIUM → HIGH)."""
+"""What a still-failing alert escalates to after `AlertSettings.escalation_after`
+(the hardening report: MEDIUM → HIGH)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Silences (seed 004's "silence all alerts temporarily", made durable and narrower): create, list, lift.
+"""Silences (the hardening report's "silence all alerts temporarily", made durable and narrower): create, list, lift.
 
 A silence is a row in alert_silences: optional alert type, optional client, an end time, who and why. Every
 sensor's dispatch reads the silences in force and records a silenced alert instead of sending it.

@@ -1,4 +1,4 @@
-"""`alerts stats`: seed 004's alert statistics and its reading of them ("Monitoring in Production")."""
+"""`alerts stats`: the hardening report's alert statistics and its reading of them ("Monitoring in Production")."""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -58,7 +58,8 @@ class AlertStats:
 
 
 def alert_stats(conn: Connection, *, hours: int, now: datetime) -> AlertStats:
-    """Figures over the last `hours`, and seed 004's reading: healthy (0-2 alerts/day, mostly MEDIUM, HIGH under one
+    """Figures over the last `hours`, and the hardening report's reading:
+    healthy (0-2 alerts/day, mostly MEDIUM, HIGH under one
     a week), unhealthy (more than 5 a day, frequent HIGH, the same alert repeating), else 'watch'."""
     if hours <= 0:
         raise ConfigError(f"--hours must be positive, got {hours}")

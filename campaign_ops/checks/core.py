@@ -474,6 +474,6 @@ class SchemaContractResult(CheckOutcome):
 
 
 def evaluate_schema_contract(conn: Connection, client_ids: Sequence[str] | None = None) -> SchemaContractResult:
-    """Every object `campaign-ops db verify` expects exists in the live database (seed 002's lesson).
+    """Every object `campaign-ops db verify` expects exists in the live database (the status report's lesson).
     `client_ids` is accepted for a uniform signature and ignored: the schema is shared by all clients."""
     return SchemaContractResult(items=verify_schema(conn))

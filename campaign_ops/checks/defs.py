@@ -365,7 +365,7 @@ def _after_de_enrollment_sensor(status: dg.DagsterRunStatus, name: str) -> dg.Ru
     return _sensor
 
 
-# a failed sweep still de-enrolled every other client (issue 8): their checks run too
+# a failed sweep still de-enrolled every other client: their checks run too
 integrity_checks_after_de_enrollment_sensor = _after_de_enrollment_sensor(
     dg.DagsterRunStatus.SUCCESS, "integrity_checks_after_de_enrollment_sensor"
 )

@@ -1,4 +1,4 @@
-"""`campaign-ops lifecycle status "<campaign>"`: seed 003's fact-finding in one command."""
+"""`campaign-ops lifecycle status "<campaign>"`: the implementation review's fact-finding in one command."""
 
 import click
 

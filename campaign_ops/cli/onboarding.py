@@ -1,4 +1,4 @@
-"""`campaign-ops stuck-clients`: seed 004's operator view of stuck onboarding clients."""
+"""`campaign-ops stuck-clients`: the hardening report's operator view of stuck onboarding clients."""
 
 import json
 

@@ -6,7 +6,8 @@
 - INVARIANT_VIOLATION: a completed lead is still active.
 
 The others have one detector each, an asset check whose history the UI shows, and reach Slack through the asset
-check alert sensor under seed 004's names (campaign_ops.alerts.check_alerts): STUCK_CLIENT and PAYMENT_BLOCK from
+check alert sensor under the hardening report's names
+(campaign_ops.alerts.check_alerts): STUCK_CLIENT and PAYMENT_BLOCK from
 `stuck_onboarding_clients` (every 5 minutes), the schema contract's INVARIANT_VIOLATION from `schema_contract`.
 
 They go through the alerts pipeline (campaign_ops.alerts): de-duplication, suppression, escalation, silences and

@@ -1,4 +1,5 @@
-"""The critical alert sensor (seed 004's conditions no asset check detects), every 5 minutes, through the one alert
+"""The critical alert sensor (the hardening report's conditions no asset check detects),
+every 5 minutes, through the one alert
 pipeline."""
 
 from collections.abc import Callable

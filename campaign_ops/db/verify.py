@@ -47,7 +47,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "created_at",
         "updated_at",
         "payment_active",
-        "phone_number",  # 0026 (seed 004)
+        "phone_number",  # 0026 (the hardening report)
     ),
     "campaigns": (
         "id",
@@ -102,7 +102,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "resolved_at",
         "created_at",
         "updated_at",
-        # issue 6 (alerts): incident and delivery bookkeeping
+        # alerts: incident and delivery bookkeeping
         "active_since",
         "last_seen_at",
         "seen_count",
@@ -114,7 +114,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "last_payload",
         "silenced_digest",
     ),
-    # issue 6 (alerts): silences and the delivery log
+    # alerts: silences and the delivery log
     "alert_silences": (
         "id",
         "alert_type",
@@ -140,7 +140,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "silence_id",
         "attempted_at",
     ),
-    # issue 4 (reconciliation, archival): its tables
+    # reconciliation, archival: its tables
     "stats_reconciliation_log": (
         "id",
         "reconciliation_id",
@@ -155,7 +155,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "de_enrollment_runs_archive": (*RUN_COLUMNS, "archived_at"),
     "de_enrollment_lead_log_archive": (*LEAD_LOG_COLUMNS, "archived_at"),
-    # issue 9 (onboarding, lifecycle): 0026 and 0027
+    # onboarding, lifecycle: 0026 and 0027
     "onboarding_pipeline_states": ("state", "position", "default_threshold_minutes", "is_terminal", "threshold_reason"),
     "onboarding_states": (
         "client_id",
@@ -229,7 +229,7 @@ EXPECTED_VIEWS: dict[str, tuple[str, ...]] = {
         "last_success_at",
         "hours_since_success",
     ),
-    # issue 4 (archival): the lead history over live and archived rows
+    # archival: the lead history over live and archived rows
     "de_enrollment_lead_history": (
         "log_id",
         "run_id",
@@ -267,7 +267,7 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "de_enroll_client_leads",
     "get_leads_for_de_enrollment",
     "process_de_enrollment_batch",
-    # issue 4 (reconciliation)
+    # reconciliation
     "campaign_counter_drift",
     # 0034: the set-based de-enrollment of many clients' leads in one statement
     "de_enroll_leads",
@@ -287,7 +287,7 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "de_enrollment_lead_log_processed_at_idx",
     "alert_logs_alert_type_idx",
     "alert_logs_delivered_at_idx",
-    # issue 4 (reconciliation, archival) adds its indexes below this line
+    # reconciliation, archival adds its indexes below this line
     "stats_reconciliation_log_client_time_idx",
     "stats_reconciliation_log_campaign_idx",
     "de_enrollment_runs_archive_client_run_at_idx",
@@ -295,7 +295,7 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "de_enrollment_lead_log_archive_run_id_idx",
     "de_enrollment_lead_log_archive_client_processed_idx",
     "de_enrollment_lead_log_client_processed_idx",
-    # issue 6 (alerts) adds its indexes below this line
+    # alerts adds its indexes below this line
     "alert_silences_active_idx",
     "alert_logs_pending_idx",
     "alert_logs_open_idx",
@@ -303,7 +303,7 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "alert_deliveries_attempted_at_idx",
     "de_enrollment_runs_dagster_run_id_idx",
     "de_enrollment_runs_running_idx",
-    # issue 9 (onboarding, lifecycle)
+    # onboarding, lifecycle
     "onboarding_states_current_state_idx",
     "twilio_number_pool_status_idx",
     "lifecycle_notification_logs_schedule_idx",

@@ -29,7 +29,7 @@ SELECT '+1555010' || lpad((9000 + i)::text, 4, '0'),
        CAST(:as_of AS date) + 30
   FROM generate_series(1, 3) AS i;
 
--- round 3 went out an hour ago (top of the hour), a day before its scheduled time: seed 003's incident
+-- round 3 went out an hour ago (top of the hour), a day before its scheduled time: the implementation review's incident
 WITH times AS (
     SELECT r AS round_number,
            (date_trunc('hour', CAST(:as_of AS timestamptz)) - interval '1 hour' + interval '1 day'

@@ -1,4 +1,4 @@
--- Every round of one campaign with its latest metrics (seed 003's fact-finding, in one place).
+-- Every round of one campaign with its latest metrics (the implementation review's fact-finding, in one place).
 SELECT s.id::text AS id, s.round_number, s.scheduled_date, s.scheduled_time, s.status, s.mailjet_campaign_id,
        s.recipient_count, s.sent_at, m.processed, m.delivered, m.bounced, m.opened, m.clicked, m.collected_at
   FROM lifecycle_campaign_schedules s

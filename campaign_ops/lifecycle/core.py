@@ -1,4 +1,5 @@
-"""Lifecycle (email round) campaign integrity, seed 003: was a round sent early, out of order or twice?"""
+"""Lifecycle (email round) campaign integrity (the implementation review):
+was a round sent early, out of order or twice?"""
 
 from dataclasses import dataclass, field
 from datetime import datetime

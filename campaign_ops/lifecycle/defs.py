@@ -1,4 +1,4 @@
-"""Lifecycle round integrity (seed 003) as a Dagster asset check, every 15 minutes."""
+"""Lifecycle round integrity (the implementation review) as a Dagster asset check, every 15 minutes."""
 
 import dagster as dg
 
@@ -20,7 +20,7 @@ lifecycle_campaign_schedules_asset = dg.AssetSpec(
     asset=lifecycle_campaign_schedules_asset.key,
     name="lifecycle_round_integrity",
     description="ERROR when a round was sent before its scheduled time, before the previous round, twice, or had "
-    "launch notifications (re)scheduled after it was sent (seed 003).",
+    "launch notifications (re)scheduled after it was sent (the implementation review).",
 )
 def lifecycle_round_integrity_check(
     context: dg.AssetCheckExecutionContext, database: DatabaseResource
@@ -29,7 +29,9 @@ def lifecycle_round_integrity_check(
 
 
 lifecycle_integrity_job = check_job(
-    "lifecycle_integrity_job", [lifecycle_round_integrity_check], "Lifecycle round integrity (seed 003)."
+    "lifecycle_integrity_job",
+    [lifecycle_round_integrity_check],
+    "Lifecycle round integrity (the implementation review).",
 )
 lifecycle_integrity_schedule = check_schedule(lifecycle_integrity_job, "*/15 * * * *")
 

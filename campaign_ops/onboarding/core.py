@@ -1,4 +1,4 @@
-"""Stuck onboarding clients (seed 004): which clients stayed too long in an onboarding state, and how badly.
+"""Stuck onboarding clients (the hardening report): which clients stayed too long in an onboarding state, and how badly.
 
 The pipeline's states, their default thresholds (30 min to 24 h) and the reason for each live in one place, the
 `onboarding_pipeline_states` table (sql/0026); a caller may override thresholds per state. Severity says how far

@@ -1,4 +1,5 @@
-"""Stuck onboarding clients as a Dagster asset check, evaluated every 5 minutes (seed 004's RuntimeMonitor)."""
+"""Stuck onboarding clients as a Dagster asset check, evaluated every 5 minutes
+(the hardening report's RuntimeMonitor)."""
 
 import dagster as dg
 from pydantic import Field
@@ -47,12 +48,12 @@ def stuck_onboarding_clients_check(
 
 
 stuck_onboarding_check_job = check_job(
-    "stuck_onboarding_check_job", [stuck_onboarding_clients_check], "Stuck onboarding clients (seed 004)."
+    "stuck_onboarding_check_job", [stuck_onboarding_clients_check], "Stuck onboarding clients (the hardening report)."
 )
 stuck_onboarding_check_schedule = check_schedule(
     stuck_onboarding_check_job,
     "*/5 * * * *",
-    "Every 5 minutes, as seed 004's runtime monitor.",
+    "Every 5 minutes, as the hardening report's runtime monitor.",
     run_key_prefix="stuck_onboarding",
 )
 

@@ -110,7 +110,7 @@ def test_test_alert_goes_through_the_pipeline(
         "0 resolved",
     ]
     assert slack.titles() == [":large_orange_circle: [WARN] campaign-ops test alert"]
-    # seed 004's de-duplication test: the same alert twice, one message
+    # the hardening report's de-duplication test: the same alert twice, one message
     code, out = cli("test", "--severity", "warn")
     assert code == 0 and "1 suppressed" in out
     assert len(slack.received) == 1

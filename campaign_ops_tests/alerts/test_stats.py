@@ -1,4 +1,4 @@
-"""`alerts stats`: seed 004's figures and its healthy/unhealthy reading, from the delivery log."""
+"""`alerts stats`: the hardening report's figures and its healthy/unhealthy reading, from the delivery log."""
 
 import json
 import uuid
@@ -99,4 +99,4 @@ def test_cli_prints_figures_and_json(conn: Connection, db_env: str) -> None:
     assert (data["alerts"], data["failed"], data["byType"]) == (1, 1, {"STUCK_CLIENT": 1})
     text_out = CliRunner().invoke(main, ["alerts", "stats"]).output
     assert "Alerts in the last 24 h: 1 (1.0 a day), 0 resolved, 1 failed deliveries, 0 silenced" in text_out
-    assert "⚠️ watch" in text_out  # one HIGH a day is more than seed 004's 'HIGH rare (<1/week)'
+    assert "⚠️ watch" in text_out  # one HIGH a day is more than the hardening report's 'HIGH rare (<1/week)'

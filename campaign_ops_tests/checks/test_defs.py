@@ -36,7 +36,7 @@ UNREACHABLE_URL = "postgresql://postgres:s3cr3t-pw@127.0.0.1:1/campaign_ops"
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def stand_in_de_enrollment(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
-    """Records one materialization per client partition, as de-enrollment does (issue 8)."""
+    """Records one materialization per client partition, as de-enrollment does."""
     for client in context.partition_keys:
         for key in (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS):
             yield dg.AssetMaterialization(asset_key=key, partition=client, metadata={"leads_de_enrolled": 0})

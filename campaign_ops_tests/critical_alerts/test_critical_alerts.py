@@ -69,7 +69,8 @@ def run_job(instance: dg.DagsterInstance, job: str) -> None:
 def test_every_trigger_fires_once_per_window_and_aggregates(
     conn: Connection, instance, database, slack_alerts, slack: FakeSlack, clock: FakeClock, checks_env: None
 ) -> None:
-    """Each condition once, under seed 004's name, from its one detector: the critical sensor for the pool and
+    """Each condition once, under the hardening report's name, from its one detector: the critical sensor for the pool
+    and
     repeated failures, the stuck onboarding and schema contract checks (their history in the UI) for the rest."""
     now = clock.now
     stuck = [onboarding(conn, "S9_TEST_CALL", now - timedelta(hours=25)) for _ in range(3)]

@@ -1,4 +1,4 @@
-"""0002: adopt a legacy database (seed 002: campaign_id, sms_stop, booked, sms_sequence_position,"""
+"""0002: adopt a legacy database (the status report: campaign_id, sms_stop, booked, sms_sequence_position,"""
 
 from alembic import op
 

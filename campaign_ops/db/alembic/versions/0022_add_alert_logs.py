@@ -1,4 +1,4 @@
-"""0022: alert de-duplication log (seed 004): one row per (alert_type, alert_key)."""
+"""0022: alert de-duplication log (the hardening report): one row per (alert_type, alert_key)."""
 
 from alembic import op
 

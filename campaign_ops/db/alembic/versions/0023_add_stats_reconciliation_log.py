@@ -1,4 +1,4 @@
-"""0023: stats reconciliation log and the campaign_counter_drift function (issue 4)."""
+"""0023: stats reconciliation log and the campaign_counter_drift function."""
 
 from alembic import op
 

@@ -1,5 +1,4 @@
-"""0024: archives of de_enrollment_runs and de_enrollment_lead_log, and the de_enrollment_lead_history view
-(issue 4)."""
+"""0024: archives of de_enrollment_runs and de_enrollment_lead_log, and the de_enrollment_lead_history view"""
 
 from alembic import op
 

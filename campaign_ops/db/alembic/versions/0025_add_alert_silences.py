@@ -1,4 +1,4 @@
-"""0025: alert silences and delivery bookkeeping (issue 6)."""
+"""0025: alert silences and delivery bookkeeping."""
 
 from alembic import op
 

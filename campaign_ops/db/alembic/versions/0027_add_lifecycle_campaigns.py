@@ -1,4 +1,4 @@
-"""0027: lifecycle campaign schedules, notification logs and metrics (seed 003)."""
+"""0027: lifecycle campaign schedules, notification logs and metrics (the implementation review)."""
 
 from alembic import op
 
