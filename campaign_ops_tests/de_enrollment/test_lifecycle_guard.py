@@ -11,7 +11,7 @@ from campaign_ops.archival.core import ArchivalSettings, archive_clients
 from campaign_ops.backups.core import create_backup, restore_backup
 from campaign_ops.checks.core import evaluate_duplicate_de_enrollments, evaluate_skipped_de_enrollments
 from campaign_ops.cli import main
-from campaign_ops.de_enrollment.core import NotPendingError, pending_skipped, resolve_skipped
+from campaign_ops.de_enrollment.skipped import NotPendingError, pending_skipped, resolve_skipped
 from campaign_ops.errors import ConfigError
 from campaign_ops_tests.de_enrollment.conftest import make_client, run, snapshot
 from campaign_ops_tests.factories import add_lead
