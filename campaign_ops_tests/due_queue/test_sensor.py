@@ -130,6 +130,9 @@ def test_the_launched_run_de_enrolls_those_clients_and_records_their_latency(
         assert set(output["latency_per_client"].value) == {a.client_id}  # type: ignore[arg-type]
         latest = instance.get_latest_materialization_event(de_enrollment_latency_asset.key)
         assert latest is not None and latest.asset_materialization.metadata["latency_leads"].value == 4
+        # each client's p95 is a number of its own, plotted per client: a's only (b had none de-enrolled)
+        per_client = [k for k in latest.asset_materialization.metadata if k.startswith("latency_p95_s · ")]
+        assert per_client == [k for k in per_client if k.endswith(f" · {a.client_id[:8]}")] and len(per_client) == 1
         # the other client's due leads are still queued, a's are settled: the next tick asks for b only
         assert queued(conn) == {*b.due_completed, *b.opted_out, *b.booked}
         per_lead = conn.execute(
