@@ -13,6 +13,8 @@ then the service as `make dev` starts it (code server, daemon, webserver; the pr
 (3) the same producer with the sensor stopped (only the 15-minute schedule), the service's CPU seconds per minute.
 CPU is the code server, daemon, webserver and their run workers (user + system), not PostgreSQL's (shared here).
 Prints a markdown table for BENCHMARKS.md. Targets: p95 < 60 s, p99 < 90 s, idle CPU < 5 % of one core.
+`--idle-only` runs phase (1) alone, sensor on, with the CPU per service process and the ticks per minute of every
+sensor and schedule (from the instance's tick table) and the runs started in the window.
 """
 
 import argparse
