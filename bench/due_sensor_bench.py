@@ -13,6 +13,8 @@ then the service as `make dev` starts it (code server, daemon, webserver; the pr
 (3) the same producer with the sensor stopped (only the 15-minute schedule), the service's CPU seconds per minute.
 CPU is the code server, daemon, webserver and their run workers (user + system), not PostgreSQL's (shared here).
 Prints a markdown table for BENCHMARKS.md. Targets: p95 < 60 s, p99 < 90 s, idle CPU < 5 % of one core.
+`--idle-only` runs phase (1) alone, sensor on, with the CPU per service process and the ticks per minute of every
+sensor and schedule (from the instance's tick table) and the runs started in the window.
 """
 
 import argparse
@@ -204,6 +206,68 @@ def cpu_seconds(services: DagsterServices) -> float:
     return total
 
 
+def cpu_by_service(services: DagsterServices) -> dict[str, float]:
+    """CPU seconds so far per service (its process tree; the code server's includes the run workers it spawned,
+    alive or reaped)."""
+    out: dict[str, float] = {}
+    for name in services.processes:
+        total = 0.0
+        for proc in services.process_tree(name):
+            try:
+                t = proc.cpu_times()
+            except psutil.Error:
+                continue
+            total += t.user + t.system + t.children_user + t.children_system
+        out[name] = total
+    return out
+
+
+def ticks_by_name(instance_url: str, since: float) -> dict[str, tuple[int, float]]:
+    """Per sensor/schedule: ticks since `since` (epoch s) and their mean wall seconds, from the instance's tick
+    table (the daemon's own record of what it evaluated)."""
+    engine = make_engine(instance_url, pooled=False)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT tick_body::jsonb ->> 'job_name' AS name, count(*),"
+                " avg((tick_body::jsonb ->> 'end_timestamp')::float8 - (tick_body::jsonb ->> 'timestamp')::float8)"
+                " FROM job_ticks WHERE timestamp >= to_timestamp(:since) GROUP BY 1 ORDER BY 2 DESC"
+            ),
+            {"since": since},
+        ).all()
+    engine.dispose()
+    return {name: (int(n), float(wall or 0)) for name, n, wall in rows}
+
+
+def idle_only(admin: str, url: str, minutes: float) -> None:
+    """The service idle with nothing due: CPU per process and the ticks the daemon evaluated, per minute."""
+    instance = fresh_copy(admin, INSTANCE_DB, None)
+    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as logs:
+        services, api = start_services(url, instance, Path(home), Path(logs))
+        try:
+            time.sleep(30)  # start-up settles (first ticks, partition sync)
+            before, t0, since = cpu_by_service(services), time.monotonic(), time.time()
+            time.sleep(minutes * 60)
+            after, elapsed = cpu_by_service(services), time.monotonic() - t0
+            runs = sorted(r["jobName"] for r in api.runs() if (r["startTime"] or 0) >= since)
+            ticks = ticks_by_name(instance, since)
+        finally:
+            services.stop()
+    print(f"| idle {minutes:g} min, nothing due ({elapsed:.0f} s) | CPU s/min | % of a core |")
+    print("|---|---|---|")
+    total = 0.0
+    for name in after:
+        per_min = (after[name] - before.get(name, 0.0)) / elapsed * 60
+        total += per_min
+        print(f"| {name} | {per_min:.2f} | {per_min / 60 * 100:.1f} |")
+    print(f"| **service** | **{total:.2f}** | **{total / 60 * 100:.1f}** |")
+    print(f"\nruns started in the window: {len(runs)} ({', '.join(runs)})\n")
+    print("| sensor / schedule | ticks per min | mean tick wall s |")
+    print("|---|---|---|")
+    for name, (n, wall) in ticks.items():
+        print(f"| {name} | {n / elapsed * 60:.1f} | {wall:.3f} |")
+
+
 def set_sensor(api: DagsterApi, running: bool) -> None:
     data = api.query(
         """query($sel: SensorSelector!) { sensorOrError(sensorSelector: $sel) {
@@ -319,7 +383,17 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=5.0, help="Length of each load period (the issue: 5).")
     parser.add_argument("--idle-minutes", type=float, default=2.0)
     parser.add_argument("--tick-only", action="store_true", help="Only the seeded database and the sensor's tick.")
+    parser.add_argument(
+        "--idle-only", action="store_true", help="Only phase (1), sensor on, broken down per process and tick."
+    )
     args = parser.parse_args()
+    if args.idle_only:
+        try:
+            idle_only(admin_url(), prepare(admin_url(), args.leads, args.clients, args.campaigns), args.idle_minutes)
+        finally:
+            for name in (APP_DB, INSTANCE_DB):
+                admin_exec(admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return
     if args.tick_only:
         rows_: list[tuple[str, str]] = []
         try:

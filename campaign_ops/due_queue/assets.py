@@ -19,11 +19,18 @@ de_enrollment_latency_asset = dg.AssetSpec(
     group_name="campaign_data",
     description="Seconds from a lead becoming due (opted out, booked, last message) to its de-enrollment, per "
     "lead in the lead log (due_since); each de-enrollment run that settled some records the figures (overall as "
-    "plotted numbers, per client as a table and JSON).",
+    "plotted numbers, per client as a table and JSON, and each client's p95 as its own plotted number "
+    "`latency_p95_s · <client> · <id prefix>`, present in the runs that de-enrolled some of its leads).",
     kinds={"postgres"},
 )
 # per-client rows shown in the run's table (all of them are in the JSON)
 TABLE_ROWS = 50
+
+
+def client_p95_key(client_id: str, name: str) -> str:
+    """The metadata key of one client's p95: the same key in every run, so the UI plots it as the client's series
+    (named for people, with the id's first 8 characters in case two clients share a name)."""
+    return f"latency_p95_s · {name} · {client_id[:8]}"
 
 
 def figures_metadata(figures: LatencyFigures, prefix: str = "latency_") -> dict[str, Any]:
@@ -37,7 +44,9 @@ def figures_metadata(figures: LatencyFigures, prefix: str = "latency_") -> dict[
 
 
 def report_metadata(report: LatencyReport, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """Overall figures as numbers (the UI plots them), every client's in JSON, the slowest in a table."""
+    """Overall figures as numbers (the UI plots them), every client's in JSON, the slowest in a table, and each
+    client's p95 as a number of its own (plotted per client). One materialization whatever the clients: its keys
+    are those of the clients this run de-enrolled leads of, none for quiet clients, and no event per client."""
     if report.overall is None:
         return {}
     names = names or {}
@@ -55,6 +64,7 @@ def report_metadata(report: LatencyReport, names: dict[str, str] | None = None) 
         "latency_slowest_clients": dg.MetadataValue.md(
             markdown_table(("client", "id", "leads", "p50 s", "p95 s", "max s"), rows)
         ),
+        **{client_p95_key(c, names.get(c, "?")): round(f.p95, 2) for c, f in sorted(report.per_client.items())},
     }
 
 

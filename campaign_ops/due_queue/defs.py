@@ -6,7 +6,9 @@ those clients (run config `client_ids`). At most one such run is queued or runni
 sensor skips and the leads that become due meanwhile wait for the next run. The run key names the window since the
 previous due run ("after <its run id>"), so a tick evaluated twice never launches twice, and a slow run is never
 doubled. The 15-minute schedule stays as the safety net (it covers every client, and settles the whole queue); the
-per-client advisory lock keeps the two from working on one client at once.
+per-client advisory lock keeps the two from working on one client at once. A client whose newest passes failed
+is left out of the sensor's runs for a delay growing with each failure (`backing_off` in core.py); the tick says
+which clients back off and until when, and the other clients' runs go on.
 
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
 `campaign-ops pause` stops it with the schedules, and it skips while the pause flag is set.
@@ -15,6 +17,9 @@ The sensor writes no data itself but launches runs that do: it carries the `camp
 last hour exceeds 2 minutes, naming the slowest clients; the asset_check_alert_sensor alerts on it like on every
 failed check. Its job runs every 15 minutes.
 """
+
+from collections.abc import Sequence
+from datetime import UTC
 
 import dagster as dg
 from pydantic import Field
@@ -34,7 +39,16 @@ from campaign_ops.de_enrollment.defs import (
     max_runtime_seconds,
 )
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
-from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG, DueClient, database_now, due_clients, latency
+from campaign_ops.due_queue.core import (
+    DUE_CLIENTS,
+    SWEEP_TAG,
+    Backoff,
+    DueClient,
+    backing_off,
+    database_now,
+    due_clients,
+    latency,
+)
 from campaign_ops.errors import DatabaseUnavailableError
 from campaign_ops.pause import IN_FLIGHT, WRITES, pause_state
 from campaign_ops.resources import DatabaseResource
@@ -42,6 +56,9 @@ from campaign_ops.resources import DatabaseResource
 DUE_SENSOR_NAME = "de_enrollment_due_sensor"
 RUN_KEY_PREFIX = "de_enrollment_due"
 DUE_LEADS_TAG = "campaign_ops/due_leads"
+BACKING_OFF_TAG = "campaign_ops/backing_off"  # on a due run: how many clients with due leads it left out
+# clients named in a tick's line about backing off (the rest counted)
+NAMED_BACKING_OFF = 10
 
 
 def last_due_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
@@ -60,21 +77,44 @@ def still_in_flight(last: dg.DagsterRun | None) -> dg.SkipReason | None:
     )
 
 
+def backoff_line(backoffs: Sequence[Backoff], names: dict[str, str]) -> str:
+    """Which clients back off, after how many failures and until when (UTC), the soonest first."""
+    shown = ", ".join(
+        f"{names.get(b.client_id, '?')} ({b.client_id}): {b.failures} failed pass(es), until "
+        f"{b.until.astimezone(UTC).strftime('%H:%M:%S')} UTC"
+        for b in backoffs[:NAMED_BACKING_OFF]
+    )
+    more = f" and {len(backoffs) - NAMED_BACKING_OFF} more" if len(backoffs) > NAMED_BACKING_OFF else ""
+    return (
+        f"{len(backoffs)} client(s) with due leads backing off after failed passes: {shown}{more} "
+        "(the 15-minute schedule still covers them)"
+    )
+
+
 def due_run_request(
-    last: dg.DagsterRun | None, due: list[DueClient], settings: DeEnrollmentSettings
+    last: dg.DagsterRun | None,
+    due: list[DueClient],
+    settings: DeEnrollmentSettings,
+    backoffs: Sequence[Backoff] = (),
+    names: dict[str, str] | None = None,
 ) -> dg.RunRequest | dg.SkipReason:
-    """The decision of a tick once no due run is in flight, given the newest due run and the clients with due
-    leads now."""
+    """The decision of a tick once no due run is in flight, given the newest due run, the clients with due
+    leads now and those of them backing off (`names`: their company names, for the line)."""
     if not due:
         return dg.SkipReason("no active client has due leads (the due-lead queue holds none the rule still holds for)")
+    waiting = {b.client_id for b in backoffs}
+    launch = [c for c in due if c.client_id not in waiting]
+    if not launch:
+        return dg.SkipReason(backoff_line(backoffs, names or {}))
     return dg.RunRequest(
         # the window since the previous due run: evaluated twice, a tick asks for the same run (launched once)
         run_key=f"{RUN_KEY_PREFIX}:after:{last.run_id if last is not None else 'none'}",
-        run_config={"ops": {SWEEP_OP_NAME: {"config": {"client_ids": [c.client_id for c in due]}}}},
+        run_config={"ops": {SWEEP_OP_NAME: {"config": {"client_ids": [c.client_id for c in launch]}}}},
         tags={
             SWEEP_TAG: DUE_CLIENTS,
-            DUE_LEADS_TAG: str(sum(c.due for c in due)),
-            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(due))),
+            DUE_LEADS_TAG: str(sum(c.due for c in launch)),
+            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(launch))),
+            **({BACKING_OFF_TAG: str(len(waiting))} if waiting else {}),
         },
     )
 
@@ -102,12 +142,17 @@ def de_enrollment_due_sensor(
         return waiting
     with database.connect() as conn:
         due = due_clients(conn)
-    request = due_run_request(last, due, DeEnrollmentSettings.from_env())
+        backoffs = backing_off(conn, [c.client_id for c in due])
+        names = client_names(conn, [b.client_id for b in backoffs[:NAMED_BACKING_OFF]])
+    request = due_run_request(last, due, DeEnrollmentSettings.from_env(), backoffs, names)
     if isinstance(request, dg.RunRequest):
+        launched = set(request.run_config["ops"][SWEEP_OP_NAME]["config"]["client_ids"])
         context.log.info(
-            f"{len(due)} client(s) with {sum(c.due for c in due)} due lead(s), oldest due since "
-            f"{min(c.oldest_due_since for c in due).isoformat(timespec='seconds')}"
+            f"{len(launched)} client(s) with {request.tags[DUE_LEADS_TAG]} due lead(s), oldest due since "
+            f"{min(c.oldest_due_since for c in due if c.client_id in launched).isoformat(timespec='seconds')}"
         )
+        if backoffs:
+            context.log.info(backoff_line(backoffs, names))
     return request
 
 

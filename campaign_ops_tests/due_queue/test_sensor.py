@@ -1,7 +1,7 @@
 """de_enrollment_due_sensor on real ticks (a real instance and database), the run it launches, the latency check
 and its alert."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 from sqlalchemy import Connection, text
@@ -10,6 +10,7 @@ from campaign_ops.checks.defs import integrity_checks_after
 from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
 from campaign_ops.definitions import defs
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset
+from campaign_ops.due_queue.core import backing_off, database_now
 from campaign_ops.due_queue.defs import (
     DUE_SENSOR_NAME,
     de_enrollment_due_sensor,
@@ -129,6 +130,9 @@ def test_the_launched_run_de_enrolls_those_clients_and_records_their_latency(
         assert set(output["latency_per_client"].value) == {a.client_id}  # type: ignore[arg-type]
         latest = instance.get_latest_materialization_event(de_enrollment_latency_asset.key)
         assert latest is not None and latest.asset_materialization.metadata["latency_leads"].value == 4
+        # each client's p95 is a number of its own, plotted per client: a's only (b had none de-enrolled)
+        per_client = [k for k in latest.asset_materialization.metadata if k.startswith("latency_p95_s · ")]
+        assert per_client == [k for k in per_client if k.endswith(f" · {a.client_id[:8]}")] and len(per_client) == 1
         # the other client's due leads are still queued, a's are settled: the next tick asks for b only
         assert queued(conn) == {*b.due_completed, *b.opted_out, *b.booked}
         per_lead = conn.execute(
@@ -205,3 +209,97 @@ def test_latency_check_passes_with_nothing_to_measure(
     conn.commit()
     evaluation = _check(instance, db_url)
     assert evaluation.passed and "no de-enrollment" in (evaluation.description or "")
+
+
+# --- backing off clients whose passes fail ------------------------------------------------------------------------
+
+
+def _passes(conn: Connection, client_id: str, statuses: list[str], minutes_ago: float = 0.0) -> None:
+    """Passes of the client, oldest first, one second apart, the newest `minutes_ago` (the database's clock)."""
+    for i, status in enumerate(statuses):
+        conn.execute(
+            text(
+                "INSERT INTO de_enrollment_runs (client_id, status, run_at, finished_at)"
+                " VALUES (:c, :s, now() - make_interval(secs => :ago), now() - make_interval(secs => :ago))"
+            ),
+            {"c": client_id, "s": status, "ago": minutes_ago * 60 + len(statuses) - 1 - i},
+        )
+    conn.commit()
+
+
+def _older(conn: Connection, client_id: str, minutes: float) -> None:
+    """Time passes for the client's passes: each moved `minutes` into the past."""
+    conn.execute(
+        text(
+            "UPDATE de_enrollment_runs SET run_at = run_at - make_interval(secs => :s),"
+            " finished_at = finished_at - make_interval(secs => :s) WHERE client_id = :c"
+        ),
+        {"c": client_id, "s": minutes * 60},
+    )
+    conn.commit()
+
+
+def _scope(request: dg.RunRequest | dg.SkipReason) -> list[str]:
+    assert isinstance(request, dg.RunRequest), request
+    return request.run_config["ops"]["de_enrollment_sweep"]["config"]["client_ids"]
+
+
+def test_a_client_failing_three_times_backs_off_while_another_is_launched_then_is_tried_again(
+    conn: Connection, db_url: str
+) -> None:
+    failing, healthy = make_client(conn, due=2), make_client(conn, due=1)
+    conn.commit()
+    _passes(conn, failing.client_id, ["success", "failed", "failed", "failed"])
+    with dg.instance_for_test() as instance:
+        request = tick(instance, db_url)
+        assert _scope(request) == [healthy.client_id]
+        assert request.tags["campaign_ops/backing_off"] == "1"  # type: ignore[union-attr]
+        # a pass of the healthy client ends the window; now the failing one alone is due
+        run = launch(instance, request, dg.DagsterRunStatus.SUCCESS)  # type: ignore[arg-type]
+        conn.execute(text("DELETE FROM de_enrollment_due_queue WHERE client_id = :c"), {"c": healthy.client_id})
+        conn.commit()
+        skipped = tick(instance, db_url)
+        assert isinstance(skipped, dg.SkipReason)
+        message = skipped.skip_message or ""
+        assert "1 client(s) with due leads backing off" in message, message
+        assert f"({failing.client_id}): 3 failed pass(es), until " in message and " UTC" in message
+        # three failures in a row: 4 minutes from the newest; after 3 it still waits, after 4 it is tried again
+        _older(conn, failing.client_id, 3)
+        assert isinstance(tick(instance, db_url), dg.SkipReason)
+        _older(conn, failing.client_id, 1.1)
+        again = tick(instance, db_url)
+        assert _scope(again) == [failing.client_id]
+        assert "campaign_ops/backing_off" not in again.tags  # type: ignore[union-attr]
+        assert again.run_key == f"de_enrollment_due:after:{run.run_id}"  # type: ignore[union-attr]
+
+
+def test_a_success_resets_the_backoff_and_skipped_or_running_passes_do_not(conn: Connection, db_url: str) -> None:
+    client = make_client(conn, due=2)
+    conn.commit()
+    _passes(conn, client.client_id, ["failed", "failed", "skipped", "running"])
+    with dg.instance_for_test() as instance:
+        assert isinstance(tick(instance, db_url), dg.SkipReason)  # lock held, pass under way: still backing off
+        _passes(conn, client.client_id, ["success"])
+        assert _scope(tick(instance, db_url)) == [client.client_id]
+        _passes(conn, client.client_id, ["partial"])  # ran out of budget: no failure either
+        assert _scope(tick(instance, db_url)) == [client.client_id]
+
+
+def test_the_delay_doubles_with_each_failure_up_to_the_schedules_interval(conn: Connection) -> None:
+    client = make_client(conn, due=1)
+    conn.commit()
+    now = database_now(conn)
+    expected_minutes = [1, 2, 4, 8, 15, 15, 15]
+    for failures, minutes in enumerate(expected_minutes, start=1):
+        _passes(conn, client.client_id, ["failed"])
+        (backoff,) = backing_off(conn, [client.client_id])
+        newest = conn.execute(
+            text("SELECT max(finished_at) FROM de_enrollment_runs WHERE client_id = :c"), {"c": client.client_id}
+        ).scalar_one()
+        conn.commit()
+        assert backoff.failures == min(failures, 5)  # past five in a row the delay is capped: not read further
+        assert backoff.until - newest == timedelta(minutes=minutes)
+    # injected now: past the 15 minutes nothing backs off; an unknown or healthy client never does
+    assert backing_off(conn, [client.client_id], now=now + timedelta(minutes=16)) == []
+    assert backing_off(conn, [make_client(conn).client_id]) == []
+    assert backing_off(conn, []) == []

@@ -146,7 +146,7 @@ def test_helm_instance_settings_equal_the_production_dagster_yaml() -> None:
     values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
     ours = yaml.safe_load(DAGSTER_YAML.read_text())
     extra = values["additionalInstanceConfig"]
-    for section in ("concurrency", "run_monitoring", "run_retries"):
+    for section in ("concurrency", "run_monitoring", "run_retries", "auto_materialize", "freshness"):
         assert extra[section] == ours[section], section
     daemon = values["dagsterDaemon"]
     assert daemon["runCoordinator"]["type"] == ours["run_coordinator"]["class"]
