@@ -182,7 +182,7 @@ class _Pace:
         """Due leads a group of clients may hold: what fits the budget at the measured pace (the first chunk's
         size until a pace is measured). Not capped by `chunk_size`, which bounds each client's part: every page of
         the leads table holds leads of many clients, so each group reads about the whole table (measured at 1M
-        leads / 99 clients: 7 groups of 50,000 leads cost 1.4x one group of 346k)."""
+        leads / 99 due clients: groups of 50,000 leads made 7 groups, whose start statements alone took 7.8 s)."""
         if self.ms_per_lead is None:
             return min(settings.chunk_size, FIRST_CHUNK_SIZE)
         return max(1, int(remaining_ms * BUDGET_SHARE / max(self.ms_per_lead, 1e-3)))
