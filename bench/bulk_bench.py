@@ -3,8 +3,9 @@
 Seeds one template (1M leads over 100 clients and 1,000 campaigns by default, as run_bench.py), then runs
 `--rounds` rounds; each round makes two fresh copies of the template and times (a) bench/baseline.sql on one and
 (b) `campaign-ops de-enroll --all` (a child process, as an operator runs it) on the other, the order alternating
-from round to round so that the machine's load falls on both alike. Prints each round's pair and ratio, the
-median ratio, and the machine's load average. `--keep-template NAME` reuses a template seeded earlier.
+from round to round so that the machine's load falls on both alike; each copy is checkpointed before it is timed.
+Prints each round's pair and ratio, the median ratio, and the machine's load average. `--keep-template` reuses
+the template if it exists (and keeps it).
 """
 
 import argparse
@@ -14,10 +15,21 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import admin_exec, admin_url, fresh_copy
+from bench.common import admin_exec, admin_url
 from bench.run_bench import build_template, de_enrolled, timed_child, timed_sql
+from campaign_ops.db.urls import with_database
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def settled_copy(admin: str, name: str, template: str) -> str:
+    """A copy of the template with nothing left to write back: copied file by file (the default WAL_LOG strategy
+    writes the whole database to the WAL, which the next checkpoint, during the timed statement, flushes), then
+    a checkpoint, so each contender starts from the same clean state whichever ran before it."""
+    admin_exec(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin_exec(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY')
+    admin_exec(admin, "CHECKPOINT")
+    return with_database(admin, name)
 
 
 def counters_off(url: str) -> int:
@@ -73,7 +85,7 @@ def main() -> None:
         times: dict[str, float] = {}
         order = ("baseline", "project") if n % 2 == 0 else ("project", "baseline")
         for which in order:
-            url = fresh_copy(admin, f"{args.template}_{which}", args.template)
+            url = settled_copy(admin, f"{args.template}_{which}", args.template)
             load = os.getloadavg()[0]
             if which == "baseline":
                 times[which] = timed_sql(url, baseline_sql)
