@@ -43,7 +43,9 @@ test-e2e: install browser
 ## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep, the due sensor (prints figures).
 bench: install
 	$(BIN)/python -m bench.run_bench
+	$(BIN)/python -m bench.bulk_bench
 	$(BIN)/python -m bench.scale_bench
+	$(BIN)/python -m bench.retention_bench
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.due_sensor_bench
 	$(BIN)/python -m bench.reconciliation_archival

@@ -33,8 +33,8 @@ UPDATE leads l SET is_active = false, completed_at = now()
 """
 
 
-def build_template(admin: str, leads: int, clients: int, campaigns: int) -> str:
-    url = fresh_copy(admin, "co_bench_template", None)
+def build_template(admin: str, leads: int, clients: int, campaigns: int, name: str = "co_bench_template") -> str:
+    url = fresh_copy(admin, name, None)
     migrations.upgrade(url)
     engine = make_engine(url, pooled=False)
     started = time.monotonic()
@@ -48,7 +48,7 @@ def build_template(admin: str, leads: int, clients: int, campaigns: int) -> str:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
-    return "co_bench_template"
+    return name
 
 
 def timed_sql(url: str, script: str) -> float:

@@ -7,15 +7,21 @@ WITH scope AS MATERIALIZED (
     SELECT s.id, s.n
       FROM unnest(CAST(:client_ids AS uuid[])) WITH ORDINALITY AS s(id, n)
      WHERE pg_try_advisory_xact_lock(client_lock_key(s.id))
+), per_campaign AS (
+    -- per client and campaign first (as triage_clients.sql: no sort of every lead with its campaign)
+    SELECT l.client_id, l.campaign_link_id, count(*) AS evaluated
+      FROM leads l
+     WHERE l.client_id IN (SELECT s.id FROM scope s) AND l.is_active AND l.completed_at IS NULL
+     GROUP BY l.client_id, l.campaign_link_id
 ), counted AS (
     SELECT s.id, s.n,
-           count(l.id) AS evaluated,
-           count(l.id) FILTER (WHERE jsonb_typeof(c.messages) <> 'array') AS skipped,
+           coalesce(sum(p.evaluated), 0)::bigint AS evaluated,
+           coalesce(sum(p.evaluated) FILTER (WHERE jsonb_typeof(c.messages) <> 'array'), 0)::bigint AS skipped,
            coalesce(string_agg(DISTINCT c.name || ' (' || c.id || ')', ', ')
                     FILTER (WHERE jsonb_typeof(c.messages) <> 'array'), '') AS invalid_campaigns
       FROM scope s
-      LEFT JOIN leads l ON l.client_id = s.id AND l.is_active AND l.completed_at IS NULL
-      LEFT JOIN campaigns c ON c.id = l.campaign_link_id
+      LEFT JOIN per_campaign p ON p.client_id = s.id
+      LEFT JOIN campaigns c ON c.id = p.campaign_link_id
      GROUP BY s.id, s.n
 ), abandoned AS (
     UPDATE de_enrollment_runs r

@@ -11,9 +11,9 @@ WITH scope AS MATERIALIZED (
            count(l.id) FILTER (WHERE jsonb_typeof(c.messages) <> 'array') AS skipped,
            coalesce(string_agg(DISTINCT c.name || ' (' || c.id || ')', ', ')
                     FILTER (WHERE jsonb_typeof(c.messages) <> 'array'), '') AS invalid_campaigns,
-           count(l.id) FILTER (WHERE l.opted_out OR l.booked_meeting
-                               OR l.current_message_position >= CASE WHEN jsonb_typeof(c.messages) = 'array'
-                                                                     THEN jsonb_array_length(c.messages) END) AS due
+           count(l.id) FILTER (WHERE de_enrollment_lead_due(l.is_active, l.completed_at, l.opted_out,
+                                                            l.booked_meeting, l.current_message_position,
+                                                            c.messages)) AS due
       FROM scope s
       LEFT JOIN leads l ON s.locked AND l.client_id = s.id AND l.is_active AND l.completed_at IS NULL
       LEFT JOIN campaigns c ON c.id = l.campaign_link_id

@@ -1,0 +1,281 @@
+"""`make bench`, retention part: the instance database after a simulated week of the real schedules, and what
+`prune_runs_job` leaves of it.
+
+On a fresh PostgreSQL Dagster instance (the production dagster.yaml) and 1,000 seeded clients (~100 leads each):
+1. every scheduled job runs once for real (`campaign-ops run-job`, in a child process): the sweep twice (the
+   first de-enrolls what the seeder left due, the second is the quiet sweep most ticks are), the checks, reports,
+   reconciliation, archival, retention;
+2. a week (plus a day) of the schedules' ticks is laid down from those runs: for every tick of every schedule's
+   cron in that time, a copy of the job's real run — its `runs`, `run_tags`, `event_logs` and
+   `asset_check_executions` rows (every instance table with a run_id), the run id replaced and the timestamps
+   moved to the tick. So each simulated run stores what the real one stored, byte for byte;
+3. `prune_runs_job` runs for real (execute_in_process on the instance) with a 7-day retention: it deletes the
+   oldest day.
+Prints the instance tables' size (pg_total_relation_size of every table in the instance database) after the week,
+before and after the prune, after VACUUM (the space PostgreSQL reuses for new rows) and after VACUUM FULL (what the
+kept runs take: the steady state of a 7-day retention), and the rows per table. Sensor-launched runs (the due
+sensor's, the checks after a sweep) are not simulated: they follow the platform's traffic; one run's bytes are
+printed so they can be added.
+"""
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+
+from bench.common import admin_exec, admin_url, fresh_copy
+from campaign_ops.db import migrations
+from campaign_ops.db.engine import make_engine
+from campaign_ops.demo.seed import seed_demo_data
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+SIZE = """
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind = 'r' AND n.nspname = 'public'
+"""
+
+
+def run_job(job: str, env: dict[str, str]) -> tuple[str | None, float]:
+    """The run id of one real run of `job` (None if it did not start) and the command's wall seconds."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [str(BIN / "campaign-ops"), "run-job", job], env={**os.environ, **env}, capture_output=True, text=True, cwd=ROOT
+    )
+    match = re.search(r"\(run ([0-9a-f-]{36})\)", proc.stdout)
+    if match is None:
+        print(f"  {job}: no run ({proc.stderr.strip().splitlines()[-1:] or proc.stdout[-200:]})", flush=True)
+    return (match.group(1) if match else None), time.monotonic() - started
+
+
+def ticks(cron: str, timezone: str, start: dt.datetime, end: dt.datetime) -> Iterator[dt.datetime]:
+    from dagster._utils.schedules import cron_string_iterator
+
+    for tick in cron_string_iterator(start.timestamp(), cron, timezone):
+        if tick >= end:
+            return
+        yield tick
+
+
+def run_tables(conn: Connection) -> dict[str, list[tuple[str, str]]]:
+    """Every instance table with a run_id column: its columns (name, type) but the serial id."""
+    rows = conn.execute(
+        text(
+            """
+            SELECT c.table_name, c.column_name, c.data_type
+              FROM information_schema.columns c
+             WHERE c.table_schema = 'public'
+               AND c.table_name IN (SELECT table_name FROM information_schema.columns
+                                     WHERE table_schema = 'public' AND column_name = 'run_id')
+               AND c.column_default IS DISTINCT FROM ('nextval(''' || c.table_name || '_id_seq''::regclass)')
+             ORDER BY c.table_name, c.ordinal_position
+            """
+        )
+    ).all()
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in rows:
+        tables.setdefault(table, []).append((column, kind))
+    return tables
+
+
+def clone(conn: Connection, tables: dict[str, list[tuple[str, str]]], run_id: str, at: list[dt.datetime]) -> None:
+    """Copies of one run's rows in every run table, one per time in `at`: new run id (also inside the serialized
+    bodies, so Dagster reads them as their own runs), timestamps moved by (time - the run's creation)."""
+    created = conn.execute(text("SELECT create_timestamp FROM runs WHERE run_id = :r"), {"r": run_id}).scalar_one()
+    ids = [str(uuid.uuid4()) for _ in at]
+    shifts = [(t.replace(tzinfo=None) - created).total_seconds() for t in at]
+    for table, columns in sorted(tables.items(), key=lambda kv: kv[0] != "runs"):  # the runs first (foreign keys)
+        values = []
+        for column, kind in columns:
+            if column == "run_id":
+                values.append("g.new_id")
+            elif kind == "text" or kind.startswith("character"):
+                values.append(f"replace(t.{column}, :old, g.new_id)")
+            elif kind.startswith("timestamp"):
+                values.append(f"t.{column} + make_interval(secs => g.shift)")
+            elif kind == "double precision" and column.endswith(("_time", "timestamp")):
+                values.append(f"t.{column} + g.shift")
+            else:
+                values.append(f"t.{column}")
+        names = ", ".join(c for c, _ in columns)
+        conn.execute(
+            text(
+                f"INSERT INTO {table} ({names}) SELECT {', '.join(values)} FROM {table} t, "
+                "unnest(CAST(:ids AS text[]), CAST(:shifts AS float8[])) AS g(new_id, shift) WHERE t.run_id = :old"
+            ),
+            {"ids": ids, "shifts": shifts, "old": run_id},
+        )
+
+
+def largest_tables(url: str, n: int = 4) -> str:
+    engine = make_engine(url, pooled=False)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
+                " JOIN pg_namespace s ON s.oid = c.relnamespace"
+                " WHERE c.relkind = 'r' AND s.nspname = 'public' ORDER BY 2 DESC LIMIT :n"
+            ),
+            {"n": n},
+        ).all()
+    engine.dispose()
+    return ", ".join(f"{name} {size / 1e6:,.0f} MB" for name, size in rows)
+
+
+def sizes(url: str) -> tuple[int, dict[str, int]]:
+    engine = make_engine(url, pooled=False)
+    with engine.connect() as conn:
+        total = int(conn.execute(text(SIZE)).scalar_one())
+        counts = {
+            t: int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())
+            for t in ("runs", "run_tags", "event_logs", "asset_check_executions")
+        }
+    engine.dispose()
+    return total, counts
+
+
+def vacuum(url: str, full: bool) -> None:
+    engine = make_engine(url, pooled=False)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM FULL" if full else "VACUUM")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--leads-per-client", type=int, default=100)
+    parser.add_argument("--days", type=int, default=8, help="days of schedule ticks laid down (a week and a day)")
+    parser.add_argument("--retention-days", type=int, default=7, help="prune_runs_job's older_than_days")
+    args = parser.parse_args()
+    bench_started = time.monotonic()
+    admin = admin_url()
+    url = fresh_copy(admin, "co_retention_data", None)
+    migrations.upgrade(url)
+    engine = make_engine(url, pooled=False)
+    with engine.begin() as conn:
+        seed_demo_data(
+            conn, clients=args.clients, campaigns_per_client=2, leads=args.clients * args.leads_per_client, seed=7
+        )
+    engine.dispose()
+    dagster_url = fresh_copy(admin, "co_retention_dagster", None)
+    with tempfile.TemporaryDirectory() as home:
+        (Path(home) / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        env = {"DATABASE_URL": url, "DAGSTER_PG_URL": dagster_url, "DAGSTER_HOME": home}
+        os.environ.update(env)
+        import dagster as dg
+
+        from campaign_ops.definitions import defs
+        from campaign_ops.retention.defs import prune_runs_job
+
+        schedules = sorted(defs.get_repository_def().schedule_defs, key=lambda s: s.name)
+        # one real run per scheduled job (the sweep: one with work first, then the quiet one the ticks copy)
+        templates: dict[str, str] = {}
+        run_seconds = 0.0
+        for schedule in schedules:
+            jobs = [schedule.job_name] * (2 if schedule.job_name == "de_enrollment_sweep_job" else 1)
+            for job in jobs:
+                run, seconds = run_job(job, env)
+                run_seconds += seconds
+                if run:
+                    templates[schedule.name] = run
+        engine = make_engine(dagster_url, pooled=False)
+        with engine.connect() as conn:
+            real_bytes = {
+                name: int(
+                    conn.execute(
+                        text("SELECT coalesce(sum(pg_column_size(e.*)), 0) FROM event_logs e WHERE run_id = :r"),
+                        {"r": run},
+                    ).scalar_one()
+                )
+                for name, run in templates.items()
+            }
+        size_real, _ = sizes(dagster_url)
+        # the simulated days end now, so the real prune job's cutoff (now - retention) falls inside them
+        end = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        start = end - dt.timedelta(days=args.days)
+        week_end = start + dt.timedelta(days=7)
+        per_day: dict[str, int] = {}
+        simulated = 0
+        with engine.begin() as conn:
+            tables = run_tables(conn)
+        for phase_start, phase_end in ((start, week_end), (week_end, end)):
+            with engine.begin() as conn:
+                for schedule in schedules:
+                    if schedule.name not in templates:
+                        continue
+                    at = list(
+                        ticks(schedule.cron_schedule, schedule.execution_timezone or "UTC", phase_start, phase_end)
+                    )
+                    if phase_start == start:
+                        per_day[schedule.name] = round(len(at) / 7)
+                    if at:
+                        clone(conn, tables, templates[schedule.name], at)
+                        simulated += len(at)
+            if phase_end == week_end:
+                size_week, rows_week = sizes(dagster_url)
+                largest_week = largest_tables(dagster_url)
+        size_before, rows_before = sizes(dagster_url)
+        started = time.monotonic()
+        with dg.DagsterInstance.get() as instance:
+            result = prune_runs_job.execute_in_process(
+                instance=instance,
+                run_config={"ops": {"prune_old_runs": {"config": {"older_than_days": args.retention_days}}}},
+            )
+        prune_seconds = time.monotonic() - started
+        if not result.success:
+            raise SystemExit("prune_runs_job failed")
+        size_after, rows_after = sizes(dagster_url)
+        vacuum(dagster_url, full=False)
+        size_vacuum, _ = sizes(dagster_url)
+        vacuum(dagster_url, full=True)
+        size_full, rows_full = sizes(dagster_url)
+        engine.dispose()
+    for name in ("data", "dagster"):
+        admin_exec(admin, f'DROP DATABASE IF EXISTS "co_retention_{name}" WITH (FORCE)')
+
+    mb = 1e6
+    print()
+    print(f"Scheduled runs per day ({args.clients:,} clients): " + ", ".join(f"{k} {v}" for k, v in per_day.items()))
+    print(f"… {sum(per_day.values()):,} a day; {simulated:,} runs laid down over {args.days} days")
+    print("Event-log bytes of each real run: " + ", ".join(f"{k} {v / 1000:.1f} KB" for k, v in real_bytes.items()))
+    daily = sorted(((per_day.get(k, 0) * v, k) for k, v in real_bytes.items()), reverse=True)
+    print("… times its runs a day: " + ", ".join(f"{k} {b / 1e6:,.1f} MB" for b, k in daily if b))
+    print(f"Largest instance tables after the week: {largest_week}")
+    print()
+    print(
+        f"| instance database ({args.clients:,} clients), tables of the Dagster instance "
+        "| size | runs | event-log rows | check rows |"
+    )
+    print("|---|---|---|---|---|")
+    print(f"| after the real runs ({len(templates)} jobs, sweep twice) | {size_real / mb:,.1f} MB | | | |")
+    for label, size, rows in (
+        ("after a simulated week of the schedules", size_week, rows_week),
+        (f"after {args.days} days, before prune_runs_job", size_before, rows_before),
+        (
+            f"after prune_runs_job (older_than_days={args.retention_days}, {prune_seconds:.1f} s)",
+            size_after,
+            rows_after,
+        ),
+        ("… after VACUUM (freed space reused by new rows)", size_vacuum, rows_after),
+        (f"… after VACUUM FULL: steady state of a {args.retention_days}-day retention", size_full, rows_full),
+    ):
+        print(
+            f"| {label} | {size / mb:,.1f} MB | {rows['runs']:,} | {rows['event_logs']:,} | "
+            f"{rows['asset_check_executions']:,} |"
+        )
+    print(f"\nretention bench took {time.monotonic() - bench_started:.0f} s (real runs {run_seconds:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
