@@ -5,7 +5,7 @@ from alembic import op
 from campaign_ops.db.migrations import apply_sql_revision, rollback_sql_revision
 
 revision = "0037"
-down_revision = "0035"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 
