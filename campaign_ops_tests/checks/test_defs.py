@@ -422,6 +422,34 @@ def test_thresholds_come_from_run_config_and_bad_config_is_one_clear_error(
     assert len(messages) == 3 and all("'not-a-uuid' is not a uuid" in m for m in messages)
 
 
+def test_one_tick_passes_over_every_run_that_de_enrolled_nothing(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """Runs that de-enrolled nothing end all the time (the 5-minute checks, the due sensor's runs): the after-run
+    sensor passes over all of them in one tick and asks for the checks after the sweep that ended behind them."""
+    a, b = two_clients(conn)
+    instance.add_dynamic_partitions("clients", [a, b])
+    defs = make_defs(db_url)
+    sensor = defs.resolve_sensor_def(checks.integrity_checks_after_de_enrollment_sensor.name)
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
+        data = sensor.evaluate_tick(context)
+        return dg.SensorResult(run_requests=data.run_requests, cursor=data.cursor)
+
+    start = tick(None)  # the sensor's first tick only sets its cursor at the newest event
+    for _ in range(3):
+        assert defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance).success
+    sweep = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+        instance=instance, tags={RANGE_START_TAG: a, RANGE_END_TAG: b}
+    )
+    assert sweep.success
+
+    after = tick(start.cursor)
+    assert [r.run_key for r in after.run_requests or []] == [f"integrity_checks_after:{sweep.run_id}"]
+    assert [r.run_key for r in tick(after.cursor).run_requests or []] == []  # and each run once
+
+
 def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:
