@@ -15,15 +15,17 @@ Safety beyond plain Alembic:
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from campaign_ops.db.engine import connect, make_engine
 from campaign_ops.errors import CampaignOpsError
+
+# Alembic is imported where a migration runs, not with this module: every `campaign-ops` command imports this
+# module (for run_script and the schema checks), and Alembic alone was a quarter of the command line's start-up
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
@@ -78,7 +80,9 @@ def file_checksum(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str) -> "Config":
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     config.attributes["url"] = url
@@ -184,6 +188,8 @@ def check_target(to: str) -> None:
 
 def upgrade(url: str, to: str = "head") -> list[str]:
     """Apply migrations up to `to`; returns the revisions this call applied (empty when already there)."""
+    from alembic import command
+
     check_target(to)
     config = alembic_config(url)
     command.upgrade(config, to)
@@ -192,6 +198,8 @@ def upgrade(url: str, to: str = "head") -> list[str]:
 
 def downgrade(url: str, to: str) -> list[str]:
     """Roll back down to `to`; returns the revisions reached, step by step."""
+    from alembic import command
+
     check_target(to)
     config = alembic_config(url)
     config.attributes["downgrade_to"] = to
@@ -200,6 +208,8 @@ def downgrade(url: str, to: str) -> list[str]:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
     assert head is not None
     return head
@@ -207,11 +217,15 @@ def head_revision() -> str:
 
 def all_revisions() -> list[str]:
     """Revisions from first to head."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config(""))
     return [rev.revision for rev in reversed(list(script.walk_revisions()))]
 
 
 def status(url: str) -> MigrationStatus:
+    from alembic.runtime.migration import MigrationContext
+
     engine = make_engine(url, pooled=False)
     with connect(engine) as conn:
         current = MigrationContext.configure(conn).get_current_revision()
