@@ -28,7 +28,8 @@ from campaign_ops.clients.scope import active_client_ids
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops.resources import DatabaseResource

@@ -34,7 +34,8 @@ from bench.service_bench import start_services
 from campaign_ops.cli.dev import DagsterServices
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.due_queue.core import settle
 from campaign_ops_tests.e2e.dagster_api import REPOSITORY, DagsterApi, wait_for

@@ -11,7 +11,9 @@ from campaign_ops.cli.types import NON_BLANK, bounded_int
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.clients.scope import active_client_ids, require_clients
 from campaign_ops.db.engine import connect, disposing_connection, disposing_engine
-from campaign_ops.de_enrollment.core import ClientResult, DeEnrollmentSettings, SweepResult, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.results import ClientResult, SweepResult
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.de_enrollment.skipped import Decision, pending_skipped, resolve_skipped
 from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql

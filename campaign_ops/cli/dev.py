@@ -135,7 +135,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     """Run a partitioned job as a real Dagster run on the project's instance (it shows in the UI)."""
     from campaign_ops.clients.partition_keys import active_clients
     from campaign_ops.clients.scope import require_clients
-    from campaign_ops.de_enrollment.core import DeEnrollmentSettings
+    from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 
     # everything that can be refused is, in one line, before Dagster is even imported
     DeEnrollmentSettings.from_env()  # a bad DE_ENROLLMENT_* here, not as a failed run's stack trace

@@ -37,13 +37,9 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
-from campaign_ops.de_enrollment.core import (
-    DEFAULT_MAX_RUNTIME_MS,
-    ClientResult,
-    DeEnrollmentSettings,
-    SweepResult,
-    de_enroll_clients,
-)
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.results import ClientResult, SweepResult
+from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
 from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.pause import WRITES, refuse_if_paused

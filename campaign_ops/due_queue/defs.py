@@ -31,13 +31,13 @@ from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings
 from campaign_ops.de_enrollment.defs import (
     MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
     SWEEP_OP_NAME,
     max_runtime_seconds,
 )
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
 from campaign_ops.due_queue.core import (
     DUE_CLIENTS,

@@ -3,7 +3,9 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, SweepResult, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.results import SweepResult
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 
 

@@ -5,7 +5,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
 from campaign_ops.db.engine import make_engine
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.errors import ConfigError
 from campaign_ops_tests.conftest import create_database, drop_database

@@ -2,7 +2,9 @@
 
 from sqlalchemy import Connection, Engine, text
 
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, _Pace, de_enroll_clients
+from campaign_ops.de_enrollment.client_pass import Pace
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops_tests.de_enrollment.conftest import make_client
 
 
@@ -53,7 +55,7 @@ def test_a_finished_client_goes_after_one_never_reached(conn: Connection, engine
 
 def test_chunks_shrink_to_fit_the_remaining_budget() -> None:
     settings = DeEnrollmentSettings(chunk_size=50_000)
-    pace = _Pace()
+    pace = Pace()
     first = pace.chunk_size(settings, remaining_ms=100)
     assert first == 100  # before any measurement: a small first chunk, not the whole 50 000
     pace.observe(100, 50.0)  # 0.5 ms per lead

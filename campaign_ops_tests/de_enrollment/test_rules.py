@@ -2,7 +2,8 @@
 
 from sqlalchemy import Connection, Engine, text
 
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops_tests.de_enrollment.conftest import ClientData, lead_state, make_client, run, snapshot
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS

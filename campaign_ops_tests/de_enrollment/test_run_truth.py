@@ -7,7 +7,8 @@ from sqlalchemy.engine import make_url
 
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment import core
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.sqlfiles import load_sql
 from campaign_ops_tests.conftest import _admin_engine
 from campaign_ops_tests.de_enrollment.conftest import make_client

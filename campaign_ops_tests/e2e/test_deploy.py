@@ -10,7 +10,7 @@ import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 
 from campaign_ops.db.urls import normalise_url
-from campaign_ops.de_enrollment.core import DEFAULT_MAX_RUNTIME_MS
+from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS
 from campaign_ops.definitions import defs
 from campaign_ops.service.supervisor import ServicePorts, service_commands
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, text
 
-from campaign_ops.de_enrollment.core import DeEnrollmentSettings, de_enroll_clients
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.reconciliation.core import ReconciliationSettings, reconcile_clients
 from campaign_ops_tests.factories import add_campaign, add_client
 from campaign_ops_tests.reconciliation.builders import (
