@@ -280,7 +280,18 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
 def worker_in_the_middle_of_work(service: RunningService, engine: Engine, run_id: str) -> psutil.Process:
     """The run worker of `run_id` once its run is STARTED and it has committed some leads, but not all."""
     api = service.api
-    wait_for("the run to start", lambda: api.run(run_id)["status"] == "STARTED", timeout_seconds=180)
+    # with the whole suite beside it, a retry was once seen not STARTED within 180 s (cause not pinned down: the
+    # run queue holds 4 runs and the scheduled ones keep coming): wait longer, and name the statuses it went through
+    statuses: list[str] = []
+
+    def started() -> bool:
+        statuses.append(api.run(run_id)["status"])
+        return statuses[-1] == "STARTED"
+
+    try:
+        wait_for("the run to start", started, timeout_seconds=300)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; its statuses meanwhile: {list(dict.fromkeys(statuses))}") from None
     pid = wait_for("the run worker's pid", lambda: api.run_worker_pid(run_id), timeout_seconds=60)
     logged = "SELECT count(*) FROM de_enrollment_lead_log l JOIN de_enrollment_runs r ON r.id = l.run_id "
     logged += "WHERE r.dagster_run_id = :run_id"
