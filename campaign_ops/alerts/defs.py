@@ -39,7 +39,8 @@ from campaign_ops.alerts.model import Alert, LogSink, Notifier, Resolution, Reso
 from campaign_ops.alerts.notifiers import build_notifier
 from campaign_ops.alerts.policy import AlertSettings
 from campaign_ops.alerts.run_alerts import TypeKey, put, run_event_alerts
-from campaign_ops.alerts.sources import client_names, client_pass_problems
+from campaign_ops.alerts.sources import client_pass_problems
+from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.errors import mask_secrets
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.ui_url import dagster_ui_url

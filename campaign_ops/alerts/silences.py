@@ -11,8 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from campaign_ops.alerts.model import ALERT_TYPES
-from campaign_ops.alerts.sources import client_names
-from campaign_ops.clients.partition_keys import parse_uuid
+from campaign_ops.clients.partition_keys import client_names, parse_uuid
 from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops.sqlfiles import load_sql
 

@@ -1,4 +1,5 @@
-"""What the alert sensors read from the database: clients' failed/partial passes, client names.
+"""What the alert sensors read from the database: clients' failed/partial passes (client names come from
+campaign_ops.clients.partition_keys).
 
 (The SOP's health lines are not read here: the asset checks detect them, campaign_ops.alerts.check_alerts.)
 
@@ -10,7 +11,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from campaign_ops.clients import partition_keys
 from campaign_ops.sqlfiles import load_sql
 
 
@@ -36,8 +36,3 @@ def client_pass_problems(conn: Connection, dagster_run_ids: Sequence[str]) -> di
     for row in rows:
         result.setdefault(row["dagster_run_id"], []).append(ClientPassProblem(**row))
     return result
-
-
-def client_names(conn: Connection, client_ids: Sequence[str]) -> dict[str, str]:
-    """Company names of the given client uuids (unknown ids are left out)."""
-    return partition_keys.client_names(conn, client_ids)

@@ -125,19 +125,13 @@ class DailyHealthReport:
         )
 
 
-def _client_names(conn: Connection, client_ids: list[str]) -> dict[str, str]:
-    if not client_ids:
-        return {}
-    return partition_keys.client_names(conn, client_ids)
-
-
 def daily_health_report(conn: Connection) -> DailyHealthReport:
     """The SOP's morning health check: overnight runs, alerts, stuck leads."""
     runs = conn.execute(load_sql(__file__, "daily_overnight_runs.sql")).one()
     alert_rows = conn.execute(
         load_sql(__file__, "daily_alerts.sql"), {"hours_since_success_above": sop.HOURS_SINCE_SUCCESS_ERROR_ABOVE}
     ).all()
-    names = _client_names(conn, [str(r.client_id) for r in alert_rows])
+    names = partition_keys.client_names(conn, [str(r.client_id) for r in alert_rows])
     alerts = [
         ClientAlert(
             client_id=str(r.client_id),
