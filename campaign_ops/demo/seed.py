@@ -69,22 +69,5 @@ def _client_ids(conn: Connection, params: dict) -> list:
 
 
 def summarise(conn: Connection, client_ids: list) -> SeedSummary:
-    row = conn.execute(
-        text(
-            """
-            SELECT (SELECT count(*) FROM clients WHERE id = ANY(:ids)),
-                   (SELECT count(*) FROM clients WHERE id = ANY(:ids) AND NOT is_active),
-                   (SELECT count(*) FROM campaigns WHERE client_id = ANY(:ids)),
-                   count(*),
-                   count(*) FILTER (WHERE l.is_active AND NOT l.opted_out AND NOT l.booked_meeting
-                                    AND l.current_message_position >= jsonb_array_length(c.messages)),
-                   count(*) FILTER (WHERE l.is_active AND l.opted_out),
-                   count(*) FILTER (WHERE l.is_active AND l.booked_meeting),
-                   count(*) FILTER (WHERE l.completed_at IS NOT NULL)
-              FROM leads l JOIN campaigns c ON c.id = l.campaign_link_id
-             WHERE l.client_id = ANY(:ids)
-            """
-        ),
-        {"ids": client_ids},
-    ).one()
+    row = conn.execute(load_sql(__file__, "summarise.sql"), {"ids": client_ids}).one()
     return SeedSummary(*row)
