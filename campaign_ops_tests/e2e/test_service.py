@@ -232,7 +232,8 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
     )
 
     # (a) the sweep's run worker only
-    worker = worker_in_the_middle_of_work(service, engine, sweep_id)
+    due = seeded.completable + seeded.opted_out_waiting + seeded.booked_waiting
+    worker = worker_in_the_middle_of_work(service, engine, sweep_id, due)
     worker.kill()
     failed = api.wait_run_finished(sweep_id, timeout_seconds=60)
     assert failed["status"] == "FAILURE"
@@ -244,7 +245,7 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
     assert first_retry["tags"]["dagster/max_runtime"] == str(CRASH_MAX_RUNTIME_SECONDS)
 
     # (b) the retry's run worker and the code server with it
-    worker = worker_in_the_middle_of_work(service, engine, first_retry["runId"])
+    worker = worker_in_the_middle_of_work(service, engine, first_retry["runId"], due)
     code_server = service.code_server()
     killed_at = time.monotonic()
     for proc in (worker, code_server):
@@ -264,8 +265,7 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
     assert finished["status"] == "SUCCESS", api.run_messages(second_retry["runId"])[-20:]
 
     # every awaiting lead de-enrolled exactly once: nothing half-applied, nothing twice
-    expected = seeded.completable + seeded.opted_out_waiting + seeded.booked_waiting
-    assert scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log") == expected
+    assert scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log") == due
     with engine.connect() as conn:
         assert conn.exec_driver_sql(SOP_STUCK_LEADS).scalar() == 0
         assert conn.exec_driver_sql(SOP_STATS_DRIFT).all() == []
@@ -277,28 +277,27 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
     assert advisory_locks(engine) == 0
 
 
-def worker_in_the_middle_of_work(service: RunningService, engine: Engine, run_id: str) -> psutil.Process:
-    """The run worker of `run_id` once its run is STARTED and it has committed some leads, but not all."""
+def worker_in_the_middle_of_work(service: RunningService, engine: Engine, run_id: str, due: int) -> psutil.Process:
+    """The run worker of `run_id`, frozen (SIGSTOP) once it has committed some leads, but not all `due`.
+
+    Polling the run's status through GraphQL is too slow to catch a pass that needs only seconds (a retry was seen
+    going from STARTING to SUCCESS between two polls): the worker's pid is logged before it starts work, the
+    database is polled for its commits, and the frozen worker cannot finish while the caller checks and kills it."""
     api = service.api
-    # with the whole suite beside it, a retry was once seen not STARTED within 180 s (cause not pinned down: the
-    # run queue holds 4 runs and the scheduled ones keep coming): wait longer, and name the statuses it went through
-    statuses: list[str] = []
-
-    def started() -> bool:
-        statuses.append(api.run(run_id)["status"])
-        return statuses[-1] == "STARTED"
-
-    try:
-        wait_for("the run to start", started, timeout_seconds=300)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; its statuses meanwhile: {list(dict.fromkeys(statuses))}") from None
-    pid = wait_for("the run worker's pid", lambda: api.run_worker_pid(run_id), timeout_seconds=60)
+    pid = wait_for("the run worker's pid", lambda: api.run_worker_pid(run_id), timeout_seconds=300)
+    worker = psutil.Process(pid)
     logged = "SELECT count(*) FROM de_enrollment_lead_log l JOIN de_enrollment_runs r ON r.id = l.run_id "
     logged += "WHERE r.dagster_run_id = :run_id"
-    wait_for("the run to commit some leads", lambda: scalar(engine, logged, run_id=run_id) >= 100, 120, 0.2)
-    assert api.run(run_id)["status"] == "STARTED", "the run finished before it could be killed"
+    wait_for("the run to commit some leads", lambda: scalar(engine, logged, run_id=run_id) >= 100, 300, 0.1)
+    try:
+        worker.suspend()
+    except psutil.NoSuchProcess:
+        raise AssertionError("the run worker ended before it could be frozen") from None
+    status = api.run(run_id)["status"]
+    assert status == "STARTED", f"the run is {status}, not in the middle of its work"
+    assert scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log") < due, "nothing was left to do"
     service.remember_pids()
-    return psutil.Process(pid)
+    return worker
 
 
 def retry_of(api: DagsterApi, run_id: str) -> dict | None:
