@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
@@ -51,21 +51,10 @@ def seed_demo_data(
     conn.execute(load_sql(__file__, "seed_clients_campaigns.sql"), params)
     conn.execute(load_sql(__file__, "seed_leads.sql"), params)
     conn.execute(load_sql(__file__, "seed_onboarding_lifecycle.sql"), params)
-    # counters consistent with the leads, by the same definitions de-enrollment and reconciliation use
-    conn.execute(
-        text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns WHERE client_id = ANY(:ids)"),
-        {"ids": _client_ids(conn, params)},
-    )
-    conn.execute(text("ANALYZE clients; ANALYZE campaigns; ANALYZE leads"))
-    return summarise(conn, _client_ids(conn, params))
-
-
-def _client_ids(conn: Connection, params: dict) -> list:
-    return list(
-        conn.execute(
-            text("SELECT md5(:seed || ':client:' || i)::uuid FROM generate_series(1, :clients) AS i"), params
-        ).scalars()
-    )
+    client_ids = list(conn.execute(load_sql(__file__, "seeded_client_ids.sql"), params).scalars())
+    conn.execute(load_sql(__file__, "refresh_counters.sql"), {"ids": client_ids})
+    conn.execute(load_sql(__file__, "analyze.sql"))
+    return summarise(conn, client_ids)
 
 
 def summarise(conn: Connection, client_ids: list) -> SeedSummary:
