@@ -18,3 +18,16 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines.extend("| " + " | ".join(cell(v) for v in row) + " |" for row in rows)
     return "\n".join(lines)
+
+
+def first_rows(table: str, max_rows: int, rest: str = "") -> str:
+    """`table` (as `markdown_table` writes it: a row per line) cut to its first `max_rows` rows, then a line saying
+    how many were left out and, in `rest`, where to read them. A check's evaluation is stored twice in the instance
+    database at every run: a thousand failing clients in every table would cost ~100 KB per evaluation, every
+    five minutes, for a table nobody reads past its first screen."""
+    lines = table.split("\n")
+    left_out = len(lines) - 2 - max_rows
+    if left_out <= 0:
+        return table
+    note = f"*… and {left_out:,} more row{'s' if left_out != 1 else ''}, not shown here{rest}*"
+    return "\n".join([*lines[: 2 + max_rows], "", note])
