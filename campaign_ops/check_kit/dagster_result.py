@@ -10,7 +10,7 @@ import dagster as dg
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.check_kit.markdown import first_rows, markdown_table
+from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, first_rows, markdown_table
 from campaign_ops.check_kit.outcome import CheckOutcome, Level
 from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, findings_by_name, guidance
 from campaign_ops.check_kit.snapshot import read_only_snapshot
@@ -20,10 +20,6 @@ from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.ui_url import dagster_ui_url
-
-# rows of a table an evaluation shows in the UI, the worst first (every failing client stays in the findings JSON,
-# which the alerts read): one screen, and the bytes of an evaluation stay small however many clients fail
-TABLE_ROWS_SHOWN = 50
 
 
 def scope_of(context: dg.AssetCheckExecutionContext, client_id: str | None) -> list[str] | None:
@@ -62,7 +58,7 @@ def outcome_to_check_result(
     metadata: dict[str, Any] = dict(figures)
     everyone = f": every client is in `{FINDINGS_METADATA}`" if per_client and scope is None else ""
     metadata.update(
-        {name: dg.MetadataValue.md(first_rows(table, TABLE_ROWS_SHOWN, everyone)) for name, table in tables.items()}
+        {name: dg.MetadataValue.md(first_rows(table, UI_TABLE_ROWS, everyone)) for name, table in tables.items()}
     )
     metadata["scope"] = _scope_text(scope, per_client, names)
     lines = getattr(outcome, "thresholds", None)
@@ -83,7 +79,7 @@ def outcome_to_check_result(
             for client, f in sorted(findings.items(), key=lambda kv: (-_rank(kv[1]), (names or {}).get(kv[0], "")))
         ]
         table = markdown_table(("level", "client", "id", "findings"), rows)
-        metadata["client_findings"] = dg.MetadataValue.md(first_rows(table, TABLE_ROWS_SHOWN, everyone))
+        metadata["client_findings"] = dg.MetadataValue.md(first_rows(table, UI_TABLE_ROWS, everyone))
     # a check that did not pass says where (the clients by name), what was found there and what to do, whatever
     # its scope: on-call reads this line in the UI and in the alert
     help_ = guidance(outcome.name, findings, names or {}, dagster_ui_url()) if outcome.level != Level.PASSED else None

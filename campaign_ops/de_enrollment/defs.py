@@ -31,14 +31,14 @@ from campaign_ops.assets import (
     de_enrollment_runs_asset,
     leads_asset,
 )
-from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, first_rows, markdown_table
 from campaign_ops.clients.partition_keys import keys_by_client_id
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.de_enrollment.core import de_enroll_clients
-from campaign_ops.de_enrollment.results import ClientResult, SweepResult
+from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, SweepResult
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
 from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
@@ -267,7 +267,10 @@ def de_enrollment_sweep(
     for r in changed:
         if r.client_id in known:  # a client activated since the last partition sync has no partition yet
             yield from _materializations(r, known[r.client_id])
-    noteworthy = [r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped]
+    noteworthy = sorted(
+        (r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped),
+        key=lambda r: (STATUS_ORDER.get(r.status, 0), -r.leads_de_enrolled, r.client_name),
+    )
     rows = [
         (r.status, r.client_name, r.client_id, r.leads_de_enrolled, r.leads_evaluated, r.duration_ms, r.error_details)
         for r in noteworthy
@@ -283,7 +286,9 @@ def de_enrollment_sweep(
             "clients_skipped": len(sweep.with_status("skipped")),
             "clients_failed": len(sweep.failed),
             "duration_ms": sweep.duration_ms,
-            "clients_with_changes_or_problems": dg.MetadataValue.md(markdown_table(headers, rows)),
+            "clients_with_changes_or_problems": dg.MetadataValue.md(
+                first_rows(markdown_table(headers, rows), UI_TABLE_ROWS, ": every client is in `client_figures`")
+            ),
             "client_figures": dg.MetadataValue.json(
                 {r.client_id: {k: v.value for k, v in _client_metadata(r).items()} for r in noteworthy}
             ),

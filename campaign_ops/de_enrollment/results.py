@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Status = Literal["success", "partial", "failed", "skipped"]
+# the order a run's table lists its clients in: what needs someone first
+STATUS_ORDER: dict[str, int] = {"failed": 0, "partial": 1, "skipped": 2, "success": 3}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, markdown_table
 from campaign_ops.due_queue.core import LatencyFigures, LatencyReport, database_now, latency, settle
 from campaign_ops.errors import DatabaseUnavailableError
 from campaign_ops.resources import DatabaseResource
@@ -23,8 +23,6 @@ de_enrollment_latency_asset = dg.AssetSpec(
     "`latency_p95_s · <client> · <id prefix>`, present in the runs that de-enrolled some of its leads).",
     kinds={"postgres"},
 )
-# per-client rows shown in the run's table (all of them are in the JSON)
-TABLE_ROWS = 50
 
 
 def client_p95_key(client_id: str, name: str) -> str:
@@ -53,7 +51,7 @@ def report_metadata(report: LatencyReport, names: dict[str, str] | None = None) 
     slowest = sorted(report.per_client.items(), key=lambda kv: -kv[1].p95)
     rows = [
         (names.get(c, "?"), c, f.leads, round(f.p50, 1), round(f.p95, 1), round(f.max, 1))
-        for c, f in slowest[:TABLE_ROWS]
+        for c, f in slowest[:UI_TABLE_ROWS]
     ]
     return {
         **figures_metadata(report.overall),
@@ -70,7 +68,9 @@ def report_metadata(report: LatencyReport, names: dict[str, str] | None = None) 
 
 @dataclass(frozen=True)
 class AfterPass:
-    metadata: dict[str, Any]  # for the run's output (empty when nothing was settled)
+    # for the run's output: the settled count and the overall figures (empty when nothing was settled); the
+    # per-client figures are on the materialization only, so a sweep at 1,000 clients stores them once
+    metadata: dict[str, Any]
     materialization: dg.AssetMaterialization | None
 
 
@@ -98,10 +98,13 @@ def settle_after_pass(
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
         warn(f"due-lead queue not settled this time (the next pass settles it): {str(exc).splitlines()[0]}")
         return AfterPass({}, None)
-    metadata: dict[str, Any] = {"due_queue_settled": settled.settled, **report_metadata(report, names)}
+    overall = figures_metadata(report.overall) if report.overall is not None else {}
     materialization = (
-        dg.AssetMaterialization(asset_key=de_enrollment_latency_asset.key, metadata=metadata)
+        dg.AssetMaterialization(
+            asset_key=de_enrollment_latency_asset.key,
+            metadata={"due_queue_settled": settled.settled, **report_metadata(report, names)},
+        )
         if report.overall is not None
         else None
     )
-    return AfterPass(metadata, materialization)
+    return AfterPass({"due_queue_settled": settled.settled, **overall}, materialization)

@@ -4,6 +4,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from campaign_ops.check_kit.markdown import UI_TABLE_ROWS
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.definitions import defs
 from campaign_ops_tests.de_enrollment.conftest import make_client, snapshot
@@ -300,6 +301,32 @@ def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Conn
         ).all()
     )
     assert statuses == {good.client_id: "success", bad.client_id: "failed", other.client_id: "success"}
+
+
+def test_a_sweeps_table_shows_who_needs_someone_first_and_its_json_every_client(
+    conn: Connection, db_env: str, instance
+) -> None:
+    busy = [make_client(conn, due=1) for _ in range(UI_TABLE_ROWS + 3)]
+    bad = make_client(conn, due=1)
+    conn.execute(
+        text(
+            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
+            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
+            f" WHEN (NEW.client_id = '{bad.client_id}') EXECUTE FUNCTION no_logs();"
+        )
+    )
+    conn.commit()
+    result = sweep_job().execute_in_process(instance=instance, raise_on_error=False)
+    assert not result.success
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    metadata = output.step_output_data.metadata
+    table = str(metadata["clients_with_changes_or_problems"].value)
+    rows = [line for line in table.split("\n") if line.startswith("| ")][1:]  # less the header
+    assert len(rows) == UI_TABLE_ROWS
+    assert rows[0].startswith("| failed |") and bad.client_id in rows[0]
+    assert "and 4 more rows, not shown here: every client is in `client_figures`" in table
+    assert set(metadata["client_figures"].value) == {c.client_id for c in [*busy, bad]}  # type: ignore[arg-type]
 
 
 def test_named_partition_keys_materialize_their_own_partitions(conn: Connection, db_env: str, instance) -> None:
