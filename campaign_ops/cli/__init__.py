@@ -1,5 +1,6 @@
 """`campaign-ops`: the operators' command line. Each command calls the same core functions as Dagster."""
 
+import importlib
 import logging
 import sys
 from typing import Any
@@ -7,24 +8,39 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.cli import (
-    alerts,
-    archival,
-    de_enrollment,
-    lifecycle,
-    onboarding,
-    pause,
-    reconciliation,
-    reports,
-)
-from campaign_ops.cli.db import db_group
-from campaign_ops.cli.demo import demo_group
-from campaign_ops.cli.dev import dev_command, run_job_command
 from campaign_ops.errors import CampaignOpsError, error_line, mask_secrets
+
+# each capability lists its own commands in campaign_ops/cli/<capability>.py (`commands`); a module is imported
+# only when one of its commands is asked for, in this order: `campaign-ops de-enroll` imports de-enrollment's
+# module alone, not the service's, the alerts' or the reports' (a third of the start-up's imports)
+CAPABILITIES = (
+    "de_enrollment",
+    "reconciliation",
+    "archival",
+    "reports",
+    "alerts",
+    "onboarding",
+    "lifecycle",
+    "pause",
+    "db",
+    "demo",
+    "dev",
+)
 
 
 class _OneLineErrors(click.Group):
-    """Bad input and unreachable servers end as one line on stderr and exit 1, never a traceback."""
+    """Bad input and unreachable servers end as one line on stderr and exit 1, never a traceback. Commands are
+    looked up in the CAPABILITIES' modules, imported on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(c.name for module in CAPABILITIES for c in _commands(module) if c.name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        for module in CAPABILITIES:
+            for command in _commands(module):
+                if command.name == cmd_name:
+                    return command
+        return None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -50,9 +66,6 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
 
 
-for command in [db_group, demo_group, dev_command, run_job_command]:
-    main.add_command(command)
-# each capability lists its own commands in campaign_ops/cli/<capability>.py
-for module in (de_enrollment, reconciliation, archival, reports, alerts, onboarding, lifecycle, pause):
-    for command in module.commands:
-        main.add_command(command)
+def _commands(module: str) -> list[click.Command]:
+    commands: list[click.Command] = importlib.import_module(f"campaign_ops.cli.{module}").commands
+    return commands

@@ -57,3 +57,6 @@ def verify_command() -> None:
     click.echo(f"Total checks: {len(items)} | Passed: {len(items) - len(missing)} | Failed: {len(missing)}")
     if missing:
         raise SystemExit(1)
+
+
+commands: list[click.Command] = [db_group]

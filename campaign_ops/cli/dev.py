@@ -181,3 +181,6 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     click.echo(f"see it at {dagster_ui_url()}/runs/{result.run_id} once `make dev` runs")
     if not result.success:
         raise SystemExit(1)
+
+
+commands: list[click.Command] = [dev_command, run_job_command]

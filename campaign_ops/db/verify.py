@@ -269,7 +269,8 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "process_de_enrollment_batch",
     # reconciliation
     "campaign_counter_drift",
-    # 0034: the set-based de-enrollment of many clients' leads in one statement
+    # 0034: the set-based de-enrollment of many clients' leads in one statement (0037, 0038 and 0040 replace its
+    # body: one read, the guard's gate, run ids carried by the scan)
     "de_enroll_leads",
     # 0035: the rule's lead-side part and the trigger that marks due leads
     "de_enrollment_lead_due",

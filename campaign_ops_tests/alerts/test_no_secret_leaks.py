@@ -79,7 +79,10 @@ COMMAND_ARGS: dict[str, list[str]] = {
 
 def leaf_commands(group: click.Group, prefix: str = "") -> list[str]:
     names = []
-    for name, command in sorted(group.commands.items()):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             if command.invoke_without_command:
                 names.append(f"{prefix}{name}")
