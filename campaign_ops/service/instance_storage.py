@@ -88,3 +88,13 @@ class PooledPostgresStorage(DagsterPostgresStorage):
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
             token_provider=get_token_provider_from_config(config_value),
         )
+
+
+def close_pooled_connections() -> None:
+    """Close the connections this process's pools keep open (the pools stay usable and reconnect on demand): for
+    a process that is not a service, e.g. a test that touched the instance, before it checks that no session of
+    the service is left on the database. A service process's pool ends with the process."""
+    with _lock:
+        engines = list(_engines.values())
+    for engine in engines:
+        engine.dispose()
