@@ -17,10 +17,13 @@ When they run (Dagster's own machinery, no side scheduler):
   that run covered. "After" is a run-status sensor rather than in the de-enrollment run itself: de-enrollment
   records `AssetMaterialization`s per changed client (so each client's figures stay on its partition), and
   Dagster skips a check step whose asset step yielded no output.
-- `alerting_checks_job` (stuck leads, de-enrollment health, schema contract): every 5 minutes. These checks are
-  the one detector of the SOP's alert lines (no success in 2 h, stuck leads above 100/500) and of the schema
-  contract; the asset check alert sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION.
-  A run of three small steps over every client writes one evaluation per check.
+- `alerting_checks_job` (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
+  minutes. These checks are the one detector of the SOP's alert lines (no success in 2 h, stuck leads above
+  100/500), of the schema contract and of the hardening report's stuck onboarding clients; the asset check alert
+  sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, PAYMENT_BLOCK, STUCK_CLIENT.
+  A run of four small steps over every client writes one evaluation per check. The onboarding check is in this
+  run rather than in a run of its own every 5 minutes: each run costs a run worker's start (~1.3 CPU-seconds,
+  Python and Dagster imported anew), and half the idle service's runs were those two schedules'.
 - `de_enrollment_health_job`, `schema_contract_job`: the same checks alone, for a one-off run.
 All are check jobs and schedules of check_kit/dagster_jobs.py (in process, on from the start, one run per tick).
 
@@ -52,6 +55,7 @@ from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
+from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
 from campaign_ops.resources import DatabaseResource
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
@@ -270,10 +274,10 @@ schema_contract_job = check_job(
 )
 alerting_checks_job = check_job(
     "alerting_checks_job",
-    [stuck_leads_check, de_enrollment_health_check, schema_contract_check],
+    [stuck_leads_check, de_enrollment_health_check, schema_contract_check, stuck_onboarding_clients_check],
     "The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
-    "schema contract), over every client: the asset_check_alert_sensor turns their failures into STUCK_LEADS, "
-    "NO_RECENT_SUCCESS and INVARIANT_VIOLATION alerts.",
+    "schema contract, stuck onboarding clients), over every client: the asset_check_alert_sensor turns their "
+    "failures into STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, PAYMENT_BLOCK and STUCK_CLIENT alerts.",
 )
 # its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
 skipped_de_enrollments_job = check_job(
@@ -297,8 +301,8 @@ integrity_checks_schedule = check_schedule(
 alerting_checks_schedule = check_schedule(
     alerting_checks_job,
     "2-59/5 * * * *",
-    "Every 5 minutes: stuck leads, de-enrollment health and the schema contract over every client — "
-    "the detectors of the SOP's alert lines (one run, one evaluation per check).",
+    "Every 5 minutes: stuck leads, de-enrollment health, the schema contract and stuck onboarding clients over "
+    "every client — the detectors of the SOP's alert lines (one run, one evaluation per check).",
 )
 
 

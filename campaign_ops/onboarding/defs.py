@@ -1,11 +1,12 @@
-"""Stuck onboarding clients as a Dagster asset check, evaluated every 5 minutes
-(the hardening report's RuntimeMonitor)."""
+"""Stuck onboarding clients as a Dagster asset check, evaluated every 5 minutes (the hardening report's
+RuntimeMonitor) in the run of `alerting_checks_job` (checks/defs.py), which its schedule starts; its own job is
+for a run of this check alone (Execute in the UI)."""
 
 import dagster as dg
 from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_jobs import check_job
 from campaign_ops.check_kit.dagster_result import could_not_run, outcome_to_check_result
 from campaign_ops.check_kit.outcome import Level
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
@@ -48,13 +49,9 @@ def stuck_onboarding_clients_check(
 
 
 stuck_onboarding_check_job = check_job(
-    "stuck_onboarding_check_job", [stuck_onboarding_clients_check], "Stuck onboarding clients (the hardening report)."
-)
-stuck_onboarding_check_schedule = check_schedule(
-    stuck_onboarding_check_job,
-    "*/5 * * * *",
-    "Every 5 minutes, as the hardening report's runtime monitor.",
-    run_key_prefix="stuck_onboarding",
+    "stuck_onboarding_check_job",
+    [stuck_onboarding_clients_check],
+    "Stuck onboarding clients (the hardening report), alone; every 5 minutes it runs in alerting_checks_job.",
 )
 
 
@@ -62,5 +59,4 @@ defs = dg.Definitions(
     assets=[onboarding_states_asset],
     asset_checks=[stuck_onboarding_clients_check],
     jobs=[stuck_onboarding_check_job],
-    schedules=[stuck_onboarding_check_schedule],
 )

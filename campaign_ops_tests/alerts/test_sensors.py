@@ -497,6 +497,27 @@ def test_health_breaches_alert_and_resolve(
     assert len(resolved) == 2 and open_keys(conn) == set()
 
 
+def test_the_5_minute_run_detects_stuck_onboarding_clients_and_the_check_sensor_alerts(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
+) -> None:
+    """The onboarding check has no 5-minute run of its own: the alerting checks' run (what their 5-minute schedule
+    launches) evaluates it, and the check sensor raises its PAYMENT_BLOCK from that run's evaluation."""
+    unpaid = add_client(conn, name="Unpaid Dental")
+    conn.execute(text("UPDATE clients SET payment_active = false WHERE id = :c"), {"c": unpaid})
+    conn.execute(
+        text(
+            "INSERT INTO onboarding_states (client_id, current_state, state_entered_at)"
+            " VALUES (:c, 'S5_CONFIRM_LIVE', now() - interval '3 hours')"
+        ),
+        {"c": unpaid},
+    )
+    conn.commit()
+    run_checks(driver.instance)
+    driver.tick(CHECKS)
+    assert [t for t in slack.titles() if "S5_CONFIRM_LIVE without payment" in t], slack.titles()
+    assert ("PAYMENT_BLOCK", f"payment_block:{unpaid}") in open_keys(conn)
+
+
 def test_one_fact_is_one_message_whichever_check_run_says_it(
     driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
 ) -> None:

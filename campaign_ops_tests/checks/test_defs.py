@@ -22,6 +22,7 @@ from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
 from campaign_ops_tests.factories import add_campaign, add_client
@@ -50,6 +51,7 @@ stand_in_job = dg.define_asset_job(
 def make_defs(url: str) -> dg.Definitions:
     return dg.Definitions.merge(
         checks.defs,
+        onboarding.defs,  # its check runs in the 5-minute alerting_checks_job
         dg.Definitions(
             assets=[stand_in_de_enrollment], jobs=[stand_in_job], resources={"database": DatabaseResource(url=url)}
         ),
@@ -129,6 +131,8 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
             "database_schema_schema_contract",
             "de_enrollment_runs_de_enrollment_health",
             "leads_stuck_leads",
+            # the onboarding check runs every 5 minutes in this run, not in a run (a run worker) of its own
+            "onboarding_states_stuck_onboarding_clients",
         ],
         "skipped_de_enrollments_job": ["leads_skipped_de_enrollments"],
     }

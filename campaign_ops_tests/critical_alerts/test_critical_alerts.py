@@ -82,7 +82,7 @@ def test_every_trigger_fires_once_per_window_and_aggregates(
     checks = SensorDriver(instance, database, slack_alerts, clock)
 
     def every_detector() -> None:
-        run_job(instance, "stuck_onboarding_check_job")  # every 5 minutes, as its schedule
+        run_job(instance, "stuck_onboarding_check_job")  # every 5 minutes (in alerting_checks_job)
         run_job(instance, "schema_contract_job")
         tick(instance, database, slack_alerts, clock)
         checks.tick("asset_check_alert_sensor")

@@ -98,6 +98,7 @@ def stop_before_start(env: dict[str, str], names: Collection[str]) -> None:
     import dagster as dg
 
     from campaign_ops.pause import switch_automations
+    from campaign_ops.service.instance_storage import close_pooled_connections
 
     keys = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")
     saved = {k: os.environ.get(k) for k in keys}
@@ -105,6 +106,8 @@ def stop_before_start(env: dict[str, str], names: Collection[str]) -> None:
     try:
         with dg.DagsterInstance.get() as instance:
             switched = switch_automations(instance, running=False, names=names)
+        # this test process is not the service: the sessions its instance pooled would outlive the service's own
+        close_pooled_connections()
         assert {s.name for s in switched} == set(names), switched
     finally:
         for key, value in saved.items():
