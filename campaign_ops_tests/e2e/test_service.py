@@ -177,13 +177,17 @@ def step_browser(api: DagsterApi, base_url: str, active: list[str], backfill_run
             expect(page.get_by_text("RUN_SUCCESS").first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "2-backfill-run.png"))
 
-            page.goto(f"{base_url}/assets/leads?view=checks")
             # leads carries more than one check: open stuck_leads. The page shows its latest evaluation, whichever
             # run made it (the backfill's after-run checks for one client, or a scheduled run over every client,
-            # which finds the other client's stuck leads): the UI must say what that evaluation said
-            page.get_by_text("stuck_leads", exact=True).first.click()
-            expect(page.get_by_text("Evaluation result")).to_be_visible()
-            latest = next(e["evaluation"] for e in api.check_executions("leads", "stuck_leads") if e["evaluation"])
+            # which finds the other client's stuck leads): the UI must say what that evaluation said. A scheduled
+            # run may land a newer one while the page loads: then the page is loaded again
+            for _ in range(3):
+                latest = latest_evaluation(api, "leads", "stuck_leads")
+                page.goto(f"{base_url}/assets/leads?view=checks")
+                page.get_by_text("stuck_leads", exact=True).first.click()
+                expect(page.get_by_text("Evaluation result")).to_be_visible()
+                if latest_evaluation(api, "leads", "stuck_leads") == latest:
+                    break
             expect(page.get_by_text("Passed" if latest["success"] else "Failed", exact=True).first).to_be_visible()
             summary = latest["description"].split(". ")[0]  # "N stuck lead(s) …", then where and what to do
             expect(page.get_by_text(summary, exact=False).first).to_be_visible()
@@ -199,6 +203,10 @@ def step_browser(api: DagsterApi, base_url: str, active: list[str], backfill_run
             page.screenshot(path=str(ARTIFACTS / "4-unknown-partition-refused.png"))
         finally:
             browser.close()
+
+
+def latest_evaluation(api: DagsterApi, asset: str, check: str) -> dict:
+    return next(e["evaluation"] | {"runId": e["runId"]} for e in api.check_executions(asset, check) if e["evaluation"])
 
 
 def skip_community_dialog(page: Page) -> None:
