@@ -24,6 +24,19 @@ def job():
     return defs.resolve_job_def("de_enrollment_job")
 
 
+def lead_log_refuses(conn: Connection, client_id: str) -> None:
+    """From now on `client_id`'s lead-log rows fail ("log disk full"): its pass fails, the others' do not."""
+    conn.execute(
+        text(
+            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
+            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
+            f" WHEN (NEW.client_id = '{client_id}') EXECUTE FUNCTION no_logs();"
+        )
+    )
+    conn.commit()
+
+
 def materializations(instance: dg.DagsterInstance, key: dg.AssetKey = LEADS) -> dict[str, dict]:
     records = instance.fetch_materializations(key, limit=100).records
     return {r.partition_key: r.asset_materialization.metadata for r in records}
@@ -78,15 +91,7 @@ def test_a_failing_client_fails_the_run_after_the_others_finished(
     conn: Connection, engine: Engine, db_env: str, instance
 ) -> None:
     good, bad = make_client(conn), make_client(conn)
-    conn.execute(
-        text(
-            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
-            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
-            f" WHEN (NEW.client_id = '{bad.client_id}') EXECUTE FUNCTION no_logs();"
-        )
-    )
-    conn.commit()
+    lead_log_refuses(conn, bad.client_id)
     keys = sorted([good.client_id, bad.client_id])
     instance.add_dynamic_partitions("clients", keys)
     result = job().execute_in_process(
@@ -277,15 +282,7 @@ def test_a_sweep_materializes_only_the_clients_it_changed_with_their_figures(
 
 def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Connection, db_env: str, instance) -> None:
     good, bad, other = make_client(conn), make_client(conn), make_client(conn, due=1)
-    conn.execute(
-        text(
-            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
-            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
-            f" WHEN (NEW.client_id = '{bad.client_id}') EXECUTE FUNCTION no_logs();"
-        )
-    )
-    conn.commit()
+    lead_log_refuses(conn, bad.client_id)
     instance.add_dynamic_partitions("clients", [good.client_id, bad.client_id, other.client_id])
     result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN, raise_on_error=False)
     assert not result.success
@@ -308,15 +305,7 @@ def test_a_sweeps_table_shows_who_needs_someone_first_and_its_json_every_client(
 ) -> None:
     busy = [make_client(conn, due=1) for _ in range(UI_TABLE_ROWS + 3)]
     bad = make_client(conn, due=1)
-    conn.execute(
-        text(
-            "CREATE FUNCTION no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
-            " CREATE TRIGGER no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
-            f" WHEN (NEW.client_id = '{bad.client_id}') EXECUTE FUNCTION no_logs();"
-        )
-    )
-    conn.commit()
+    lead_log_refuses(conn, bad.client_id)
     result = sweep_job().execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
