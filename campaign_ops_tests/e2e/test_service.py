@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -241,8 +243,8 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
 
     # (a) the sweep's run worker only
     due = seeded.completable + seeded.opted_out_waiting + seeded.booked_waiting
-    worker = worker_in_the_middle_of_work(service, engine, sweep_id, due)
-    worker.kill()
+    with held_in_the_middle_of_work(service, engine, sweep_id, due) as worker:
+        worker.kill()
     failed = api.wait_run_finished(sweep_id, timeout_seconds=60)
     assert failed["status"] == "FAILURE"
     assert any("SIGKILL" in m for m in api.run_messages(sweep_id))
@@ -253,11 +255,11 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
     assert first_retry["tags"]["dagster/max_runtime"] == str(CRASH_MAX_RUNTIME_SECONDS)
 
     # (b) the retry's run worker and the code server with it
-    worker = worker_in_the_middle_of_work(service, engine, first_retry["runId"], due)
-    code_server = service.code_server()
-    killed_at = time.monotonic()
-    for proc in (worker, code_server):
-        proc.kill()
+    with held_in_the_middle_of_work(service, engine, first_retry["runId"], due) as worker:
+        code_server = service.code_server()
+        killed_at = time.monotonic()
+        for proc in (worker, code_server):
+            proc.kill()
     service.remember_pids()
     wait_for("campaign-ops dev to restart the code server", lambda: restarted_code_server(service, code_server), 60)
     assert api.run(first_retry["runId"])["status"] == "STARTED"  # nobody noticed: only the maximum runtime helps
@@ -285,27 +287,31 @@ def step_crash_and_recover(service: RunningService, engine: Engine, keys: list[s
     assert advisory_locks(engine) == 0
 
 
-def worker_in_the_middle_of_work(service: RunningService, engine: Engine, run_id: str, due: int) -> psutil.Process:
-    """The run worker of `run_id`, frozen (SIGSTOP) once it has committed some leads, but not all `due`.
+@contextmanager
+def held_in_the_middle_of_work(
+    service: RunningService, engine: Engine, run_id: str, due: int
+) -> Iterator[psutil.Process]:
+    """The run worker of `run_id`, held in the middle of its work (some leads committed, not all `due`) until the
+    caller has killed it.
 
-    Polling the run's status through GraphQL is too slow to catch a pass that needs only seconds (a retry was seen
-    going from STARTING to SUCCESS between two polls): the worker's pid is logged before it starts work, the
-    database is polled for its commits, and the frozen worker cannot finish while the caller checks and kills it."""
+    A pass of a few seconds cannot be caught by watching the run's status (a retry went from STARTING to SUCCESS
+    between two GraphQL polls; freezing its pid, itself read through GraphQL, came too late once). So the database
+    holds it: once the run has committed some leads, this test takes the row locks of every campaign. Each of the
+    run's commits locks its campaigns before it updates their counters, so its next commit waits here, however
+    fast the run, while the pid and status are read. Leaving the block releases the locks."""
     api = service.api
-    pid = wait_for("the run worker's pid", lambda: api.run_worker_pid(run_id), timeout_seconds=300)
-    worker = psutil.Process(pid)
     logged = "SELECT count(*) FROM de_enrollment_lead_log l JOIN de_enrollment_runs r ON r.id = l.run_id "
     logged += "WHERE r.dagster_run_id = :run_id"
     wait_for("the run to commit some leads", lambda: scalar(engine, logged, run_id=run_id) >= 100, 300, 0.1)
-    try:
-        worker.suspend()
-    except psutil.NoSuchProcess:
-        raise AssertionError("the run worker ended before it could be frozen") from None
-    status = api.run(run_id)["status"]
-    assert status == "STARTED", f"the run is {status}, not in the middle of its work"
-    assert scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log") < due, "nothing was left to do"
-    service.remember_pids()
-    return worker
+    with engine.connect() as conn, conn.begin():
+        # in id order, as the run locks them: neither can hold one the other waits for while waiting itself
+        conn.execute(text("SELECT 1 FROM campaigns ORDER BY id FOR UPDATE"))
+        assert scalar(engine, "SELECT count(*) FROM de_enrollment_lead_log") < due, "nothing was left to do"
+        pid = wait_for("the run worker's pid", lambda: api.run_worker_pid(run_id), timeout_seconds=120)
+        status = api.run(run_id)["status"]
+        assert status == "STARTED", f"the run is {status}, not in the middle of its work"
+        service.remember_pids()
+        yield psutil.Process(pid)
 
 
 def retry_of(api: DagsterApi, run_id: str) -> dict | None:
