@@ -98,13 +98,10 @@ def settle_after_pass(
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
         warn(f"due-lead queue not settled this time (the next pass settles it): {str(exc).splitlines()[0]}")
         return AfterPass({}, None)
-    overall = figures_metadata(report.overall) if report.overall is not None else {}
-    materialization = (
-        dg.AssetMaterialization(
-            asset_key=de_enrollment_latency_asset.key,
-            metadata={"due_queue_settled": settled.settled, **report_metadata(report, names)},
-        )
-        if report.overall is not None
-        else None
+    settled_count = {"due_queue_settled": settled.settled}
+    if report.overall is None:  # nothing de-enrolled: nothing to plot
+        return AfterPass(settled_count, None)
+    materialization = dg.AssetMaterialization(
+        asset_key=de_enrollment_latency_asset.key, metadata={**settled_count, **report_metadata(report, names)}
     )
-    return AfterPass({"due_queue_settled": settled.settled, **overall}, materialization)
+    return AfterPass({**settled_count, **figures_metadata(report.overall)}, materialization)
