@@ -54,12 +54,12 @@ from campaign_ops.checks.core import (
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
 from campaign_ops.resources import DatabaseResource
 
 DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
-DE_ENROLLMENT_SWEEP_JOB_NAME = "de_enrollment_sweep_job"
 
 
 database_schema_asset = dg.AssetSpec(
@@ -335,14 +335,29 @@ def materialized_de_enrollment_assets(instance: dg.DagsterInstance, run_id: str)
         cursor = page.cursor
 
 
+def leads_de_enrolled_by_sweep(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The leads a sweep run de-enrolled, from its op's output figures; None when it recorded none (it stopped
+    before its output: what it changed is unknown)."""
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT, limit=10).records:
+        event = record.event_log_entry.dagster_event
+        figure = getattr(event.event_specific_data, "metadata", {}).get(LEADS_DE_ENROLLED) if event else None
+        if figure is not None:
+            return int(getattr(figure, "value", figure))
+    return None
+
+
 def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
     """The integrity checks for the clients a finished de-enrollment run covered: that one client, or all. A
-    run of a de-enrollment job always counts (the sweep job records no materialization by default); any other
-    run (a backfill, Materialize in the catalog) counts when it materialized the de-enrollment assets."""
+    run of a de-enrollment job counts (the sweep job records no materialization by default) unless it was a sweep
+    that de-enrolled no lead (most quarter hours when the due sensor keeps up); any other run (a backfill,
+    Materialize in the catalog) counts when it materialized the de-enrollment assets."""
     if run.tags.get(SWEEP_TAG) == DUE_CLIENTS:
         # every few seconds when leads keep becoming due: the hourly run and the 15-minute sweep's cover them
         return dg.SkipReason(f"run {run.run_id} de-enrolled only clients with due leads (checked hourly)")
-    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, DE_ENROLLMENT_SWEEP_JOB_NAME) and not (
+    if run.job_name == SWEEP_JOB_NAME and leads_de_enrolled_by_sweep(instance, run.run_id) == 0:
+        # it changed no lead and no counter: nothing new for stuck leads, drift or duplicates (checked hourly)
+        return dg.SkipReason(f"run {run.run_id} de-enrolled no lead (checked hourly)")
+    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, SWEEP_JOB_NAME) and not (
         materialized_de_enrollment_assets(instance, run.run_id)
     ):
         return dg.SkipReason(f"run {run.run_id} of {run.job_name} materialized no de-enrollment asset")

@@ -49,6 +49,8 @@ MAX_RUNTIME_TAG = "dagster/max_runtime"
 SWEEP_JOB_NAME = "de_enrollment_sweep_job"
 # the sweep job's one op: run config that scopes a sweep (`ops: de_enrollment_sweep: config:`) names it
 SWEEP_OP_NAME = "de_enrollment_sweep"
+# the figure a pass's materializations and the sweep's output carry: what the after-run checks look at
+LEADS_DE_ENROLLED = "leads_de_enrolled"
 
 
 def max_runtime_seconds(budget_ms: int, clients: int) -> int:
@@ -88,7 +90,7 @@ class DeEnrollmentConfig(dg.Config):
 
 # the figures each asset's materialization shows: all of them once (on leads, what the pass changed), the other
 # two only what concerns them, so the run page does not list the same figures three times per client
-_CAMPAIGNS_FIGURES = ("status", "client", "leads_de_enrolled", "completed", "opted_out", "booked")
+_CAMPAIGNS_FIGURES = ("status", "client", LEADS_DE_ENROLLED, "completed", "opted_out", "booked")
 _RUNS_FIGURES = ("status", "client", "de_enrollment_run_id", "duration_ms")
 
 
@@ -111,7 +113,7 @@ def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
         "status": dg.MetadataValue.text(r.status),
         "client": dg.MetadataValue.text(r.client_name),
         "leads_evaluated": dg.MetadataValue.int(r.leads_evaluated),
-        "leads_de_enrolled": dg.MetadataValue.int(r.leads_de_enrolled),
+        LEADS_DE_ENROLLED: dg.MetadataValue.int(r.leads_de_enrolled),
         "completed": dg.MetadataValue.int(r.completed),
         "opted_out": dg.MetadataValue.int(r.opted_out),
         "booked": dg.MetadataValue.int(r.booked),
@@ -281,7 +283,7 @@ def de_enrollment_sweep(
         metadata={
             "clients": len(sweep.clients),
             "clients_changed": len(changed),
-            "leads_de_enrolled": sweep.leads_de_enrolled,
+            LEADS_DE_ENROLLED: sweep.leads_de_enrolled,
             "clients_partial": len(sweep.with_status("partial")),
             "clients_skipped": len(sweep.with_status("skipped")),
             "clients_failed": len(sweep.failed),

@@ -22,6 +22,7 @@ from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
 from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
@@ -452,6 +453,28 @@ def test_one_tick_passes_over_every_run_that_de_enrolled_nothing(
     after = tick(start.cursor)
     assert [r.run_key for r in after.run_requests or []] == [f"integrity_checks_after:{sweep.run_id}"]
     assert [r.run_key for r in tick(after.cursor).run_requests or []] == []  # and each run once
+
+
+def test_a_sweep_asks_the_checks_when_it_de_enrolled_leads_and_not_when_it_de_enrolled_none(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """Most quarter-hour sweeps find nothing due (the due sensor keeps up): a run of checks after each would be
+    a run worker every 15 minutes for nothing; the hourly run covers what other writers did."""
+    two_clients(conn)  # Alpha's 101 leads are at the end of their sequence: due
+    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
+
+    def decision_after_a_sweep() -> dg.RunRequest | dg.SkipReason:
+        sweep = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(instance=instance)
+        assert sweep.success
+        run = instance.get_run_by_id(sweep.run_id)
+        assert run is not None
+        return checks.integrity_checks_after(run, instance)
+
+    first = decision_after_a_sweep()
+    assert isinstance(first, dg.RunRequest) and checks.CLIENT_TAG not in first.tags
+    second = decision_after_a_sweep()
+    assert isinstance(second, dg.SkipReason) and "de-enrolled no lead" in (second.skip_message or "")
+    assert conn.execute(text("SELECT count(*) FROM leads WHERE is_active")).scalar_one() == 10
 
 
 def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(
