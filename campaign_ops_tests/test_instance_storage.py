@@ -78,6 +78,8 @@ def instance_db(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     if engine is not None:
         engine.dispose()
     instance_storage._tables_checked.discard(url)
+    instance_storage._instigators_seen.discard(url)
+    instance_storage._indexes_built.pop(url, None)
 
 
 def daemon_like_queries(instances: list[dg.DagsterInstance]) -> None:
@@ -133,3 +135,25 @@ def test_an_instance_from_ref_skips_the_table_check_once_the_process_made_it(ins
         assert again.get_runs_count() == 0
     assert own.statements > 0
     assert pooled.statements == 0
+
+
+def test_a_sensors_state_is_read_with_one_query_not_with_the_table_list_first(instance_db: str, tmp_path: Path) -> None:
+    """The daemon reads and writes every sensor's and schedule's state several times per tick: Dagster's schedule
+    storage lists the database's tables and reads its index migrations before each; this one asked once."""
+    reads = 10
+
+    def statements(instance: dg.DagsterInstance) -> int:
+        storage = instance.schedule_storage
+        assert storage is not None
+        assert storage.get_instigator_state("origin", "selector") is None  # the first read may ask
+        with DriverCounter() as counter:
+            for _ in range(reads):
+                assert storage.get_instigator_state("origin", "selector") is None
+        return counter.statements
+
+    with instance_from(DAGSTER_OWN, tmp_path / "own") as own:
+        by_dagster = statements(own)
+    with instance_from(production_storage(), tmp_path / "pooled") as pooled:
+        ours = statements(pooled)
+    assert ours == reads, ours
+    assert by_dagster >= 3 * reads, by_dagster  # the table list, the index migration, the state (and more)

@@ -5,7 +5,10 @@ webserver pools), and every `DagsterInstance.from_ref` — the code server build
 reads the instance — creates three new engines and asks the server for its table list again. Idle, that was
 ~1,000 new connections a minute between the daemon and the code server (each ~0.45 ms of client CPU and a
 backend start on the server). This storage is Dagster's, with its three storages sharing one pooled engine per
-process and database, and the table check (which creates missing tables) done once per process.
+process and database, and the table check (which creates missing tables) done once per process. Dagster's
+schedule storage also asks for the database's table list (to learn whether the `instigators` table exists) on
+nearly every read and write of a sensor's or schedule's state, several times per tick: once it has seen the
+table, it is told so without asking again.
 
 It is named in dagster.yaml (`storage: custom:`), so every process reading that file must be able to import this
 package: the code server, its run workers, the daemon and the webserver of `make dev` all run from this project's
@@ -33,6 +36,9 @@ POOL_RECYCLE_SECONDS = 3600
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _tables_checked: set[str] = set()
+# per database: whether the `instigators` table exists, and the index migrations known to be complete
+_instigators_seen: set[str] = set()
+_indexes_built: dict[str, set[str]] = {}
 
 
 def _shared_engine(url: str, token_provider: Any) -> Engine:
@@ -50,6 +56,30 @@ def _shared_engine(url: str, token_provider: Any) -> Engine:
             )
             _engines[url] = engine
         return engine
+
+
+def _remember_what_exists(schedules: Any, url: str) -> None:
+    """Dagster's schedule storage asks before nearly every read and write of a sensor's or schedule's state whether
+    the `instigators` table exists and whether an index migration is complete (listing the database's tables for
+    each): once the answer is yes it stays yes (Dagster's migrations add, never drop), so it is remembered per
+    process, as Dagster's own run storage does for its index migrations."""
+    with _lock:
+        built = _indexes_built.setdefault(url, set())
+    if url in _instigators_seen or schedules.has_instigators_table():
+        with _lock:
+            _instigators_seen.add(url)
+        # instance attributes over the methods of this one storage object
+        setattr(schedules, "has_instigators_table", lambda: True)  # noqa: B010
+        setattr(schedules, "_has_instigators_table", lambda _conn: True)  # noqa: B010
+    ask = schedules.has_built_index
+
+    def has_built_index(migration_name: str) -> bool:
+        if migration_name not in built and ask(migration_name):
+            with _lock:
+                built.add(migration_name)
+        return migration_name in built
+
+    setattr(schedules, "has_built_index", has_built_index)  # noqa: B010
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
@@ -73,6 +103,7 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         for storage in (self._run_storage, self._event_log_storage, self._schedule_storage):
             storage._engine.dispose()  # a NullPool engine: nothing held, nothing to wait for
             storage._engine = engine
+        _remember_what_exists(self._schedule_storage, postgres_url)
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:
