@@ -215,7 +215,7 @@ def _check_failed(
             ("Check", f"{evaluation.asset} · {evaluation.check}"),
             ("Where", where),
             *facts,
-            ("Run", evaluation.run_id),
+            ("Run", evaluation.run_text),
         ),
         link=evaluation.link,
         link_label="Open the check in Dagster",
@@ -269,7 +269,7 @@ def _no_recent_success_or_warning(
         summary=f"Last success: {iso_text(last_success) if last_success else 'never'}. SOP: check the schedule "
         "and the last runs' errors now.",
         client_id=client_id_or_none(client),
-        facts=(*facts, ("Run", evaluation.run_id)),
+        facts=(*facts, ("Run", evaluation.run_text)),
         link=f"{ui_url}/assets/de_enrollment_runs?{query}",
         link_label="Open the client's de-enrollment runs",
         group="no_recent_success",

@@ -38,9 +38,15 @@ class Evaluation:
     where_key: str
     """The key of an alert about the evaluation as a whole: `all`, or its one client (or partition)."""
     run_id: str
+    """Empty for an evaluation recorded without a run."""
     at: datetime
     link: str
     """The check in the UI."""
+
+    @property
+    def run_text(self) -> str:
+        """The run that recorded it, or that none did (a check sensor evaluates in its own tick)."""
+        return self.run_id or "none (evaluated by a check sensor)"
 
     @property
     def could_not_run(self) -> bool:

@@ -54,7 +54,7 @@ def stuck_leads_alerts(evaluation: Evaluation, names: Names, ui_url: str) -> lis
             severity="ERROR" if error else "WARN",
             title=f"{total:,} stuck leads ({'ERROR' if error else 'WARN'} line {error_line if error else warn_line:,})",
             summary=f"Leads active, not completed, at or past the end of their sequence. {respond}",
-            facts=(*facts, ("Run", evaluation.run_id)),
+            facts=(*facts, ("Run", evaluation.run_text)),
             link=evaluation.link,
             link_label="Open the stuck_leads check in Dagster",
         )
@@ -71,7 +71,7 @@ def schema_contract_alerts(evaluation: Evaluation, names: Names, ui_url: str) ->
             title=f"Schema contract broken: {missing} expected object(s) missing",
             summary=mask_secrets(evaluation.description or "")[:1000] + ". Run `campaign-ops db verify`; restore the "
             "objects with `campaign-ops db upgrade`.",
-            facts=(("Missing objects", str(missing)), ("Run", evaluation.run_id)),
+            facts=(("Missing objects", str(missing)), ("Run", evaluation.run_text)),
             link=evaluation.link,
             link_label="Open the schema_contract check in Dagster",
         )

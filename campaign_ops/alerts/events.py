@@ -151,8 +151,9 @@ def evaluation_scope(
     """(the clients an evaluation judged, None for every active client; the key of an alert about it as a whole).
 
     From the evaluation itself first: its partition, or the one client its metadata names; an unpartitioned check
-    over every active client says its `scope` in its metadata. Only an evaluation that says neither (a partitioned
-    check run over a range) is scoped by its run's range tags."""
+    over every active client says its `scope` in its metadata, and one recorded without a run covers every active
+    client. Only an evaluation that says neither (a partitioned check run over a range) is scoped by its run's
+    range tags."""
     if evaluation.partition:
         key = _client_key(evaluation.partition)
         return frozenset([key]), key
@@ -160,8 +161,8 @@ def evaluation_scope(
     if client:
         key = _client_key(client)
         return frozenset([key]), key
-    if "scope" in (evaluation.metadata or {}):
-        return None, "all"
+    if "scope" in (evaluation.metadata or {}) or not run_id:
+        return None, "all"  # a check sensor's evaluation, recorded without a run, covers every active client
     covered = by_run.get(run_id, frozenset())
     return (None if covered is None else frozenset(_client_key(c) for c in covered)), "all"
 
@@ -199,7 +200,10 @@ def read_check_evaluations(
         [
             e.run_id
             for _, e, ev in records
-            if not ev.partition and not _metadata_client(ev.metadata) and "scope" not in (ev.metadata or {})
+            if e.run_id
+            and not ev.partition
+            and not _metadata_client(ev.metadata)
+            and "scope" not in (ev.metadata or {})
         ],
     )
     evaluations: list[tuple[int, Evaluation]] = []

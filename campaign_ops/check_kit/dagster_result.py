@@ -24,12 +24,22 @@ from campaign_ops.ui_url import dagster_ui_url
 
 def scope_of(context: dg.AssetCheckExecutionContext, client_id: str | None) -> list[str] | None:
     """The clients this evaluation covers: the config's client, else the run's client tag, else None (every
-    active client: "Execute", "Execute all", the Launchpad and the schedules launch plain runs)."""
+    active client: "Execute", "Execute all", the Launchpad and the schedules launch plain runs, and the check
+    sensors evaluate without a run)."""
+    tags = _run_tags(context)
     # the id tag first: CLIENT_TAG carries the client's name on runs that client_run_tags labelled
-    key = client_id or context.run.tags.get(CLIENT_ID_TAG) or context.run.tags.get(CLIENT_TAG)
-    if key is None and PARTITION_TAG in context.run.tags:
-        key = context.run.tags[PARTITION_TAG]  # a re-execution of a one-client run of the partitioned checks
+    key = client_id or tags.get(CLIENT_ID_TAG) or tags.get(CLIENT_TAG)
+    if key is None and PARTITION_TAG in tags:
+        key = tags[PARTITION_TAG]  # a re-execution of a one-client run of the partitioned checks
     return None if key is None else [client_id_of(key)]
+
+
+def _run_tags(context: dg.AssetCheckExecutionContext) -> Mapping[str, str]:
+    """The tags of the run evaluating the check; none when a sensor evaluates it outside any run."""
+    try:
+        return context.run.tags
+    except dg.DagsterError:  # Dagster's "no run on a directly invoked context"
+        return {}
 
 
 def _scope_text(scope: Sequence[str] | None, partitioned: bool = True, names: Mapping[str, str] | None = None) -> str:

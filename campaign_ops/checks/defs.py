@@ -13,19 +13,18 @@ Where the checks attach, and why:
 - `schema_contract` on `database_schema`, an unpartitioned spec for the schema the migrations create.
 
 When they run (Dagster's own machinery, no side scheduler):
-- `integrity_checks_job` (stuck, drift, duplicates): hourly, and after every de-enrollment run for the clients
-  that run covered. "After" is a run-status sensor rather than in the de-enrollment run itself: de-enrollment
-  records `AssetMaterialization`s per changed client (so each client's figures stay on its partition), and
-  Dagster skips a check step whose asset step yielded no output.
-- `alerting_checks_job` (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
-  minutes. These checks are the one detector of the SOP's alert lines (no success in 2 h, stuck leads above
+- `integrity_checks_job` (stuck, drift, duplicates): hourly, and after every de-enrollment run that de-enrolled
+  leads, for the clients that run covered. "After" is a run-status sensor rather than in the de-enrollment run
+  itself: de-enrollment records `AssetMaterialization`s per changed client (so each client's figures stay on its
+  partition), and Dagster skips a check step whose asset step yielded no output.
+- the alerting checks (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
+  minutes, evaluated by `alerting_checks_sensor` in its tick, one evaluation per check and no run (a run worker's
+  start, ~1.2–2.5 CPU-seconds, would cost more than the four queries); `alerting_checks_job` runs the same checks
+  on demand. These checks are the one detector of the SOP's alert lines (no success in 2 h, stuck leads above
   100/500), of the schema contract and of the hardening report's stuck onboarding clients; the asset check alert
   sensor names their failures STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, PAYMENT_BLOCK, STUCK_CLIENT.
-  A run of four small steps over every client writes one evaluation per check. The onboarding check is in this
-  run rather than in a run of its own every 5 minutes: each run costs a run worker's start (~1.3 CPU-seconds,
-  Python and Dagster imported anew), and half the idle service's runs were those two schedules'.
 - `de_enrollment_health_job`, `schema_contract_job`: the same checks alone, for a one-off run.
-All are check jobs and schedules of check_kit/dagster_jobs.py (in process, on from the start, one run per tick).
+All are check jobs, schedules and sensors of check_kit/dagster_jobs.py (in process, on from the start).
 
 A check whose query cannot run (database unreachable, statement timeout, missing table) records a failed ERROR
 evaluation whose `error` metadata says why — never "passed" — so the history and the alert sensor see it. Bad
@@ -37,7 +36,7 @@ import dagster as dg
 from pydantic import Field
 
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
-from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule, check_sensor
 from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.core import (
@@ -272,9 +271,10 @@ schema_contract_job = check_job(
     [schema_contract_check],
     "The live schema against everything `campaign-ops db verify` expects.",
 )
+ALERTING_CHECKS = [stuck_leads_check, de_enrollment_health_check, schema_contract_check, stuck_onboarding_clients_check]
 alerting_checks_job = check_job(
     "alerting_checks_job",
-    [stuck_leads_check, de_enrollment_health_check, schema_contract_check, stuck_onboarding_clients_check],
+    ALERTING_CHECKS,
     "The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
     "schema contract, stuck onboarding clients), over every client: the asset_check_alert_sensor turns their "
     "failures into STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, PAYMENT_BLOCK and STUCK_CLIENT alerts.",
@@ -297,12 +297,13 @@ integrity_checks_schedule = check_schedule(
     "5 * * * *",
     "Every hour: stuck leads, stats drift, duplicates — one run over all clients.",
 )
-# every 5 minutes, off the quarter hours (2, 7, 12, ...), where the de-enrollment sweep runs
-alerting_checks_schedule = check_schedule(
+# every 5 minutes, in the sensor's tick: twelve run workers an hour would cost more than the four queries
+alerting_checks_sensor = check_sensor(
     alerting_checks_job,
-    "2-59/5 * * * *",
+    ALERTING_CHECKS,
+    300,
     "Every 5 minutes: stuck leads, de-enrollment health, the schema contract and stuck onboarding clients over "
-    "every client — the detectors of the SOP's alert lines (one run, one evaluation per check).",
+    "every client — the detectors of the SOP's alert lines (one evaluation per check).",
 )
 
 
@@ -421,6 +422,10 @@ defs = dg.Definitions(
         alerting_checks_job,
         skipped_de_enrollments_job,
     ],
-    schedules=[integrity_checks_schedule, alerting_checks_schedule, skipped_de_enrollments_schedule],
-    sensors=[integrity_checks_after_de_enrollment_sensor, integrity_checks_after_failed_de_enrollment_sensor],
+    schedules=[integrity_checks_schedule, skipped_de_enrollments_schedule],
+    sensors=[
+        alerting_checks_sensor,
+        integrity_checks_after_de_enrollment_sensor,
+        integrity_checks_after_failed_de_enrollment_sensor,
+    ],
 )

@@ -104,8 +104,8 @@ def env_command() -> None:
 @click.option("--older-than-days", type=positive_int(MAX_DAYS), default=DEFAULT_RETENTION_DAYS, show_default=True)
 @click.option("--dry-run", is_flag=True, help="Count the runs that would be deleted; delete nothing.")
 def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
-    """Delete finished Dagster runs (their event logs and check rows) older than N days: the instance's run
-    retention, as the daily prune_runs_job does."""
+    """Delete finished Dagster runs (their event logs and check rows), and check evaluations recorded without a
+    run, older than N days: the instance's run retention, as the daily prune_runs_job does."""
     import dagster as dg
 
     from campaign_ops.retention.core import prune_runs
@@ -117,8 +117,7 @@ def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
     use_dagster_environment(env)
     with dg.DagsterInstance.get() as instance:
         result = prune_runs(instance, older_than_days=older_than_days, now=dt.datetime.now(dt.UTC), dry_run=dry_run)
-    verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {result.runs} finished run(s) created before {result.cutoff:%Y-%m-%d %H:%M} UTC")
+    click.echo(result.summary(dry_run))
 
 
 # the run's events stay in the instance (the UI shows them all); the terminal gets INFO and above

@@ -26,7 +26,7 @@ from pydantic import Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops import thresholds as sop
-from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_jobs import check_job, check_sensor
 from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
@@ -230,10 +230,10 @@ de_enrollment_latency_job = check_job(
     [de_enrollment_latency_check],
     "The due -> de-enrolled latency over the last hour (WARN above a 2-minute p95).",
 )
-# off the quarter hours, where the de-enrollment sweep runs
-de_enrollment_latency_schedule = check_schedule(
+de_enrollment_latency_sensor = check_sensor(
     de_enrollment_latency_job,
-    "3,18,33,48 * * * *",
+    [de_enrollment_latency_check],
+    900,
     "Every 15 minutes: the p95 of due -> de-enrolled over the last hour.",
 )
 
@@ -242,6 +242,5 @@ defs = dg.Definitions(
     assets=[de_enrollment_latency_asset],
     asset_checks=[de_enrollment_latency_check],
     jobs=[de_enrollment_latency_job],
-    schedules=[de_enrollment_latency_schedule],
-    sensors=[de_enrollment_due_sensor],
+    sensors=[de_enrollment_due_sensor, de_enrollment_latency_sensor],
 )

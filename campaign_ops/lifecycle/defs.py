@@ -1,8 +1,9 @@
-"""Lifecycle round integrity (the implementation review) as a Dagster asset check, every 15 minutes."""
+"""Lifecycle round integrity (the implementation review) as a Dagster asset check, every 15 minutes (in a sensor's
+tick, without a run: check_kit/dagster_jobs.py says why)."""
 
 import dagster as dg
 
-from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule
+from campaign_ops.check_kit.dagster_jobs import check_job, check_sensor
 from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.lifecycle.core import round_integrity
@@ -33,12 +34,14 @@ lifecycle_integrity_job = check_job(
     [lifecycle_round_integrity_check],
     "Lifecycle round integrity (the implementation review).",
 )
-lifecycle_integrity_schedule = check_schedule(lifecycle_integrity_job, "*/15 * * * *")
+lifecycle_integrity_sensor = check_sensor(
+    lifecycle_integrity_job, [lifecycle_round_integrity_check], 900, "Every 15 minutes: lifecycle round integrity."
+)
 
 
 defs = dg.Definitions(
     assets=[lifecycle_campaign_schedules_asset],
     asset_checks=[lifecycle_round_integrity_check],
     jobs=[lifecycle_integrity_job],
-    schedules=[lifecycle_integrity_schedule],
+    sensors=[lifecycle_integrity_sensor],
 )

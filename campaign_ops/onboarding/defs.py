@@ -1,6 +1,6 @@
 """Stuck onboarding clients as a Dagster asset check, evaluated every 5 minutes (the hardening report's
-RuntimeMonitor) in the run of `alerting_checks_job` (checks/defs.py), which its schedule starts; its own job is
-for a run of this check alone (Execute in the UI)."""
+RuntimeMonitor) with the other alerting checks by `alerting_checks_sensor` (checks/defs.py); its own job is for a
+run of this check alone (Execute in the UI)."""
 
 import dagster as dg
 from pydantic import Field
@@ -51,7 +51,7 @@ def stuck_onboarding_clients_check(
 stuck_onboarding_check_job = check_job(
     "stuck_onboarding_check_job",
     [stuck_onboarding_clients_check],
-    "Stuck onboarding clients (the hardening report), alone; every 5 minutes it runs in alerting_checks_job.",
+    "Stuck onboarding clients (the hardening report), alone; every 5 minutes alerting_checks_sensor evaluates it.",
 )
 
 

@@ -1,5 +1,5 @@
-"""Run retention in Dagster: a daily job deleting finished runs older than `older_than_days` (on by default),
-so the instance database stays bounded."""
+"""Run retention in Dagster: a daily job deleting finished runs older than `older_than_days` (on by default), and
+the check sensors' evaluations as old, so the instance database stays bounded."""
 
 import datetime as dt
 
@@ -22,8 +22,15 @@ def prune_old_runs(context: dg.OpExecutionContext, config: PruneRunsConfig) -> d
         result = prune_runs(context.instance, older_than_days=config.older_than_days, now=dt.datetime.now(dt.UTC))
     except ValueError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    context.log.info(f"deleted {result.runs} finished run(s) created before {result.cutoff:%Y-%m-%d %H:%M} UTC")
-    return dg.Output(None, metadata={"runs_deleted": result.runs, "cutoff": result.cutoff.isoformat()})
+    context.log.info(result.summary())
+    return dg.Output(
+        None,
+        metadata={
+            "runs_deleted": result.runs,
+            "runless_check_evaluations_deleted": result.runless_evaluations,
+            "cutoff": result.cutoff.isoformat(),
+        },
+    )
 
 
 @dg.job(name="prune_runs_job", executor_def=dg.in_process_executor, description=prune_old_runs.description)

@@ -430,6 +430,18 @@ def run_checks(
     assert result.success
 
 
+def tick_checks_sensor(instance: dg.DagsterInstance, sensor: str = "alerting_checks_sensor") -> None:
+    """A tick of the code location's check sensor (the 5-minute detectors): its evaluations recorded in the
+    instance without a run, as the daemon records them."""
+    from campaign_ops.definitions import defs
+
+    context = dg.build_sensor_context(instance=instance, resources={"database": defs.resources["database"]})
+    data = defs.resolve_sensor_def(sensor).evaluate_tick(context)
+    assert data.asset_events and not data.run_requests
+    for event in data.asset_events:
+        instance.report_runless_asset_event(event)
+
+
 def add_stuck_leads(conn: Connection, client_id: str, campaign_id: str, count: int) -> None:
     conn.execute(
         text(
@@ -465,23 +477,27 @@ def test_health_breaches_alert_and_resolve(
     conn.commit()
     add_stuck_leads(conn, busy, campaign, 500)  # above the WARN line, exactly on the ERROR line: not above it
 
-    run_checks(driver.instance)
+    tick_checks_sensor(driver.instance)
     driver.tick(CHECKS)
     titles = sorted(slack.titles())
     assert titles[0] == ":large_orange_circle: [WARN] 500 stuck leads (WARN line 100)"
     assert titles[1].startswith(":red_circle: [ERROR] No successful de-enrollment for Late Dental in 3")
     assert len(titles) == 2  # the passing schema contract and Busy Smiles' health say nothing
+    # evaluated without a run: the alerts say so where a run id would be, and scope every active client
+    for message in slack.received:
+        fields = [f["text"].split("\n") for block in message["blocks"] for f in block.get("fields", [])]
+        assert ["*Run*", "none (evaluated by a check sensor)"] in fields, fields
 
     add_stuck_leads(conn, busy, campaign, 1)
     driver.clock.advance(minutes=5)
-    run_checks(driver.instance)
+    tick_checks_sensor(driver.instance)
     driver.tick(CHECKS)
     # past the ERROR line while the WARN is open: said at once, though within the suppression window
     assert slack.titles()[2] == ":red_circle: [ERROR] 501 stuck leads (ERROR line 500)"
     assert "Busy Smiles: 501" in str(slack.received[2]["blocks"])
     assert "Worse: WARN → ERROR" in str(slack.received[2]["blocks"])
     driver.clock.advance(minutes=5)
-    run_checks(driver.instance)
+    tick_checks_sensor(driver.instance)
     driver.tick(CHECKS)
     assert len(slack.received) == 3  # both still breached: nothing repeated
 
@@ -489,7 +505,7 @@ def test_health_breaches_alert_and_resolve(
     conn.execute(text("UPDATE leads SET is_active = false, completed_at = now() WHERE client_id = :c"), {"c": busy})
     conn.commit()
     driver.clock.advance(minutes=5)
-    run_checks(driver.instance)
+    tick_checks_sensor(driver.instance)
     driver.tick(CHECKS)
     resolved = sorted(slack.titles()[3:])
     assert resolved[0] == ":white_check_mark: [RESOLVED] 501 stuck leads (ERROR line 500)"
@@ -497,11 +513,11 @@ def test_health_breaches_alert_and_resolve(
     assert len(resolved) == 2 and open_keys(conn) == set()
 
 
-def test_the_5_minute_run_detects_stuck_onboarding_clients_and_the_check_sensor_alerts(
+def test_the_5_minute_sensor_detects_stuck_onboarding_clients_and_the_check_sensor_alerts(
     driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
 ) -> None:
-    """The onboarding check has no 5-minute run of its own: the alerting checks' run (what their 5-minute schedule
-    launches) evaluates it, and the check sensor raises its PAYMENT_BLOCK from that run's evaluation."""
+    """The onboarding check is one of the 5-minute detectors: the alerting checks' sensor evaluates it without a run,
+    and the check sensor raises its PAYMENT_BLOCK from that evaluation."""
     unpaid = add_client(conn, name="Unpaid Dental")
     conn.execute(text("UPDATE clients SET payment_active = false WHERE id = :c"), {"c": unpaid})
     conn.execute(
@@ -512,7 +528,7 @@ def test_the_5_minute_run_detects_stuck_onboarding_clients_and_the_check_sensor_
         {"c": unpaid},
     )
     conn.commit()
-    run_checks(driver.instance)
+    tick_checks_sensor(driver.instance)
     driver.tick(CHECKS)
     assert [t for t in slack.titles() if "S5_CONFIRM_LIVE without payment" in t], slack.titles()
     assert ("PAYMENT_BLOCK", f"payment_block:{unpaid}") in open_keys(conn)

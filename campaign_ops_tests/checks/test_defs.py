@@ -105,10 +105,12 @@ def test_checks_jobs_and_schedules_are_defined_as_the_sop_asks() -> None:
     schedules = {s.name: (s.cron_schedule, s.job_name) for s in checks.defs.schedules}
     assert schedules == {
         "integrity_checks_schedule": ("5 * * * *", "integrity_checks_job"),
-        # the detectors of the SOP's alert lines: every 5 minutes (off the sweep's quarter hours)
-        "alerting_checks_schedule": ("2-59/5 * * * *", "alerting_checks_job"),
         "skipped_de_enrollments_schedule": ("7 * * * *", "skipped_de_enrollments_job"),
     }
+    # the detectors of the SOP's alert lines: every 5 minutes, in a sensor's tick (no run worker each time)
+    sensor = checks.alerting_checks_sensor
+    assert (sensor.minimum_interval_seconds, sensor.default_status) == (300, dg.DefaultSensorStatus.RUNNING)
+    assert sensor.targets == []  # it launches nothing: it records evaluations
     defs = make_defs("postgresql://unused@127.0.0.1:1/x")
     steps = {
         job: sorted(n.name for n in defs.resolve_job_def(job).graph.node_defs)
@@ -285,23 +287,60 @@ def test_each_check_executes_alone_for_all_clients_and_for_one_client_as_the_ui_
         assert value(only_b, "client_id") == b and only_b.passed, (spec.name, only_b.description)
 
 
-def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance: dg.DagsterInstance) -> None:
+def sensor_tick(name: str, db_url: str, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:
+    """One tick of a check sensor on the test database: its evaluations by check name, recorded in the instance
+    as the daemon records them (without a run)."""
+    sensor = make_defs(db_url).resolve_sensor_def(name)
+    data = sensor.evaluate_tick(
+        dg.build_sensor_context(instance=instance, resources={"database": DatabaseResource(url=db_url)})
+    )
+    assert not data.run_requests
+    found: dict[str, dg.AssetCheckEvaluation] = {}
+    for event in data.asset_events:
+        assert isinstance(event, dg.AssetCheckEvaluation)
+        instance.report_runless_asset_event(event)
+        found[event.check_name] = event
+    assert len(found) == len(data.asset_events), "one evaluation per check per tick"
+    assert data.skip_message and data.skip_message.startswith("evaluated without a run: ")
+    return found
+
+
+def test_the_5_minute_sensor_records_what_a_run_of_its_job_records_without_the_run(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
     ok, late = add_client(conn, name="Okay"), add_client(conn, name="Late")
     add_runs(conn, ok, minutes_ago=1, count=4, spacing_minutes=15)
     add_runs(conn, late, minutes_ago=121)
     conn.commit()
     instance.add_dynamic_partitions("clients", [ok, late])
-    request = checks.alerting_checks_schedule(
-        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 14, 12, tzinfo=UTC))
-    )
-    assert isinstance(request, dg.RunRequest)
-    job = make_defs(db_url).resolve_job_def("alerting_checks_job")
-    health = evaluations(job.execute_in_process(instance=instance, tags=request.tags))["de_enrollment_health"]
+
+    ticked = sensor_tick(checks.alerting_checks_sensor.name, db_url, instance)
+    health = ticked["de_enrollment_health"]
     assert (health.passed, health.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert value(health, "clients_error") == 1 and value(health, "clients_ok") == 1
     assert value(health, "runs_24h") == 5 and value(health, "success_rate_24h_pct") == 100.0
     assert value(health, "max_hours_since_success") == 2.02
     assert [f["client_id"] for f in value(health, "clients_with_findings").values()] == [late]
+    # "Execute" in the UI runs the job: the same checks, the same findings
+    job = make_defs(db_url).resolve_job_def("alerting_checks_job")
+    ran = evaluations(job.execute_in_process(instance=instance))
+    assert (
+        set(ran)
+        == set(ticked)
+        == {"stuck_leads", "de_enrollment_health", "schema_contract", "stuck_onboarding_clients"}
+    )
+    for name, evaluation in ticked.items():
+        assert (evaluation.passed, evaluation.severity, evaluation.description) == (
+            ran[name].passed,
+            ran[name].severity,
+            ran[name].description,
+        ), name
+        assert evaluation.metadata == ran[name].metadata, name
+    # the UI's check history holds both: the sensor's without a run, the run's with it
+    history = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(DE_ENROLLMENT_RUNS, "de_enrollment_health"), limit=10
+    )
+    assert sorted(bool(r.run_id) for r in history) == [False, True]
 
     only_ok = evaluations(job.execute_in_process(instance=instance, tags={checks.CLIENT_TAG: ok}))
     assert only_ok["de_enrollment_health"].passed and value(only_ok["de_enrollment_health"], "client_id") == ok
@@ -310,12 +349,7 @@ def test_health_job_through_its_schedule(conn: Connection, db_url: str, instance
 def test_schema_contract_every_5_minutes_and_on_a_dropped_column(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:
-    request = checks.alerting_checks_schedule(
-        dg.build_schedule_context(instance, scheduled_execution_time=datetime(2026, 3, 2, 6, 22, tzinfo=UTC))
-    )
-    assert isinstance(request, dg.RunRequest)
-    every_5_minutes = make_defs(db_url).resolve_job_def("alerting_checks_job")
-    before = evaluations(every_5_minutes.execute_in_process(instance=instance, tags=request.tags))["schema_contract"]
+    before = sensor_tick(checks.alerting_checks_sensor.name, db_url, instance)["schema_contract"]
     job = make_defs(db_url).resolve_job_def("schema_contract_job")
     assert before.passed and value(before, "objects_missing") == 0
     assert value(before, "scope") == "whole database" and "clients_with_findings" not in before.metadata

@@ -62,6 +62,7 @@ def test_service_end_to_end(dagster_service: RunningService, seeded_clients: See
         inactive = scalar_list(engine, "SELECT id::text FROM clients WHERE NOT is_active")
 
         keys = step_partitions_appear(api, active)
+        step_the_5_minute_checks_are_evaluated_without_a_run(api)
         step_unknown_partitions_refused(api, [*inactive, "not-a-client"])
         backfill_run_id = step_one_client_backfill(api, engine, keys[0])
         step_browser(api, service.base_url, keys, backfill_run_id)
@@ -86,6 +87,19 @@ def step_partitions_appear(api: DagsterApi, active: list[str]) -> list[str]:
     keys = wait_for("the clients partitions to equal the active clients", synced, timeout_seconds=120)
     assert all(k.startswith("Demo Client ") and "--" in k for k in keys), keys
     return keys
+
+
+def step_the_5_minute_checks_are_evaluated_without_a_run(api: DagsterApi) -> None:
+    """The daemon ticks alerting_checks_sensor: the checks' evaluations land in their history with no run (the UI
+    lists them), and no run of alerting_checks_job was started for them."""
+    evaluation = wait_for(
+        "the schema contract evaluated by alerting_checks_sensor",
+        lambda: next((e for e in api.check_executions("database_schema", "schema_contract") if not e["runId"]), None),
+        timeout_seconds=180,
+        interval=2,
+    )
+    assert evaluation["status"] == "SUCCEEDED" and evaluation["evaluation"]["success"], evaluation
+    assert api.runs("alerting_checks_job") == []
 
 
 def step_unknown_partitions_refused(api: DagsterApi, bad_keys: list[str]) -> None:
