@@ -13,7 +13,9 @@ On a fresh PostgreSQL Dagster instance (the production dagster.yaml) and 1,000 s
    oldest day.
 Prints the instance tables' size (pg_total_relation_size of every table in the instance database) after the week,
 before and after the prune, after VACUUM (the space PostgreSQL reuses for new rows) and after VACUUM FULL (what the
-kept runs take: the steady state of a 7-day retention), and the rows per table. Sensor-launched runs (the due
+kept runs take: the steady state of a 7-day retention), and the rows per table. The check sensors (the checks
+every 5 and 15 minutes, recorded without a run) are laid down the same way: one real tick each, its run-less
+evaluation events and check rows copied to every interval of the simulated days. Sensor-launched runs (the due
 sensor's, the checks after a sweep) are not simulated: they follow the platform's traffic; one run's bytes are
 printed so they can be added.
 """
@@ -33,6 +35,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from bench.common import admin_exec, admin_url, fresh_copy
+from campaign_ops.check_kit.dagster_jobs import CHECK_SENSOR_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
@@ -88,6 +91,41 @@ def run_tables(conn: Connection) -> dict[str, list[tuple[str, str]]]:
     return tables
 
 
+def copy_rows(
+    conn: Connection,
+    table: str,
+    columns: list[tuple[str, str]],
+    where: str,
+    params: dict,
+    ids: list[str],
+    shifts: list[float],
+) -> None:
+    """One copy of `table`'s rows matching `where` per (id, shift): run_id and every text holding `:old` get the new
+    id, timestamps move by the shift."""
+    values = []
+    for column, kind in columns:
+        if column == "run_id":
+            values.append("CASE WHEN t.run_id = '' THEN '' ELSE g.new_id END")  # run-less rows stay run-less
+        elif kind == "text" or kind.startswith("character"):
+            values.append(f"replace(t.{column}, :old, g.new_id)")
+        elif kind.startswith("timestamp"):
+            values.append(f"t.{column} + make_interval(secs => g.shift)")
+        elif kind == "double precision" and column.endswith(("_time", "timestamp")):
+            values.append(f"t.{column} + g.shift")
+        else:
+            values.append(f"t.{column}")
+    names = ", ".join(c for c, _ in columns)
+    # the template rows once, then one copy per (id, shift): never a scan of the table per copy
+    conn.execute(
+        text(
+            f"WITH t AS MATERIALIZED (SELECT * FROM {table} t WHERE {where}) "
+            f"INSERT INTO {table} ({names}) SELECT {', '.join(values)} FROM t, "
+            "unnest(CAST(:ids AS text[]), CAST(:shifts AS float8[])) AS g(new_id, shift)"
+        ),
+        {**params, "ids": ids, "shifts": shifts},
+    )
+
+
 def clone(conn: Connection, tables: dict[str, list[tuple[str, str]]], run_id: str, at: list[dt.datetime]) -> None:
     """Copies of one run's rows in every run table, one per time in `at`: new run id (also inside the serialized
     bodies, so Dagster reads them as their own runs), timestamps moved by (time - the run's creation)."""
@@ -95,26 +133,39 @@ def clone(conn: Connection, tables: dict[str, list[tuple[str, str]]], run_id: st
     ids = [str(uuid.uuid4()) for _ in at]
     shifts = [(t.replace(tzinfo=None) - created).total_seconds() for t in at]
     for table, columns in sorted(tables.items(), key=lambda kv: kv[0] != "runs"):  # the runs first (foreign keys)
-        values = []
-        for column, kind in columns:
-            if column == "run_id":
-                values.append("g.new_id")
-            elif kind == "text" or kind.startswith("character"):
-                values.append(f"replace(t.{column}, :old, g.new_id)")
-            elif kind.startswith("timestamp"):
-                values.append(f"t.{column} + make_interval(secs => g.shift)")
-            elif kind == "double precision" and column.endswith(("_time", "timestamp")):
-                values.append(f"t.{column} + g.shift")
-            else:
-                values.append(f"t.{column}")
-        names = ", ".join(c for c, _ in columns)
-        conn.execute(
-            text(
-                f"INSERT INTO {table} ({names}) SELECT {', '.join(values)} FROM {table} t, "
-                "unnest(CAST(:ids AS text[]), CAST(:shifts AS float8[])) AS g(new_id, shift) WHERE t.run_id = :old"
-            ),
-            {"ids": ids, "shifts": shifts, "old": run_id},
-        )
+        copy_rows(conn, table, columns, "t.run_id = :old", {"old": run_id}, ids, shifts)
+
+
+# per table: the ids of one check sensor tick's rows (first, last)
+TickRows = dict[str, tuple[int, int]]
+RUNLESS_TABLES = ("event_logs", "asset_check_executions")
+
+
+def last_ids(conn: Connection) -> dict[str, int]:
+    return {t: int(conn.execute(text(f"SELECT coalesce(max(id), 0) FROM {t}")).scalar_one()) for t in RUNLESS_TABLES}
+
+
+def clone_runless(
+    conn: Connection, tables: dict[str, list[tuple[str, str]]], tick: TickRows, at: list[dt.datetime]
+) -> None:
+    """Copies of one check sensor tick's rows (its run-less evaluation events and their check rows, by id), one
+    per time in `at`, timestamps moved by (time - the tick's)."""
+    first, last = tick["event_logs"]
+    ticked = conn.execute(
+        text("SELECT min(timestamp) FROM event_logs WHERE id BETWEEN :f AND :l"), {"f": first, "l": last}
+    )
+    base = ticked.scalar_one()
+    ids = ["" for _ in at]
+    shifts = [(t.replace(tzinfo=None) - base).total_seconds() for t in at]
+    for table in RUNLESS_TABLES:
+        first, last = tick[table]
+        window = {"old": str(uuid.uuid4()), "first": first, "last": last}  # no run id to rename
+        copy_rows(conn, table, tables[table], "t.id BETWEEN :first AND :last", window, ids, shifts)
+
+
+def every(seconds: int, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    count = int((end - start).total_seconds() // seconds)
+    return [start + dt.timedelta(seconds=seconds * i) for i in range(count)]
 
 
 def largest_tables(url: str, n: int = 4) -> str:
@@ -178,6 +229,21 @@ def main() -> None:
         from campaign_ops.definitions import defs
         from campaign_ops.retention.defs import prune_runs_job
 
+        engine = make_engine(dagster_url, pooled=False)
+        # one real tick of each check sensor, recorded as the daemon records it (without a run); before the runs,
+        # as the worst case: before any sweep every client "has never run successfully" and health names them all
+        check_sensors = [s for s in defs.get_repository_def().sensor_defs if CHECK_SENSOR_TAG in s.tags]
+        sensor_ticks: dict[str, TickRows] = {}
+        with dg.DagsterInstance.get() as instance:
+            for sensor in check_sensors:
+                with engine.connect() as conn:
+                    before = last_ids(conn)
+                context = dg.build_sensor_context(instance=instance, resources={"database": defs.resources["database"]})
+                for event in sensor.evaluate_tick(context).asset_events:
+                    instance.report_runless_asset_event(event)
+                with engine.connect() as conn:
+                    after = last_ids(conn)
+                sensor_ticks[sensor.name] = {t: (before[t] + 1, after[t]) for t in RUNLESS_TABLES}
         schedules = sorted(defs.get_repository_def().schedule_defs, key=lambda s: s.name)
         # one real run per scheduled job (the sweep: one with work first, then the quiet one the ticks copy)
         templates: dict[str, str] = {}
@@ -189,7 +255,6 @@ def main() -> None:
                 run_seconds += seconds
                 if run:
                     templates[schedule.name] = run
-        engine = make_engine(dagster_url, pooled=False)
         with engine.connect() as conn:
             real_bytes = {
                 name: int(
@@ -200,6 +265,16 @@ def main() -> None:
                 )
                 for name, run in templates.items()
             }
+            for name, tick in sensor_ticks.items():
+                first, last = tick["event_logs"]
+                real_bytes[name] = int(
+                    conn.execute(
+                        text(
+                            "SELECT coalesce(sum(pg_column_size(e.*)), 0) FROM event_logs e WHERE id BETWEEN :f AND :l"
+                        ),
+                        {"f": first, "l": last},
+                    ).scalar_one()
+                )
         size_real, _ = sizes(dagster_url)
         # the simulated days end now, so the real prune job's cutoff (now - retention) falls inside them
         end = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -222,6 +297,11 @@ def main() -> None:
                     if at:
                         clone(conn, tables, templates[schedule.name], at)
                         simulated += len(at)
+                for sensor in check_sensors:
+                    at = every(sensor.minimum_interval_seconds or 30, phase_start, phase_end)
+                    if phase_start == start:
+                        per_day[sensor.name] = round(len(at) / 7)
+                    clone_runless(conn, tables, sensor_ticks[sensor.name], at)
             if phase_end == week_end:
                 size_week, rows_week = sizes(dagster_url)
                 largest_week = largest_tables(dagster_url)
@@ -246,9 +326,15 @@ def main() -> None:
 
     mb = 1e6
     print()
-    print(f"Scheduled runs per day ({args.clients:,} clients): " + ", ".join(f"{k} {v}" for k, v in per_day.items()))
-    print(f"… {sum(per_day.values()):,} a day; {simulated:,} runs laid down over {args.days} days")
-    print("Event-log bytes of each real run: " + ", ".join(f"{k} {v / 1000:.1f} KB" for k, v in real_bytes.items()))
+    print(
+        f"Scheduled runs and check-sensor ticks per day ({args.clients:,} clients): "
+        + ", ".join(f"{k} {v}" for k, v in per_day.items())
+    )
+    print(f"… {simulated:,} runs laid down over {args.days} days, besides the sensors' evaluations")
+    print(
+        "Event-log bytes of each real run or sensor tick: "
+        + ", ".join(f"{k} {v / 1000:.1f} KB" for k, v in real_bytes.items())
+    )
     daily = sorted(((per_day.get(k, 0) * v, k) for k, v in real_bytes.items()), reverse=True)
     print("… times its runs a day: " + ", ".join(f"{k} {b / 1e6:,.1f} MB" for b, k in daily if b))
     print(f"Largest instance tables after the week: {largest_week}")
@@ -260,7 +346,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     print(f"| after the real runs ({len(templates)} jobs, sweep twice) | {size_real / mb:,.1f} MB | | | |")
     for label, size, rows in (
-        ("after a simulated week of the schedules", size_week, rows_week),
+        ("after a simulated week of the schedules and check sensors", size_week, rows_week),
         (f"after {args.days} days, before prune_runs_job", size_before, rows_before),
         (
             f"after prune_runs_job (older_than_days={args.retention_days}, {prune_seconds:.1f} s)",

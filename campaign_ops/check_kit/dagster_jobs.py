@@ -28,6 +28,8 @@ JOB_SUFFIX = "_job"
 # so (and alerts) instead of a timed-out tick that records nothing
 SENSOR_CHECKS_BUDGET_MS = 40_000
 STATEMENT_TIMEOUT_FIELD = "statement_timeout_ms"
+# on every check sensor (the UI can filter by it; the retention bench finds them by it)
+CHECK_SENSOR_TAG = "campaign_ops/evaluates_checks"
 
 
 def check_job(name: str, checks: Sequence[dg.AssetChecksDefinition], description: str) -> UnresolvedAssetJobDefinition:
@@ -118,6 +120,7 @@ def check_sensor(
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"{description} Evaluated in the sensor's tick, without a run; {job.name} runs the same "
         "checks on demand (Execute).",
+        tags={CHECK_SENSOR_TAG: job.name},
     )
     def _sensor(context: dg.SensorEvaluationContext, database: DatabaseResource) -> dg.SensorResult:
         evaluations = [evaluate_outside_a_run(c, database, share_ms) for c in checks]

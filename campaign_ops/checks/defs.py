@@ -341,7 +341,7 @@ def leads_de_enrolled_by_sweep(instance: dg.DagsterInstance, run_id: str) -> int
     before its output: what it changed is unknown)."""
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_OUTPUT, limit=10).records:
         event = record.event_log_entry.dagster_event
-        figure = getattr(event.event_specific_data, "metadata", {}).get(LEADS_DE_ENROLLED) if event else None
+        figure = (getattr(event.event_specific_data, "metadata", None) or {}).get(LEADS_DE_ENROLLED) if event else None
         if figure is not None:
             return int(getattr(figure, "value", figure))
     return None
