@@ -39,6 +39,7 @@ from campaign_ops.check_kit.dagster_jobs import CHECK_SENSOR_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
+from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -238,9 +239,7 @@ def main() -> None:
             for sensor in check_sensors:
                 with engine.connect() as conn:
                     before = last_ids(conn)
-                context = dg.build_sensor_context(instance=instance, resources={"database": defs.resources["database"]})
-                for event in sensor.evaluate_tick(context).asset_events:
-                    instance.report_runless_asset_event(event)
+                record_check_sensor_tick(sensor, instance, defs.resources["database"])
                 with engine.connect() as conn:
                     after = last_ids(conn)
                 sensor_ticks[sensor.name] = {t: (before[t] + 1, after[t]) for t in RUNLESS_TABLES}

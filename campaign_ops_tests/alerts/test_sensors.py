@@ -29,6 +29,7 @@ from campaign_ops_tests.alerts.conftest import (
     alert_row,
     deliveries,
 )
+from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 from campaign_ops_tests.factories import add_campaign, add_client
 
 RUNS = "run_status_alert_sensor"
@@ -435,11 +436,7 @@ def tick_checks_sensor(instance: dg.DagsterInstance, sensor: str = "alerting_che
     instance without a run, as the daemon records them."""
     from campaign_ops.definitions import defs
 
-    context = dg.build_sensor_context(instance=instance, resources={"database": defs.resources["database"]})
-    data = defs.resolve_sensor_def(sensor).evaluate_tick(context)
-    assert data.asset_events and not data.run_requests
-    for event in data.asset_events:
-        instance.report_runless_asset_event(event)
+    record_check_sensor_tick(defs.resolve_sensor_def(sensor), instance, defs.resources["database"])
 
 
 def add_stuck_leads(conn: Connection, client_id: str, campaign_id: str, count: int) -> None:

@@ -25,6 +25,7 @@ from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
 from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.resources import DatabaseResource
+from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
 from campaign_ops_tests.factories import add_campaign, add_client
 
@@ -288,21 +289,9 @@ def test_each_check_executes_alone_for_all_clients_and_for_one_client_as_the_ui_
 
 
 def sensor_tick(name: str, db_url: str, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:
-    """One tick of a check sensor on the test database: its evaluations by check name, recorded in the instance
-    as the daemon records them (without a run)."""
+    """One tick of a check sensor on the test database, recorded as the daemon records it (without a run)."""
     sensor = make_defs(db_url).resolve_sensor_def(name)
-    data = sensor.evaluate_tick(
-        dg.build_sensor_context(instance=instance, resources={"database": DatabaseResource(url=db_url)})
-    )
-    assert not data.run_requests
-    found: dict[str, dg.AssetCheckEvaluation] = {}
-    for event in data.asset_events:
-        assert isinstance(event, dg.AssetCheckEvaluation)
-        instance.report_runless_asset_event(event)
-        found[event.check_name] = event
-    assert len(found) == len(data.asset_events), "one evaluation per check per tick"
-    assert data.skip_message and data.skip_message.startswith("evaluated without a run: ")
-    return found
+    return record_check_sensor_tick(sensor, instance, DatabaseResource(url=db_url))
 
 
 def test_the_5_minute_sensor_records_what_a_run_of_its_job_records_without_the_run(
