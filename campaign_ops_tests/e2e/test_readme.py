@@ -23,7 +23,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-READMES = ("README.md", "deploy/README.md")
+READMES = ("README.md", "docs/operations.md", "docs/design.md", "deploy/README.md")
 _BLOCK = re.compile(r"(?:<!-- readme-test: (?P<marker>[^>]*?) -->\n)?```bash\n(?P<body>.*?)```", re.S)
 UNSET = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME", "TEST_DATABASE_URL", "CAMPAIGN_OPS_HOME", "VIRTUAL_ENV")
 
