@@ -10,37 +10,46 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.errors import CampaignOpsError, error_line, mask_secrets
 
-# each capability lists its own commands in campaign_ops/cli/<capability>.py (`commands`); a module is imported
-# only when one of its commands is asked for, in this order: `campaign-ops de-enroll` imports de-enrollment's
-# module alone, not the service's, the alerts' or the reports' (a third of the start-up's imports)
-CAPABILITIES = (
-    "de_enrollment",
-    "reconciliation",
-    "archival",
-    "reports",
-    "alerts",
-    "onboarding",
-    "lifecycle",
-    "pause",
-    "db",
-    "demo",
-    "dev",
-)
+# click's lazy group: each command name maps to "module:attribute", and a module is imported only when one of its
+# commands is asked for (`campaign-ops de-enroll` imports de-enrollment's module alone, not the service's, the
+# alerts' or the reports')
+LAZY_COMMANDS: dict[str, str] = {
+    "alerts": "campaign_ops.cli.alerts:alerts_group",
+    "archive": "campaign_ops.cli.archival:archive_command",
+    "backup": "campaign_ops.cli.reconciliation:backup_command",
+    "check": "campaign_ops.cli.reports:check_command",
+    "db": "campaign_ops.cli.db:db_group",
+    "de-enroll": "campaign_ops.cli.de_enrollment:de_enroll_command",
+    "demo": "campaign_ops.cli.demo:demo_group",
+    "dev": "campaign_ops.cli.dev:dev_command",
+    "health-check": "campaign_ops.cli.reports:health_check_command",
+    "lifecycle": "campaign_ops.cli.lifecycle:lifecycle_group",
+    "migrate-stuck-leads": "campaign_ops.cli.de_enrollment:migrate_stuck_leads_command",
+    "pause": "campaign_ops.cli.pause:pause_command",
+    "reconcile": "campaign_ops.cli.reconciliation:reconcile_command",
+    "report": "campaign_ops.cli.reports:report_command",
+    "resolve-skipped": "campaign_ops.cli.de_enrollment:resolve_skipped_command",
+    "restore": "campaign_ops.cli.reconciliation:restore_command",
+    "resume": "campaign_ops.cli.pause:resume_command",
+    "run-job": "campaign_ops.cli.dev:run_job_command",
+    "stuck-clients": "campaign_ops.cli.onboarding:stuck_clients_command",
+}
 
 
 class _OneLineErrors(click.Group):
     """Bad input and unreachable servers end as one line on stderr and exit 1, never a traceback. Commands are
-    looked up in the CAPABILITIES' modules, imported on demand."""
+    imported on demand (LAZY_COMMANDS)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(c.name for module in CAPABILITIES for c in _commands(module) if c.name)
+        return sorted(LAZY_COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        for module in CAPABILITIES:
-            for command in _commands(module):
-                if command.name == cmd_name:
-                    return command
-        return None
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -64,8 +73,3 @@ class _OneLineErrors(click.Group):
 def main(verbose: bool) -> None:
     """Keep campaign lead data correct: migrations, de-enrollment, reconciliation, archival, checks, alerts."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(message)s")
-
-
-def _commands(module: str) -> list[click.Command]:
-    commands: list[click.Command] = importlib.import_module(f"campaign_ops.cli.{module}").commands
-    return commands

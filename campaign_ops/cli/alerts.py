@@ -147,7 +147,6 @@ def test_command(severity: str, key: str, message: str) -> None:
         raise CampaignOpsError("the test alert was not delivered; see `alerts list` for the recorded error")
 
 
-commands: list[click.Command] = [alerts_group]
 
 
 @alerts_group.command("stats")

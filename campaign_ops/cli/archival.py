@@ -97,4 +97,3 @@ def archive_command(
         raise CampaignOpsError(f"archival failed for {len(sweep.failures)} client(s): {named}")
 
 
-commands: list[click.Command] = [archive_command]

@@ -59,4 +59,3 @@ def verify_command() -> None:
         raise SystemExit(1)
 
 
-commands: list[click.Command] = [db_group]

@@ -152,4 +152,3 @@ def resolve_skipped_command(
     click.echo(f"{len(done)} lead(s) resolved as {decision}: {then}; recorded in the lead log")
 
 
-commands: list[click.Command] = [de_enroll_command, migrate_stuck_leads_command, resolve_skipped_command]

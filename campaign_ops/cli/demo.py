@@ -33,4 +33,3 @@ def seed_command(clients: int, campaigns_per_client: int, leads: int, seed: int)
     )
 
 
-commands: list[click.Command] = [demo_group]

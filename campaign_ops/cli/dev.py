@@ -182,4 +182,3 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         raise SystemExit(1)
 
 
-commands: list[click.Command] = [dev_command, run_job_command]

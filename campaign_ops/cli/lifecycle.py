@@ -78,4 +78,3 @@ def status_command(campaign_name: str) -> None:
         click.echo(f"  round {v.round_number}: {v.kind} — {v.detail}")
 
 
-commands: list[click.Command] = [lifecycle_group]

@@ -39,4 +39,3 @@ def stuck_clients_command(severity: str | None, terminal: bool, as_json: bool) -
     click.echo(f"{len(report.clients)} stuck: {by_severity}")
 
 
-commands: list[click.Command] = [stuck_clients_command]

@@ -37,4 +37,3 @@ def resume_command() -> None:
     click.echo("\n".join(report.lines(paused=False)))
 
 
-commands: list[click.Command] = [pause_command, resume_command]

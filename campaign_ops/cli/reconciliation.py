@@ -118,4 +118,3 @@ def restore_command(day: str) -> None:
         )
 
 
-commands: list[click.Command] = [reconcile_command, backup_command, restore_command]

@@ -104,4 +104,3 @@ def report_command(which: str, statement_timeout_ms: int) -> None:
     click.echo("\n" + " | ".join(f"{k}: {v}" for k, v in figures.items()))
 
 
-commands: list[click.Command] = [health_check_command, check_command, report_command]
