@@ -31,14 +31,14 @@ from sqlalchemy import Engine, text
 
 from bench.common import admin_exec, admin_url, fresh_copy
 from bench.service_bench import start_services
-from campaign_ops.cli.dev import DagsterServices
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.due_queue.core import settle
-from campaign_ops_tests.e2e.dagster_api import REPOSITORY, DagsterApi, wait_for
+from campaign_ops.service.dagster_api import REPOSITORY, DagsterApi, wait_for
+from campaign_ops.service.supervisor import DagsterServices
 
 APP_DB = "co_due_bench"
 INSTANCE_DB = "co_due_bench_dagster"

@@ -27,8 +27,8 @@ from sqlalchemy import text
 from bench.run_bench import ROOT, admin_exec, admin_url, build_template, de_enrolled, fresh_copy
 from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.db.engine import make_engine
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
 from campaign_ops.service.supervisor import DagsterServices, ServicePorts, is_run_worker
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 
 JOB = "de_enrollment_job"  # one-client runs and backfills
 SWEEP_JOB = "de_enrollment_sweep_job"  # what the schedule launches

@@ -25,7 +25,7 @@ from campaign_ops.clients.partition_keys import client_names, partition_key
 from campaign_ops.db.engine import make_engine
 from campaign_ops.db.migrations import upgrade
 from campaign_ops.demo.seed import seed_demo_data
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CAMPAIGN_OPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

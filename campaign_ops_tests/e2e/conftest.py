@@ -19,7 +19,7 @@ import yaml
 from campaign_ops.db.engine import make_engine
 from campaign_ops.db.urls import normalise_url
 from campaign_ops.demo.seed import SeedSummary, seed_demo_data
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"

@@ -25,8 +25,8 @@ from sqlalchemy import Engine, make_url, text
 from campaign_ops.clients.partition_keys import client_id_of, client_ids_of
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import SeedSummary
+from campaign_ops.service.dagster_api import DagsterApi, metadata_value, wait_for
 from campaign_ops_tests.e2e.conftest import ARTIFACTS, RunningService
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, metadata_value, wait_for
 from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 
 JOB = "de_enrollment_job"

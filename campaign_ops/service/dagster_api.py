@@ -1,4 +1,5 @@
-"""The few Dagster GraphQL calls the end-to-end tests make, as a user's scripts or the UI would make them."""
+"""The Dagster GraphQL calls a user's scripts or the UI make: launch, watch and read runs, partitions, backfills and
+checks (the end-to-end tests, the deployment test and the benches use it)."""
 
 import re
 import time
