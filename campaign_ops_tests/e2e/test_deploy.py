@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 
@@ -170,25 +171,54 @@ def test_rendered_chart_output_is_of_the_current_values() -> None:
     assert rendered()["values_sha256"] == digest, "values.yaml changed: run deploy/check_chart.sh CHART_DIR --write"
 
 
-def test_rendered_instance_config_loads_in_dagster(
-    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The chart's dagster.yaml, as the chart's daemon and webserver read it, on a real database. Its run launcher
-    (dagster-k8s, not installed here) is loaded by deploy/check_chart.sh."""
+def chart_instance(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
+    """The chart's dagster.yaml, as the chart's daemon, webserver and run pods read it, its storage on
+    `database_url` (the password from DAGSTER_PG_PASSWORD, as the chart gives it). Its run launcher (dagster-k8s,
+    not installed here) is loaded by deploy/check_chart.sh."""
     config = rendered()["instance"]
-    parts = urlsplit(empty_db_url)
+    parts = urlsplit(database_url)
     for storage in ("run_storage", "event_log_storage", "schedule_storage"):
         db = config[storage]["config"]["postgres_db"]
         db.update(hostname=parts.hostname, port=parts.port or 5432, db_name=parts.path.lstrip("/"), params={})
         db["username"] = parts.username
     monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "unused")
     assert config.pop("run_launcher")["class"] == "K8sRunLauncher"
-    with load_instance(config, tmp_path) as instance:
+    return load_instance(config, tmp_path)
+
+
+def test_rendered_instance_config_loads_in_dagster(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with chart_instance(empty_db_url, tmp_path, monkeypatch) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None and queue.max_concurrent_runs == 4
         assert {limit["key"] for limit in queue.tag_concurrency_limits} == {"dagster/schedule_name", "dagster/backfill"}
         assert instance.run_monitoring_enabled and instance.run_retries_enabled
+
+
+def test_daily_retention_job_prunes_with_the_charts_instance_alone(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the cluster the daily prune_runs_job runs in a run pod whose instance is the chart's: it deletes old runs
+    with the instance's own credentials, needing neither DATABASE_URL nor DAGSTER_PG_URL."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    job = defs.resolve_job_def("prune_runs_job")
+    with chart_instance(empty_db_url, tmp_path, monkeypatch) as instance:
+        old = job.execute_in_process(instance=instance)
+        # as if that run had been created 91 days ago (the schedule's retention is 90 days)
+        engine = sa.create_engine(normalise_url(empty_db_url))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE runs SET create_timestamp = create_timestamp - interval '91 days' WHERE run_id = :id"),
+                {"id": old.run_id},
+            )
+        engine.dispose()
+        pruned = job.execute_in_process(instance=instance)
+        assert pruned.success
+        assert instance.get_run_by_id(old.run_id) is None and instance.all_logs(old.run_id) == []
+        assert instance.get_run_by_id(pruned.run_id) is not None
 
 
 def test_rendered_instance_settings_equal_the_production_dagster_yaml() -> None:
