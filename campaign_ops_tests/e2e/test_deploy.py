@@ -221,6 +221,24 @@ def test_daily_retention_job_prunes_with_the_charts_instance_alone(
         assert instance.get_run_by_id(pruned.run_id) is not None
 
 
+def test_the_chart_cannot_name_the_pooled_instance_storage(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the chart keeps Dagster's storage (deploy/README.md): the chart writes run, event-log and schedule
+    storages, and Dagster refuses dagster.yaml's `storage:` beside them (e.g. through additionalInstanceConfig)."""
+    rendered_storages = {
+        rendered()["instance"][s]["class"] for s in ("run_storage", "event_log_storage", "schedule_storage")
+    }
+    assert rendered_storages == {"PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"}
+    config = rendered()["instance"]
+    config["storage"] = yaml.safe_load(DAGSTER_YAML.read_text())["storage"]
+    (home := tmp_path / "home").mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_PG_URL", normalise_url(empty_db_url))
+    with pytest.raises(DagsterInvalidConfigError, match="`storage` which is incompatible with `run_storage`"):
+        dg.DagsterInstance.from_config(str(home))
+
+
 def test_rendered_instance_settings_equal_the_production_dagster_yaml() -> None:
     instance = rendered()["instance"]
     ours = yaml.safe_load(DAGSTER_YAML.read_text())
