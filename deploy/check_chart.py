@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,7 +109,7 @@ def validate(validator: str, objects: list[dict[str, Any]], work: Path, name: st
 def throwaway_database(server_url: str) -> Iterator[str]:
     import sqlalchemy as sa
 
-    name = f"check_chart_{os.getpid()}"
+    name = f"check_chart_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     # psycopg2, as the instance's storage uses: SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3
     parts = urlsplit(server_url)
     engine = sa.create_engine(urlunsplit(("postgresql+psycopg2", *parts[1:])), isolation_level="AUTOCOMMIT")
@@ -123,9 +124,11 @@ def throwaway_database(server_url: str) -> Iterator[str]:
         engine.dispose()
 
 
-def on_database(instance_config: dict[str, Any], database_url: str, work: Path) -> dict[str, Any]:
-    """The rendered instance config with its storage pointed at `database_url` and its launcher at a kubeconfig
-    that is never contacted (loading the instance builds the launcher, not a connection)."""
+def on_database(
+    instance_config: dict[str, Any], database_url: str, work: Path, api_server: str = "https://127.0.0.1:9"
+) -> dict[str, Any]:
+    """The rendered instance config with its storage pointed at `database_url` and its launcher at `api_server`
+    (by default one that is never contacted: loading the instance builds the launcher, not a connection)."""
     parts = urlsplit(database_url)
     config = json.loads(json.dumps(instance_config))
     for storage in ("run_storage", "event_log_storage", "schedule_storage"):
@@ -133,13 +136,13 @@ def on_database(instance_config: dict[str, Any], database_url: str, work: Path) 
         db.update(hostname=parts.hostname, port=parts.port or 5432, db_name=parts.path.lstrip("/"), params={})
         db["username"] = parts.username or "postgres"
     os.environ["DAGSTER_PG_PASSWORD"] = parts.password or "unused"
-    kubeconfig = work / "kubeconfig"
+    kubeconfig = work / f"kubeconfig-{len(list(work.glob('kubeconfig-*')))}"
     kubeconfig.write_text(
         yaml.safe_dump(
             {
                 "apiVersion": "v1",
                 "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:9"}}],
+                "clusters": [{"name": "c", "cluster": {"server": api_server}}],
                 "users": [{"name": "u", "user": {"token": "none"}}],
                 "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
                 "current-context": "c",
@@ -232,12 +235,198 @@ def run_job(instance_config: dict[str, Any], objects: list[dict[str, Any]], work
         }
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_run(instance: Any, job_name: str, done: Callable[[Any], bool], timeout_s: float) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        runs = [r for r in instance.get_runs() if r.job_name == job_name]
+        found = next((r for r in runs if done(r)), None)
+        if found is not None:
+            return found
+        time.sleep(0.2)
+    return None
+
+
+def exercise_launcher(
+    instance_config: dict[str, Any], objects: list[dict[str, Any]], server_url: str, work: Path
+) -> None:
+    """The real daemon, its K8sRunLauncher and run monitoring against the stand-in API server (deploy/k8s_standin.py):
+    the daily retention job run to SUCCESS in a stand-in pod, and a retried job's pod killed mid-run."""
+    import time
+
+    import dagster as dg
+    from k8s_standin import StandIn
+
+    project_bin = ROOT / ".venv" / "bin"
+    code_server = find(
+        objects, "Deployment", lambda o: o["metadata"].get("labels", {}).get("component") == "user-deployments"
+    )
+    env = {e["name"]: e.get("value") for e in code_server["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+    config_maps = {o["metadata"]["name"]: dict(o.get("data") or {}) for o in objects if o["kind"] == "ConfigMap"}
+    values = yaml.safe_load(VALUES.read_text())
+    promised = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["containerConfig"]["resources"]
+    processes: list[subprocess.Popen] = []
+    with throwaway_database(server_url) as app_url, throwaway_database(server_url) as instance_url:
+        parts = urlsplit(instance_url)
+        secrets = {
+            "campaign-ops-database": {"DATABASE_URL": app_url},
+            instance_config["run_launcher"]["config"]["postgres_password_secret"]: {
+                "postgresql-password": parts.password or "unused"
+            },
+        }
+        subprocess.run(
+            [project_bin / "campaign-ops", "db", "upgrade"],
+            env={**os.environ, "DATABASE_URL": app_url},
+            check=True,
+            capture_output=True,
+        )
+        home = work / "standin-home"
+        home.mkdir()
+        standin = StandIn(project_bin, home, work, config_maps, secrets).start()
+        try:
+            config = on_database(instance_config, instance_url, work, api_server=standin.url)
+            # run monitoring every 5 s instead of 60, so a dead pod is seen within the check's patience
+            config["run_monitoring"]["poll_interval_seconds"] = 5
+            (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+            port = free_port()
+            (server,) = [
+                e["grpc_server"]
+                for e in yaml.safe_load(
+                    find(objects, "ConfigMap", lambda o: "workspace.yaml" in (o.get("data") or {}))["data"][
+                        "workspace.yaml"
+                    ]
+                )["load_from"]
+            ]
+            workspace = work / "workspace.yaml"
+            workspace.write_text(
+                yaml.safe_dump(
+                    {
+                        "load_from": [
+                            {
+                                "grpc_server": {
+                                    "host": "127.0.0.1",
+                                    "port": port,
+                                    "location_name": server["location_name"],
+                                }
+                            }
+                        ]
+                    }
+                )
+            )
+            base = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PG_PASSWORD": parts.password or "unused"}
+            processes.append(
+                subprocess.Popen(
+                    [
+                        project_bin / "dagster",
+                        "api",
+                        "grpc",
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        *code_server_args(code_server),
+                    ],
+                    env={**base, "DATABASE_URL": app_url, "DAGSTER_CURRENT_IMAGE": env["DAGSTER_CURRENT_IMAGE"]},
+                    stdout=(work / "code-server.log").open("w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            bin_dir = Path(sys.executable).parent
+            processes.append(
+                subprocess.Popen(
+                    [bin_dir / "dagster-daemon", "run", "-w", str(workspace)],
+                    env=base,
+                    stdout=(work / "daemon.log").open("w"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            time.sleep(8)  # the code server answers, the daemon's loops start
+
+            def launch(job: str) -> None:
+                subprocess.run(
+                    [bin_dir / "dagster", "job", "launch", "-w", str(workspace), "-l", CODE_LOCATION, "-j", job],
+                    env=base,
+                    check=True,
+                    capture_output=True,
+                    timeout=120,
+                )
+
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                started = time.monotonic()
+                launch("prune_runs_job")
+                run = wait_for_run(instance, "prune_runs_job", lambda r: r.is_finished, 240)
+                posted = next(iter(standin.jobs.values()), None)
+                report(
+                    "the daemon's K8sRunLauncher runs the daily retention job to SUCCESS in a stand-in pod",
+                    run is not None and run.status == dg.DagsterRunStatus.SUCCESS,
+                    f"{run.status.value if run else 'no run'} after {time.monotonic() - started:.0f} s, "
+                    f"Jobs posted: {len(standin.jobs)}",
+                )
+                resources = posted["spec"]["template"]["spec"]["containers"][0].get("resources") if posted else None
+                report("the posted Job's pod has runLauncher's resources", resources == promised, json.dumps(resources))
+
+                launch("de_enrollment_sweep_job")
+                first = wait_for_run(
+                    instance, "de_enrollment_sweep_job", lambda r: r.status == dg.DagsterRunStatus.STARTED, 120
+                )
+                if first is not None:
+                    standin.kill_pod_of(f"dagster-run-{first.run_id}")
+                failed = first and wait_for_run(
+                    instance, "de_enrollment_sweep_job", lambda r: r.run_id == first.run_id and r.is_finished, 120
+                )
+                retried = first and wait_for_run(
+                    instance, "de_enrollment_sweep_job", lambda r: r.run_id != first.run_id and r.is_finished, 180
+                )
+                messages = [e.message for e in instance.all_logs(first.run_id)] if first else []
+                monitored = next((m.split(". Marking")[0] for m in messages if "no active pods" in m), None)
+                report(
+                    "a run whose pod is killed mid-run is failed by run monitoring and retried to SUCCESS",
+                    bool(
+                        failed
+                        and failed.status == dg.DagsterRunStatus.FAILURE
+                        and monitored
+                        and retried
+                        and retried.status == dg.DagsterRunStatus.SUCCESS
+                        and retried.tags.get("dagster/parent_run_id") == first.run_id
+                    ),
+                    f"killed run {failed.status.value if failed else 'not started'} ({monitored!r}), "
+                    f"retry {retried.status.value if retried else 'none'}",
+                )
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            standin.stop()
+
+
+def code_server_args(deployment: dict[str, Any]) -> list[str]:
+    """The rendered code server's own arguments after `dagster api grpc -h … -p …` (module, location name)."""
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    return args[args.index("-p") + 2 :]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--chart", type=Path, required=True)
     parser.add_argument("--helm", action="append", required=True)
     parser.add_argument("--validator", required=True)
     parser.add_argument("--write", action="store_true", help="refresh deploy/helm/rendered.yaml")
+    parser.add_argument(
+        "--launch", action="store_true", help="also run the daemon's K8sRunLauncher against a stand-in API server"
+    )
     args = parser.parse_args()
     database = os.environ.get("CHECK_CHART_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -295,6 +484,9 @@ def main() -> int:
         values = yaml.safe_load(VALUES.read_text())
         promised = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["containerConfig"]["resources"]
         report("a run's pod gets runLauncher's resources", resources == promised, json.dumps(resources))
+
+        if args.launch:
+            exercise_launcher(instance_config, objects, database, work)
 
         snapshot = {
             "chart": chart,

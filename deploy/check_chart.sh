@@ -3,16 +3,18 @@
 # "Proven on the official chart"): real Helm 3 and 4, every object against the Kubernetes schemas, the instance
 # config loaded by Dagster on a real PostgreSQL, the workspace's location name, the Job a run gets.
 #
-#   deploy/check_chart.sh CHART_DIR [--write]
+#   deploy/check_chart.sh CHART_DIR [--write] [--launch]
 #
 # CHART_DIR: the chart unpacked (`helm pull dagster/dagster --version X --untar`); it is never committed.
 # --write refreshes deploy/helm/rendered.yaml, which the tests read (CI has no chart).
+# --launch also runs the real daemon, its K8sRunLauncher and run monitoring against a stand-in API server
+# (deploy/k8s_standin.py) whose Jobs' pods run as local processes of this project's environment.
 # CHECK_CHART_DATABASE_URL: a PostgreSQL server where a throwaway database may be created
 # (default postgresql://postgres@127.0.0.1:5432/postgres). CHECK_CHART_TOOLS: where Helm and the throwaway
 # virtualenv are kept between runs (default /tmp/campaign-ops-chart-check).
 set -euo pipefail
 
-chart=${1:?usage: deploy/check_chart.sh CHART_DIR [--write]}
+chart=${1:?usage: deploy/check_chart.sh CHART_DIR [--write] [--launch]}
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools=${CHECK_CHART_TOOLS:-/tmp/campaign-ops-chart-check}
