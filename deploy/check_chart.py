@@ -386,7 +386,11 @@ def exercise_launcher(
                 retried = first and wait_for_run(
                     instance, "de_enrollment_sweep_job", lambda r: r.run_id != first.run_id and r.is_finished, 180
                 )
-                messages = [e.message for e in instance.all_logs(first.run_id)] if first else []
+                logs = instance.all_logs(first.run_id) if first else []
+                messages = [e.message for e in logs]
+                steps_done = sum(
+                    1 for e in logs if e.dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"
+                )
                 monitored = next((m.split(". Marking")[0] for m in messages if "no active pods" in m), None)
                 report(
                     "a run whose pod is killed mid-run is failed by run monitoring and retried to SUCCESS",
@@ -398,7 +402,8 @@ def exercise_launcher(
                         and retried.status == dg.DagsterRunStatus.SUCCESS
                         and retried.tags.get("dagster/parent_run_id") == first.run_id
                     ),
-                    f"killed run {failed.status.value if failed else 'not started'} ({monitored!r}), "
+                    f"killed run ({steps_done} step(s) done) {failed.status.value if failed else 'not started'} "
+                    f"({monitored!r}), "
                     f"retry {retried.status.value if retried else 'none'}",
                 )
         finally:
