@@ -17,6 +17,7 @@ from campaign_ops.retention.core import DEFAULT_RETENTION_DAYS
 from campaign_ops.service.environment import (
     DAGSTER_VARIABLES,
     check_databases,
+    check_privileges,
     dagster_environment,
     use_dagster_environment,
 )
@@ -74,9 +75,11 @@ def dev_command(ctx: click.Context, port: int, code_server_port: int, host: str,
 
 @dev_command.command("check")
 def check_command() -> None:
-    """Check that the app database and the Dagster instance database answer (what `dev` checks first)."""
+    """Check that the app database and the Dagster instance database answer and that their roles may do what the
+    service's processes do there: read, write and delete the app's and the instance's tables."""
     env = dagster_environment()
     check_databases(env)
+    check_privileges(env)
     click.echo(f"database: {mask_url(env['DATABASE_URL'])}: ok")
     click.echo(f"instance: {mask_url(env['DAGSTER_PG_URL'])}: ok")
 
@@ -114,6 +117,8 @@ def prune_runs_command(older_than_days: int, dry_run: bool) -> None:
         raise ConfigError(f"--older-than-days must be at least 1, got {older_than_days}")
     env = dagster_environment()
     check_databases(env)
+    # deleting runs needs DELETE on the instance's tables: refused in one line, before anything is deleted
+    check_privileges(env, ("DAGSTER_PG_URL",))
     use_dagster_environment(env)
     with dg.DagsterInstance.get() as instance:
         result = prune_runs(instance, older_than_days=older_than_days, now=dt.datetime.now(dt.UTC), dry_run=dry_run)

@@ -20,6 +20,7 @@ from campaign_ops.db.engine import (
 )
 from campaign_ops.db.urls import mask_url, normalise_url, same_database, with_database
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.sqlfiles import load_sql
 
 # what a Dagster process needs beyond the caller's environment (`dev env` prints these)
 DAGSTER_VARIABLES = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")
@@ -68,6 +69,41 @@ def check_databases(env: Mapping[str, str]) -> None:
                 conn.exec_driver_sql("SELECT 1")
         except CampaignOpsError as exc:
             raise type(exc)(f"{name}: {exc}") from None
+
+
+# what the service's processes do in each database, as `check_privileges` checks it
+PROCESS_NEEDS = {
+    "DATABASE_URL": "the code server and the run workers read, write and delete the app's tables",
+    "DAGSTER_PG_URL": (
+        "the daemon, the webserver, the run workers and run retention read, write and delete the instance's tables"
+    ),
+}
+
+
+def check_privileges(env: Mapping[str, str], names: tuple[str, ...] = tuple(PROCESS_NEEDS)) -> None:
+    """The role of each database URL holds what the service's processes need there (not only a connection), or
+    one clear ConfigError naming the variable, the role and what it lacks."""
+    from sqlalchemy import text
+
+    for name in names:
+        url = env[name]
+        try:
+            with disposing_engine(url) as engine, connect(engine) as conn:
+                role = conn.execute(text("SELECT current_user")).scalar_one()
+                missing = conn.execute(load_sql(__file__, "missing_privileges.sql")).all()
+        except CampaignOpsError as exc:
+            raise type(exc)(f"{name}: {exc}") from None
+        if missing:
+            objects: dict[str, list[str]] = {}
+            for privilege, obj in missing:
+                objects.setdefault(privilege, []).append(obj)
+            lacks = "; ".join(f"{privilege} on {_some(names_)}" for privilege, names_ in objects.items())
+            raise ConfigError(f"{name} ({mask_url(url)}): role {role} lacks {lacks} ({PROCESS_NEEDS[name]})")
+
+
+def _some(names: list[str], shown: int = 4) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def use_dagster_environment(env: Mapping[str, str]) -> None:

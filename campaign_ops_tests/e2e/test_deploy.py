@@ -1,11 +1,17 @@
 """The production instance config and the deployment files agree with Dagster and with each other."""
 
+import importlib.metadata
+import importlib.util
 import re
 import shlex
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 
@@ -18,6 +24,7 @@ from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER_YAML = ROOT / "dagster.yaml"
 DEPLOY = ROOT / "deploy"
+RENDERED = DEPLOY / "helm" / "rendered.yaml"
 IDEMPOTENT_JOBS = {"de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job"}
 
 
@@ -142,19 +149,135 @@ def test_helm_values_name_the_image_port_and_secrets_of_the_dockerfile_and_docs(
     assert values["postgresql"]["enabled"] is False and values["generatePostgresqlPasswordSecret"] is False
 
 
-def test_helm_instance_settings_equal_the_production_dagster_yaml() -> None:
-    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+# --- what Dagster's official chart renders from deploy/helm/values.yaml -------------------------------------------
+# CI has no chart: deploy/check_chart.sh renders it by real Helm and writes deploy/helm/rendered.yaml, which these
+# tests read; the first one fails when the values changed since it was written.
+
+
+def check_chart() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("check_chart", DEPLOY / "check_chart.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rendered() -> dict[str, Any]:
+    return yaml.safe_load(RENDERED.read_text())
+
+
+def test_rendered_chart_output_is_of_the_current_values() -> None:
+    digest = check_chart().values_sha256((DEPLOY / "helm" / "values.yaml").read_text())
+    assert rendered()["values_sha256"] == digest, "values.yaml changed: run deploy/check_chart.sh CHART_DIR --write"
+
+
+def chart_instance(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dg.DagsterInstance:
+    """The chart's dagster.yaml, as the chart's daemon, webserver and run pods read it, its storage on
+    `database_url` (the password from DAGSTER_PG_PASSWORD, as the chart gives it). Its run launcher (dagster-k8s,
+    not installed here) is loaded by deploy/check_chart.sh."""
+    config = rendered()["instance"]
+    parts = urlsplit(database_url)
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
+        db = config[storage]["config"]["postgres_db"]
+        db.update(hostname=parts.hostname, port=parts.port or 5432, db_name=parts.path.lstrip("/"), params={})
+        db["username"] = parts.username
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "unused")
+    assert config.pop("run_launcher")["class"] == "K8sRunLauncher"
+    return load_instance(config, tmp_path)
+
+
+def test_rendered_instance_config_loads_in_dagster(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with chart_instance(empty_db_url, tmp_path, monkeypatch) as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue is not None and queue.max_concurrent_runs == 4
+        assert {limit["key"] for limit in queue.tag_concurrency_limits} == {"dagster/schedule_name", "dagster/backfill"}
+        assert instance.run_monitoring_enabled and instance.run_retries_enabled
+
+
+def test_daily_retention_job_prunes_with_the_charts_instance_alone(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On the cluster the daily prune_runs_job runs in a run pod whose instance is the chart's: it deletes old runs
+    with the instance's own credentials, needing neither DATABASE_URL nor DAGSTER_PG_URL."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DAGSTER_PG_URL", raising=False)
+    job = defs.resolve_job_def("prune_runs_job")
+    with chart_instance(empty_db_url, tmp_path, monkeypatch) as instance:
+        old = job.execute_in_process(instance=instance)
+        # as if that run had been created 91 days ago (the schedule's retention is 90 days)
+        engine = sa.create_engine(normalise_url(empty_db_url))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE runs SET create_timestamp = create_timestamp - interval '91 days' WHERE run_id = :id"),
+                {"id": old.run_id},
+            )
+        engine.dispose()
+        pruned = job.execute_in_process(instance=instance)
+        assert pruned.success
+        assert instance.get_run_by_id(old.run_id) is None and instance.all_logs(old.run_id) == []
+        assert instance.get_run_by_id(pruned.run_id) is not None
+
+
+def test_the_chart_cannot_name_the_pooled_instance_storage(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the chart keeps Dagster's storage (deploy/README.md): the chart writes run, event-log and schedule
+    storages, and Dagster refuses dagster.yaml's `storage:` beside them (e.g. through additionalInstanceConfig)."""
+    rendered_storages = {
+        rendered()["instance"][s]["class"] for s in ("run_storage", "event_log_storage", "schedule_storage")
+    }
+    assert rendered_storages == {"PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"}
+    config = rendered()["instance"]
+    config["storage"] = yaml.safe_load(DAGSTER_YAML.read_text())["storage"]
+    (home := tmp_path / "home").mkdir()
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("DAGSTER_PG_URL", normalise_url(empty_db_url))
+    with pytest.raises(DagsterInvalidConfigError, match="`storage` which is incompatible with `run_storage`"):
+        dg.DagsterInstance.from_config(str(home))
+
+
+def test_rendered_instance_settings_equal_the_production_dagster_yaml() -> None:
+    instance = rendered()["instance"]
     ours = yaml.safe_load(DAGSTER_YAML.read_text())
-    extra = values["additionalInstanceConfig"]
-    for section in ("concurrency", "run_monitoring", "run_retries", "auto_materialize", "freshness"):
-        assert extra[section] == ours[section], section
-    daemon = values["dagsterDaemon"]
-    assert daemon["runCoordinator"]["type"] == ours["run_coordinator"]["class"]
-    assert daemon["sensors"] == {"useThreads": True, "numWorkers": ours["sensors"]["num_workers"]}
-    assert daemon["schedules"] == {"useThreads": True, "numWorkers": ours["schedules"]["num_workers"]}
-    assert values["retention"]["schedule"]["purgeAfterDays"] == ours["retention"]["schedule"]["purge_after_days"]
-    assert values["retention"]["sensor"]["purgeAfterDays"] == ours["retention"]["sensor"]["purge_after_days"]
-    assert values["telemetry"] == ours["telemetry"] == {"enabled": False}
+    for section in ("concurrency", "run_monitoring", "run_retries", "auto_materialize", "freshness", "telemetry"):
+        assert instance[section] == ours[section], section
+    assert instance["run_coordinator"]["class"] == ours["run_coordinator"]["class"]
+    for section in ("sensors", "schedules"):
+        assert instance[section] == ours[section], section
+    assert instance["retention"]["schedule"] == ours["retention"]["schedule"]
+    assert instance["retention"]["sensor"] == ours["retention"]["sensor"]
+
+
+def test_rendered_workspace_names_the_code_location_the_code_uses() -> None:
+    """Links in checks and alerts, and `pause`, name CODE_LOCATION: the chart's workspace must too."""
+    (entry,) = rendered()["workspace"]["load_from"]
+    assert entry["grpc_server"]["location_name"] == CODE_LOCATION
+
+
+def test_run_pods_get_the_resources_deploy_readme_states() -> None:
+    """The run launcher's runK8sConfig is what a run's pod gets: no code-server container context overrides it."""
+    snapshot = rendered()
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]["runK8sConfig"]["containerConfig"]["resources"]
+    assert snapshot["run_pod_resources"] == launcher
+    context = snapshot["code_server_container_context"] or {}
+    assert "resources" not in context.get("k8s", {})
+    readme = (DEPLOY / "README.md").read_text()
+    stated = (
+        f"requests {launcher['requests']['cpu']} CPU and {launcher['requests']['memory']}, "
+        f"limit {launcher['limits']['memory']}"
+    )
+    assert f"Run pods get {stated}" in readme, stated
+
+
+def test_deploy_readme_pins_the_chart_to_the_installed_dagster() -> None:
+    """Chart, daemon and webserver images (the chart's, tagged with its version) and the code's Dagster agree."""
+    readme = (DEPLOY / "README.md").read_text()
+    versions = re.findall(r"helm upgrade --install \S+ dagster/dagster --version (\S+)", readme)
+    assert versions == [importlib.metadata.version("dagster")]
 
 
 def test_service_workspace_points_at_the_code_server() -> None:
