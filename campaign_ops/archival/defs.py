@@ -33,7 +33,7 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import all_clients_run_request, clients_failed
 from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError, ConfigError
-from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.pause.defs import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
 
 monitoring_archives_asset = dg.AssetSpec(
@@ -100,7 +100,7 @@ def archive_monitoring_tables(
     context: dg.AssetExecutionContext, config: MonthlyArchivalConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Archive each client of the run's partitions, then VACUUM once and report table sizes."""
-    refuse_if_paused(context)
+    refuse_if_paused(database)
     key = monitoring_archives_asset.key
     try:
         if not config.size_warning_gb > 0:

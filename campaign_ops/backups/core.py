@@ -25,6 +25,7 @@ from sqlalchemy import Connection, text
 
 from campaign_ops.db.migrations import run_script
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.pause.core import refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 
 LEADS_RESTORED_COLUMNS = ("id", "is_active", "completed_at", "campaign_history")
@@ -150,6 +151,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
     if conn.in_transaction():
         conn.rollback()
     with conn.begin():
+        refuse_if_paused(conn)  # and the database refuses the lead-log rows below while paused
         present = existing_backups(conn).get(tables.day, set())
         if present != {"leads", "campaigns"}:
             available = ", ".join(complete_backup_days(conn)) or "none"

@@ -9,6 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.errors import CampaignOpsError, error_line, mask_secrets
+from campaign_ops.pause.core import PAUSED_SQLSTATE
 
 # each capability lists its own commands in campaign_ops/cli/<capability>.py (`commands`); a module is imported
 # only when one of its commands is asked for, in this order: `campaign-ops de-enroll` imports de-enrollment's
@@ -55,7 +56,9 @@ class _OneLineErrors(click.Group):
             click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(1)
         except SQLAlchemyError as exc:
-            click.echo(f"error: database: {error_line(exc)}", err=True)
+            # the database's own refusal while paused (sql/0041) is written for operators already
+            prefix = "" if getattr(getattr(exc, "orig", None), "sqlstate", None) == PAUSED_SQLSTATE else "database: "
+            click.echo(f"error: {prefix}{error_line(exc)}", err=True)
             sys.exit(1)
 
 

@@ -86,7 +86,9 @@ def de_enroll_command(
     _print(sweep)
     if sweep.connection_lost:
         click.echo(f"error: {sweep.connection_lost}", err=True)
-    if sweep.failed or sweep.connection_lost:
+    if sweep.paused:
+        click.echo(f"error: {sweep.paused}", err=True)
+    if sweep.failed or sweep.connection_lost or sweep.paused:
         raise SystemExit(1)
 
 
@@ -112,7 +114,9 @@ def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
         f"total: {sum(before.values())} stuck before, {sweep.leads_de_enrolled} de-enrolled, "
         f"{sum(after.values())} stuck after (stuck leads of inactive clients are left alone)"
     )
-    if sweep.failed:
+    if sweep.paused:
+        click.echo(f"error: {sweep.paused}", err=True)
+    if sweep.failed or sweep.paused:
         raise SystemExit(1)
 
 

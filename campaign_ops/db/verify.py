@@ -203,6 +203,16 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     # 0035: leads due for de-enrollment, kept by a trigger on leads
     "de_enrollment_due_queue": ("lead_id", "client_id", "campaign_id", "enrolled_at", "due_since", "version"),
+    # 0041: the pause of all processing, with its history
+    "processing_pauses": (
+        "id",
+        "paused_by",
+        "reason",
+        "paused_at",
+        "stopped_automations",
+        "resumed_by",
+        "resumed_at",
+    ),
     "lifecycle_campaign_metrics": (
         "id",
         "campaign_schedule_id",
@@ -275,6 +285,10 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     # 0035: the rule's lead-side part and the trigger that marks due leads
     "de_enrollment_lead_due",
     "de_enrollment_mark_due",
+    # 0041: the pause's guard (statement triggers on the tables only campaign-ops writes) and its lock
+    "processing_pause_lock_key",
+    "refuse_while_paused",
+    "de_enrollment_skipped_message",
 )
 EXPECTED_INDEXES: tuple[str, ...] = (
     "campaigns_client_id_idx",
@@ -311,6 +325,8 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "lifecycle_campaign_metrics_schedule_idx",
     # 0035
     "de_enrollment_due_queue_client_idx",
+    # 0041
+    "processing_pauses_in_force_idx",
 )
 
 

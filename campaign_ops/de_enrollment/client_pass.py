@@ -29,6 +29,8 @@ from campaign_ops.clients.sweep import error_text
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
+from campaign_ops.errors import error_line
+from campaign_ops.pause.core import is_paused_error
 from campaign_ops.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -175,6 +177,9 @@ def de_enroll_one_client(
             except Exception as exc:  # one client's failure must not stop the others
                 if is_connection_loss(exc):
                     lost = exc
+                elif is_paused_error(exc):  # paused before its run row was written: nothing to record
+                    conn.rollback()
+                    mark_paused(result, error_line(exc))
                 else:
                     conn.rollback()
                     result.status = "failed"
@@ -196,6 +201,10 @@ def de_enroll_one_client(
                 release_client_lock(conn, client_id)
                 conn.commit()
     except Exception as exc:  # the connection itself broke: record on a new one if the server answers
+        if is_paused_error(exc):  # its `skipped` row was refused: processing was paused, nothing recorded
+            mark_paused(result, error_line(exc))
+            result.duration_ms = int((clock() - started) * 1000)
+            return result
         result.status = "failed"
         result.error_details = error_text(exc)
         result.connection_lost = is_connection_loss(exc)
@@ -280,6 +289,9 @@ def _run_client_pass(
             if isinstance(exc, OperationalError) and getattr(exc.orig, "pgcode", None) == "57014":
                 mark_partial(result, settings)  # query_canceled: the budget ran out mid-chunk
                 return
+            if is_paused_error(exc):  # the database refused this chunk: processing was paused
+                mark_paused(result, error_line(exc))
+                return
             raise
         result.chunks += 1
         result.leads_skipped += newly_skipped
@@ -292,6 +304,14 @@ def _run_client_pass(
             )
         if not (more or (settings.mode == "set_based" and done + newly_skipped >= size)):
             return
+
+
+def mark_paused(result: ClientResult, refusal: str) -> None:
+    """Stopped at a chunk boundary by a pause: what committed stays, the rest waits for `resume`."""
+    result.status = "partial"
+    result.paused = True
+    note = f"paused: {refusal}"
+    result.error_details = f"{result.error_details}; {note}" if result.error_details else note
 
 
 def mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:

@@ -42,7 +42,7 @@ from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, Sweep
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
 from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.pause.defs import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
@@ -133,7 +133,7 @@ def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
     description="De-enrolls leads that completed their sequence, opted out or booked, per client (SOP).",
 )
 def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig, database: DatabaseResource):
-    refuse_if_paused(context)
+    refuse_if_paused(database)
     settings = _settings(config)
     keys = list(context.partition_keys)
     key_of = keys_by_client_id(keys)
@@ -194,6 +194,8 @@ def _sweep(
     )
     if sweep.connection_lost:
         context.log.error(sweep.connection_lost)
+    if sweep.paused:  # stopped on purpose: what committed is recorded, the rest waits for resume
+        context.log.warning(sweep.paused)
     return sweep
 
 
@@ -238,7 +240,7 @@ de_enrollment_job = dg.define_asset_job(
 def de_enrollment_sweep(
     context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output[None]]:
-    refuse_if_paused(context)
+    refuse_if_paused(database)
     settings = _settings(config)
     with database.connect() as conn:
         client_ids = active_client_ids(conn)

@@ -28,6 +28,7 @@ class ClientResult:
     duration_ms: int = 0
     error_details: str | None = None
     connection_lost: bool = False
+    paused: bool = False  # the database refused its next chunk: processing was paused
 
 
 @dataclass
@@ -36,7 +37,9 @@ class SweepResult:
     duration_ms: int = 0
     # set when the database connection was lost: the one line that names it; the sweep stopped there
     connection_lost: str | None = None
-    not_reached: list[str] = field(default_factory=list)  # client ids left untried after a connection loss
+    not_reached: list[str] = field(default_factory=list)  # client ids left untried after a connection loss or pause
+    # set when processing was paused during the sweep: the line that says so; the sweep stopped there
+    paused: str | None = None
 
     def with_status(self, *statuses: Status) -> list[ClientResult]:
         return [c for c in self.clients if c.status in statuses]

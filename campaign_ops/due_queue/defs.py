@@ -11,7 +11,7 @@ is left out of the sensor's runs for a delay growing with each failure (`backing
 which clients back off and until when, and the other clients' runs go on.
 
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
-`campaign-ops pause` stops it with the schedules, and it skips while the pause flag is set.
+`campaign-ops pause` stops it with the schedules, and it skips while processing is paused.
 
 `de_enrollment_latency_p95` on the `de_enrollment_latency` asset: WARN when the p95 of due -> de-enrolled over the
 last hour exceeds 2 minutes, naming the slowest clients; the asset_check_alert_sensor alerts on it like on every
@@ -50,7 +50,7 @@ from campaign_ops.due_queue.core import (
     latency,
 )
 from campaign_ops.errors import DatabaseUnavailableError
-from campaign_ops.pause import IN_FLIGHT, WRITES, pause_state
+from campaign_ops.pause.defs import IN_FLIGHT, WRITES, database_pause
 from campaign_ops.resources import DatabaseResource
 
 DUE_SENSOR_NAME = "de_enrollment_due_sensor"
@@ -133,7 +133,7 @@ def due_run_request(
 def de_enrollment_due_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.RunRequest | dg.SkipReason:
-    paused = pause_state(context.instance)
+    paused = database_pause(database)
     if paused is not None:
         return dg.SkipReason(f"processing is {paused.line()}")
     last = last_due_run(context.instance)

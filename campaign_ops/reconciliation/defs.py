@@ -20,7 +20,7 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import all_clients_run_request, clients_failed
 from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.pause.defs import WRITES, refuse_if_paused
 from campaign_ops.reconciliation.core import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
     ClientFailure,
@@ -93,7 +93,7 @@ def reconcile_campaign_stats(
     context: dg.AssetExecutionContext, config: StatsReconciliationConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Reconcile each client of the run's partitions; see campaign_ops.reconciliation.core."""
-    refuse_if_paused(context)
+    refuse_if_paused(database)
     key = campaign_stats_reconciliation_asset.key
     try:
         settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)

@@ -1,25 +1,18 @@
-"""SOP Level 3, "stop processing immediately": one command stops every writing schedule, refuses manual runs of
-writing jobs and lists those still in flight; resume undoes it. Alerting and checks are left running."""
+"""SOP Level 3, "stop processing immediately", the Dagster side: one command records the pause in the app database,
+stops every writing schedule and sensor (resume starts exactly those), refuses manual runs of writing jobs and
+lists those still in flight. Alerting and checks are left running."""
 
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
 
 from campaign_ops.definitions import defs
-from campaign_ops.pause import (
-    WRITES_TAG,
-    clear_pause,
-    pause_state,
-    set_pause,
-    switch_writing_automations,
-    writing_runs_in_flight,
-)
+from campaign_ops.pause.core import current_pause, record_pause, record_resume
+from campaign_ops.pause.defs import WRITES_TAG, switch_writing_automations, writing_runs_in_flight
 from campaign_ops_tests.de_enrollment.conftest import make_client
 
 WRITING_SCHEDULES = {
@@ -28,7 +21,6 @@ WRITING_SCHEDULES = {
     "monthly_archival_schedule",
     "de_enrollment_due_sensor",  # a sensor, launching the de-enrollment runs for clients with due leads
 }
-AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # only recorded in the flag, never compared with the clock
 
 
 def test_exactly_the_writing_automations_are_tagged() -> None:
@@ -62,8 +54,8 @@ def test_while_paused_a_manual_run_of_a_writing_job_changes_nothing(conn: Connec
     before = conn.execute(text(active)).scalar()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("clients", [client.client_id])
-        set_pause(instance, by="oncall", at=AT, reason="duplicates found")
-        assert pause_state(instance) is not None
+        record_pause(conn, by="oncall", reason="duplicates found")
+        assert current_pause(conn) is not None
         for job in ("de_enrollment_job", "stats_reconciliation_job", "monthly_archival_job"):
             result = defs.resolve_job_def(job).execute_in_process(
                 instance=instance, partition_key=client.client_id, raise_on_error=False
@@ -85,8 +77,8 @@ def test_while_paused_a_manual_run_of_a_writing_job_changes_nothing(conn: Connec
         )
         assert checks.success
 
-        clear_pause(instance)
-        assert pause_state(instance) is None
+        record_resume(conn, by="oncall")
+        assert current_pause(conn) is None
         resumed = defs.resolve_job_def("de_enrollment_job").execute_in_process(
             instance=instance, partition_key=client.client_id
         )
@@ -112,7 +104,7 @@ def _kind(name: str) -> str:
 
 
 def test_pause_and_resume_commands(
-    empty_db_url: str, db_env: str, tmp_path: Path, project_root: Path, monkeypatch: pytest.MonkeyPatch
+    empty_db_url: str, db_env: str, tmp_path: Path, project_root: Path
 ) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -128,7 +120,7 @@ def test_pause_and_resume_commands(
     assert paused.returncode == 0, paused.stderr[-2000:]
     for name in WRITING_SCHEDULES:
         assert f"{_kind(name)} {name}: stopped" in paused.stdout
-    assert ": SOP level 3; new runs of writing jobs are refused until `campaign-ops resume`" in paused.stdout
+    assert ": SOP level 3; every write of lead or campaign data is refused" in paused.stdout
     assert "no writing run in flight" in paused.stdout
     again = cli("pause")
     assert "schedule de_enrollment_sweep_schedule: already stopped" in again.stdout
@@ -137,10 +129,8 @@ def test_pause_and_resume_commands(
     for name in WRITING_SCHEDULES:
         assert f"{_kind(name)} {name}: started" in resumed.stdout
     assert "resumed (paused by" in resumed.stdout
-    for key, value in {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}.items():
-        monkeypatch.setenv(key, value)
-    with dg.DagsterInstance.get() as instance:
-        assert pause_state(instance) is None
+    with create_engine(db_env).connect() as conn:
+        assert current_pause(conn) is None
 
 
 def test_pause_and_resume_are_one_launch_each_in_the_ui(conn: Connection, db_env: str) -> None:
@@ -153,7 +143,7 @@ def test_pause_and_resume_are_one_launch_each_in_the_ui(conn: Connection, db_env
             instance=instance, run_config={"ops": {"pause_processing": {"config": {"reason": "duplicates"}}}}
         )
         assert paused.success
-        state = pause_state(instance)
+        state = current_pause(conn)
         assert state is not None and state.reason == "duplicates" and paused.run_id[:8] in state.by
         states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
         assert all(states[n] == "STOPPED" for n in WRITING_SCHEDULES), states
@@ -164,7 +154,7 @@ def test_pause_and_resume_are_one_launch_each_in_the_ui(conn: Connection, db_env
         assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 0
 
         assert defs.resolve_job_def("resume_processing_job").execute_in_process(instance=instance).success
-        assert pause_state(instance) is None
+        assert current_pause(conn) is None
         states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
         assert all(states[n] == "RUNNING" for n in WRITING_SCHEDULES), states
         assert (

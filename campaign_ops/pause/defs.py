@@ -1,42 +1,43 @@
-"""SOP Level 3, "stop processing immediately": one switch for everything that writes lead or campaign data.
+"""SOP Level 3, "stop processing immediately": the Dagster side of the one switch for everything that writes.
 
-What writes is marked in the definitions: schedules and sensors tagged `campaign_ops/writes` (de-enrollment,
-stats reconciliation, monthly archival), and the assets that change the data call `refuse_if_paused` first.
+The pause itself is a row in the application database (campaign_ops/pause/core.py, sql/0041), which the
+database enforces on every writer: CLI, Dagster runs, psql. This module adds what only Dagster can do:
+- stops every schedule and sensor tagged `campaign_ops/writes` (de-enrollment, stats reconciliation, monthly
+  archival, the due sensor) through the instance, as the UI's toggle does, and notes on the pause row which ones
+  it stopped: `resume` starts exactly those, so what was off before the pause stays off;
+- the writing assets call `refuse_if_paused` first: a run launched anyway changes nothing and says why;
+- lists the writing runs still queued or running, and waits (bounded) until no session writes any more.
 Alerting, checks and partition sync keep running — "Stop all" in the UI would silence the alerts too.
-
-`campaign-ops pause`:
-- stops every tagged schedule and sensor through the instance (as the UI's toggle does: the state is the
-  instance's, so the daemon and the UI see it at once);
-- sets the pause flag in the instance's key-value store, which the writing assets read at their start: a manual
-  run of a writing job (Materialize, a backfill, `campaign-ops run-job`, a retry) fails at once, changing
-  nothing, with one line saying why and how to resume;
-- lists the writing runs still queued or running (a pause does not kill them; terminate them in the UI when
-  the SOP says so).
-`campaign-ops resume` clears the flag and starts the same schedules and sensors again.
 
 In the UI the same two actions are jobs: Jobs → `pause_processing_job` → Launchpad → Launch run (the reason is
 its config), and `resume_processing_job`. They write no lead or campaign data, so they run while paused.
-
-The flag lives in the Dagster instance rather than the app database: it governs Dagster runs, needs no
-migration, and the same instance is what the UI and the daemon read.
 """
 
-import json
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
+from sqlalchemy import Connection
 
 from campaign_ops.clients.tags import PARTITION_TAG
+from campaign_ops.pause.core import (
+    Pause,
+    WriterWait,
+    current_pause,
+    record_pause,
+    record_resume,
+    record_stopped,
+    wait_for_writers,
+)
+from campaign_ops.resources import DatabaseResource
+from campaign_ops.thresholds import PAUSE_WRITERS_WAIT_SECONDS
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
 WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
-PAUSE_KEY = "campaign_ops/paused"
 # the jobs whose assets change lead or campaign data (their assets call refuse_if_paused)
 WRITING_JOBS = ("de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job", "monthly_archival_job")
 WRITING_ASSETS = frozenset(
@@ -56,44 +57,17 @@ IN_FLIGHT = [
 ]
 
 
-@dataclass(frozen=True)
-class PauseState:
-    by: str
-    at: str
-    reason: str
-
-    def line(self) -> str:
-        return f"paused by {self.by} at {self.at}" + (f": {self.reason}" if self.reason else "")
+def database_pause(database: DatabaseResource) -> Pause | None:
+    """The pause in force (the application database's), or None."""
+    with database.connect() as conn:
+        return current_pause(conn)
 
 
-def pause_state(instance: dg.DagsterInstance) -> PauseState | None:
-    """The pause in force, or None."""
-    raw = instance.run_storage.get_cursor_values({PAUSE_KEY}).get(PAUSE_KEY)
-    if not raw:
-        return None
-    data = json.loads(raw)
-    return PauseState(str(data.get("by", "?")), str(data.get("at", "?")), str(data.get("reason", "")))
-
-
-def set_pause(instance: dg.DagsterInstance, *, by: str, at: datetime, reason: str = "") -> PauseState:
-    state = PauseState(by, at.isoformat(timespec="seconds"), reason)
-    instance.run_storage.set_cursor_values({PAUSE_KEY: json.dumps(state.__dict__)})
-    return state
-
-
-def clear_pause(instance: dg.DagsterInstance) -> None:
-    instance.run_storage.set_cursor_values({PAUSE_KEY: ""})
-
-
-def refuse_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> None:
+def refuse_if_paused(database: DatabaseResource) -> None:
     """At the start of every asset or op that writes: while paused, fail before touching anything (no retry)."""
-    state = pause_state(context.instance)
-    if state is not None:
-        raise dg.Failure(
-            description=f"processing is paused ({state.line()}); nothing was changed. "
-            "Resume with `campaign-ops resume`, or in the UI launch resume_processing_job.",
-            allow_retries=False,
-        )
+    pause = database_pause(database)
+    if pause is not None:
+        raise dg.Failure(description=pause.refusal(), allow_retries=False)
 
 
 def writing_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
@@ -178,9 +152,11 @@ def switch_writing_automations(instance: dg.DagsterInstance, *, running: bool) -
 class PauseReport:
     """What a pause or resume did, for the CLI to print and the UI's job to log."""
 
-    state: PauseState | None  # the pause now in force (pause), or the one lifted (resume)
-    switched: list[Switched]
-    in_flight: list[dg.DagsterRun]
+    pause: Pause | None  # the pause now in force (pause), or the one lifted (resume)
+    new: bool = True  # pause: False when one was in force already
+    switched: list[Switched] = field(default_factory=list)
+    in_flight: list[dg.DagsterRun] = field(default_factory=list)
+    writers: WriterWait | None = None
 
     def lines(self, *, paused: bool) -> list[str]:
         out = []
@@ -190,35 +166,63 @@ class PauseReport:
             else:
                 out.append(f"{s.kind} {s.name}: {'already running' if s.was_running else 'started'}")
         if paused:
-            assert self.state is not None
-            out.append(f"{self.state.line()}; new runs of writing jobs are refused until `campaign-ops resume`")
+            assert self.pause is not None
+            if not self.new:
+                out.append(f"already {self.pause.line()}")
+            out.append(
+                f"{self.pause.line()}; every write of lead or campaign data is refused (CLI, Dagster runs, psql) "
+                "until `campaign-ops resume` or resume_processing_job"
+            )
+            if self.writers is not None:
+                if self.writers.still_writing:
+                    out.append(
+                        f"{len(self.writers.still_writing)} session(s) still writing after "
+                        f"{self.writers.waited_ms} ms (they stop at their next chunk):"
+                    )
+                    out.extend(f"  {w.line()}" for w in self.writers.still_writing)
+                else:
+                    out.append(f"no session writes any more (waited {self.writers.waited_ms} ms)")
             if self.in_flight:
-                out.append(f"{len(self.in_flight)} writing run(s) still in flight (a pause does not end them):")
+                out.append(f"{len(self.in_flight)} writing run(s) still in flight (each stops at its next chunk):")
                 out.extend(
                     f"  {r.run_id} {r.job_name} {r.status.value} {r.tags.get(PARTITION_TAG, '')}"
                     for r in self.in_flight
                 )
             else:
                 out.append("no writing run in flight")
-        elif self.state is not None:
-            out.append(f"resumed ({self.state.line()})")
+        elif self.pause is not None:
+            kept = "; the schedules and sensors that were off before it stay off" if not self.switched else ""
+            out.append(f"resumed ({self.pause.line()}){kept}")
         else:
-            out.append("was not paused; writing schedules and sensors are running")
+            out.append("was not paused; nothing changed")
         return out
 
 
-def pause_processing(instance: dg.DagsterInstance, *, by: str, reason: str, now: datetime) -> PauseReport:
-    """SOP Level 3: set the flag, stop the writing schedules and sensors, list the writing runs in flight."""
-    state = set_pause(instance, by=by, at=now, reason=reason)
-    switched = switch_writing_automations(instance, running=False)
-    return PauseReport(state, switched, writing_runs_in_flight(instance))
+def pause_processing(
+    conn: Connection, instance: dg.DagsterInstance | None, *, by: str, reason: str, wait_s: float | None = None
+) -> PauseReport:
+    """SOP Level 3: record the pause (writes are refused from its commit on), stop the writing schedules and
+    sensors (noting which), list the writing runs in flight, wait until no session writes any more.
+
+    Without an instance (unreachable), the pause is recorded and the caller says that the schedules were not
+    stopped."""
+    pause, new = record_pause(conn, by=by, reason=reason)
+    switched: list[Switched] = []
+    in_flight: list[dg.DagsterRun] = []
+    if instance is not None:
+        switched = switch_writing_automations(instance, running=False)
+        record_stopped(conn, pause, [s.name for s in switched if s.was_running])
+        in_flight = writing_runs_in_flight(instance)
+    writers = wait_for_writers(conn, timeout_s=PAUSE_WRITERS_WAIT_SECONDS if wait_s is None else wait_s)
+    return PauseReport(current_pause(conn) or pause, new, switched, in_flight, writers)
 
 
-def resume_processing(instance: dg.DagsterInstance) -> PauseReport:
-    """Lift the flag and start the writing schedules and sensors again."""
-    was = pause_state(instance)
-    clear_pause(instance)
-    return PauseReport(was, switch_writing_automations(instance, running=True), [])
+def resume_processing(conn: Connection, instance: dg.DagsterInstance, *, by: str) -> PauseReport:
+    """Lift the pause and start again exactly the schedules and sensors it stopped."""
+    lifted = record_resume(conn, by=by)
+    if lifted is None or not lifted.stopped:
+        return PauseReport(lifted, switched=[])
+    return PauseReport(lifted, switched=switch_automations(instance, running=True, names=set(lifted.stopped)))
 
 
 # --- the same two actions as jobs, for the UI -------------------------------------------------------------------
@@ -229,25 +233,29 @@ class PauseConfig(dg.Config):
 
 
 @dg.op(name="pause_processing", description="SOP Level 3: stop everything that writes lead or campaign data.")
-def pause_processing_op(context: dg.OpExecutionContext, config: PauseConfig) -> None:
-    report = pause_processing(
-        context.instance, by=f"the Dagster UI (run {context.run_id[:8]})", reason=config.reason, now=datetime.now(UTC)
-    )
+def pause_processing_op(context: dg.OpExecutionContext, config: PauseConfig, database: DatabaseResource) -> None:
+    with database.connect() as conn:
+        report = pause_processing(
+            conn, context.instance, by=f"the Dagster UI (run {context.run_id[:8]})", reason=config.reason
+        )
     for line in report.lines(paused=True):
         context.log.info(line)
 
 
-@dg.op(name="resume_processing", description="Lift the pause: writing jobs run again, their schedules start.")
-def resume_processing_op(context: dg.OpExecutionContext) -> None:
-    for line in resume_processing(context.instance).lines(paused=False):
+@dg.op(name="resume_processing", description="Lift the pause: writes allowed, what the pause stopped starts.")
+def resume_processing_op(context: dg.OpExecutionContext, database: DatabaseResource) -> None:
+    with database.connect() as conn:
+        report = resume_processing(conn, context.instance, by=f"the Dagster UI (run {context.run_id[:8]})")
+    for line in report.lines(paused=False):
         context.log.info(line)
 
 
 @dg.job(
     name="pause_processing_job",
     executor_def=dg.in_process_executor,
-    description="Stop processing immediately (SOP Level 3): stops the schedules and sensors tagged "
-    "campaign_ops/writes and makes writing jobs refuse new runs; alerts and checks keep running. "
+    description="Stop processing immediately (SOP Level 3): records the pause in the application database (every "
+    "write of lead or campaign data is refused from then on, whoever writes), stops the schedules and sensors "
+    "tagged campaign_ops/writes and waits until no session writes; alerts and checks keep running. "
     "Same as `campaign-ops pause`.",
 )
 def pause_processing_job() -> None:
@@ -257,7 +265,8 @@ def pause_processing_job() -> None:
 @dg.job(
     name="resume_processing_job",
     executor_def=dg.in_process_executor,
-    description="Undo pause_processing_job: writing jobs run again and their schedules and sensors start. "
+    description="Undo pause_processing_job: writes are allowed again and the schedules and sensors the pause "
+    "stopped start (those that were off before it stay off). "
     "Same as `campaign-ops resume`.",
 )
 def resume_processing_job() -> None:
