@@ -57,7 +57,7 @@ class _OneLineErrors(click.Group):
             sys.exit(1)
         except SQLAlchemyError as exc:
             # the database's own refusal while paused (sql/0041) is written for operators already
-            prefix = "" if getattr(getattr(exc, "orig", None), "sqlstate", None) == PAUSED_SQLSTATE else "database: "
+            prefix = "" if getattr(getattr(exc, "orig", None), "pgcode", None) == PAUSED_SQLSTATE else "database: "
             click.echo(f"error: {prefix}{error_line(exc)}", err=True)
             sys.exit(1)
 

@@ -103,9 +103,7 @@ def _kind(name: str) -> str:
     return "sensor" if name.endswith("_sensor") else "schedule"
 
 
-def test_pause_and_resume_commands(
-    empty_db_url: str, db_env: str, tmp_path: Path, project_root: Path
-) -> None:
+def test_pause_and_resume_commands(empty_db_url: str, db_env: str, tmp_path: Path, project_root: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
