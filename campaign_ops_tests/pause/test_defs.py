@@ -5,6 +5,7 @@ lists those still in flight. Alerting and checks are left running."""
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,14 @@ from sqlalchemy import Connection, create_engine, text
 
 from campaign_ops.definitions import defs
 from campaign_ops.pause.core import current_pause, record_pause, record_resume
-from campaign_ops.pause.defs import WRITES_TAG, switch_writing_automations, writing_runs_in_flight
+from campaign_ops.pause.defs import (
+    WRITES_TAG,
+    pause_processing,
+    resume_processing,
+    switch_automations,
+    switch_writing_automations,
+    writing_runs_in_flight,
+)
 from campaign_ops_tests.de_enrollment.conftest import make_client
 
 WRITING_SCHEDULES = {
@@ -160,3 +168,53 @@ def test_pause_and_resume_are_one_launch_each_in_the_ui(conn: Connection, db_env
             .execute_in_process(instance=instance, partition_key=client.client_id)
             .success
         )
+
+
+def test_resume_gives_back_exactly_what_pause_found(conn: Connection, db_env: str) -> None:
+    """A schedule already off before the pause stays off after resume; what the pause stopped starts again."""
+    with dg.instance_for_test() as instance:
+        switch_automations(instance, running=False, names={"monthly_archival_schedule"})
+        report = pause_processing(conn, instance, by="oncall", reason="incident", wait_s=1)
+        assert "schedule monthly_archival_schedule: already stopped" in report.lines(paused=True)
+        pause = current_pause(conn)
+        assert pause is not None and set(pause.stopped) == WRITING_SCHEDULES - {"monthly_archival_schedule"}
+        # paused again (someone started one by hand meanwhile): it is stopped and added to what resume starts
+        switch_automations(instance, running=True, names={"stats_reconciliation_schedule"})
+        again = pause_processing(conn, instance, by="someone", reason="", wait_s=1)
+        assert not again.new and "already paused by oncall" in "\n".join(again.lines(paused=True))
+        resumed = resume_processing(conn, instance, by="oncall")
+        assert {s.name for s in resumed.switched} == WRITING_SCHEDULES - {"monthly_archival_schedule"}
+        states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
+        assert states["monthly_archival_schedule"] == "STOPPED"
+        assert all(states[n] == "RUNNING" for n in WRITING_SCHEDULES - {"monthly_archival_schedule"}), states
+
+
+def test_pause_and_resume_with_the_instance_database_unreachable_say_so_in_one_line(
+    conn: Connection, db_env: str, tmp_path: Path, project_root: Path
+) -> None:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    # nothing listens on port 1: refused at once
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": "postgresql://u:secret@127.0.0.1:1/dagster"}
+
+    def cli(*args: str) -> tuple[subprocess.CompletedProcess, float]:
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "campaign_ops.cli", *args], env=env, capture_output=True, text=True, timeout=60
+        )
+        return proc, time.monotonic() - started
+
+    paused, took = cli("pause", "--reason", "instance down")
+    assert paused.returncode == 1 and took < 8, (took, paused.stderr)
+    (line,) = paused.stderr.splitlines()
+    assert line.startswith("error: paused in the application database (every write is refused), but the writing")
+    assert "DAGSTER_PG_URL: cannot connect to PostgreSQL at" in line and "secret" not in line
+    # the pause is in force all the same: the app database refuses writes
+    assert current_pause(conn) is not None
+    conn.commit()
+    resumed, took = cli("resume")
+    assert resumed.returncode == 1 and took < 8, (took, resumed.stderr)
+    (line,) = resumed.stderr.splitlines()
+    assert "DAGSTER_PG_URL: cannot connect to PostgreSQL at" in line and "Traceback" not in resumed.stderr
+    assert current_pause(conn) is not None  # nothing changed: still paused
