@@ -26,6 +26,8 @@ from sqlalchemy.exc import DBAPIError
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.sqlfiles import load_sql
 
+# the jobs whose assets change lead or campaign data (their assets call refuse_if_paused first)
+WRITING_JOBS = ("de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job", "monthly_archival_job")
 # the SQLSTATE of the database's refusal (sql/0041)
 PAUSED_SQLSTATE = "PAUSE"
 RESUME_HINT = "Resume with `campaign-ops resume`, or in the Dagster UI launch resume_processing_job"

@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.pause.core import (
+    WRITING_JOBS,
     Pause,
     WriterWait,
     current_pause,
@@ -38,8 +39,6 @@ from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
 WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
-# the jobs whose assets change lead or campaign data (their assets call refuse_if_paused)
-WRITING_JOBS = ("de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job", "monthly_archival_job")
 WRITING_ASSETS = frozenset(
     {
         dg.AssetKey("leads"),

@@ -218,3 +218,26 @@ def test_pause_and_resume_with_the_instance_database_unreachable_say_so_in_one_l
     (line,) = resumed.stderr.splitlines()
     assert "DAGSTER_PG_URL: cannot connect to PostgreSQL at" in line and "Traceback" not in resumed.stderr
     assert current_pause(conn) is not None  # nothing changed: still paused
+
+
+def test_run_job_of_a_writing_job_while_paused_is_one_line_and_creates_no_run(
+    conn: Connection, db_env: str, empty_db_url: str, tmp_path: Path, project_root: Path
+) -> None:
+    client = make_client(conn, due=3)
+    conn.commit()
+    record_pause(conn, by="oncall", reason="duplicates")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
+    proc = subprocess.run(
+        [sys.executable, "-m", "campaign_ops.cli", "run-job", "de_enrollment_job", "--client-id", client.client_id],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("error: processing is paused (paused by oncall at ") and "resume_processing_job" in line
+    assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 0
