@@ -53,6 +53,17 @@ def _print(sweep: SweepResult) -> None:
     )
 
 
+def _say_locked_out(sweep: SweepResult) -> None:
+    """Work left undone because another session held a client's lock to the end: said, and a non-zero exit."""
+    if sweep.locked_out:
+        names = ", ".join(r.client_name or r.client_id for r in sweep.locked_out)
+        click.echo(
+            f"error: {len(sweep.locked_out)} client(s) with due leads left undone, their lock held by another "
+            f"session (named above): {names}; run again once it ends",
+            err=True,
+        )
+
+
 @click.command("de-enroll")
 @click.option("--client-id", "client_ids", multiple=True, type=NON_BLANK, help="A client uuid (repeatable).")
 @accepts_client_names
@@ -88,7 +99,8 @@ def de_enroll_command(
         click.echo(f"error: {sweep.connection_lost}", err=True)
     if sweep.paused:
         click.echo(f"error: {sweep.paused}", err=True)
-    if sweep.failed or sweep.connection_lost or sweep.paused:
+    _say_locked_out(sweep)
+    if sweep.failed or sweep.connection_lost or sweep.paused or sweep.locked_out:
         raise SystemExit(1)
 
 
@@ -116,7 +128,8 @@ def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
     )
     if sweep.paused:
         click.echo(f"error: {sweep.paused}", err=True)
-    if sweep.failed or sweep.paused:
+    _say_locked_out(sweep)
+    if sweep.failed or sweep.paused or sweep.locked_out:
         raise SystemExit(1)
 
 

@@ -44,6 +44,7 @@ from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.clients.sweep import error_text
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.client_pass import (
+    ClientLockHeld,
     Clock,
     Pace,
     de_enroll_one_client,
@@ -59,6 +60,7 @@ from campaign_ops.de_enrollment.results import ClientResult, LogCallback, Progre
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.pause.core import current_pause, is_paused_error, refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
+from campaign_ops.thresholds import CLIENT_LOCK_RETRY_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,13 @@ def de_enroll_clients(
     on_client_done: ProgressCallback | None = None,
     log_line: LogCallback | None = None,
     clock: Clock = time.monotonic,
+    lock_retry_s: float = CLIENT_LOCK_RETRY_SECONDS,
 ) -> SweepResult:
     """De-enroll the given (already validated, active) clients within one runtime budget.
+
+    A client with due leads whose lock another session holds (a crashed worker's statement still running in the
+    server, a reconciliation) is retried after all the others, waiting for its lock at most `lock_retry_s` in all;
+    only a client still locked then is recorded `skipped`, naming the session (`SweepResult.locked_out`).
 
     Never raises for one client's failure: it is recorded `failed` and the others go on. Clients not reached
     before the budget runs out are recorded `partial` and, having made no progress, go first next time. A lost
@@ -147,6 +154,9 @@ def de_enroll_clients(
                 f"({result.client_id}): {result.error_details}"
             )
 
+    deferred: list[str] = []  # clients whose lock was held: retried after all the others
+    retry_until: list[float] = []  # when the retries stop waiting for locks (set when they start)
+
     def one_pass(client_id: str) -> None:
         if stopped():
             return
@@ -160,7 +170,23 @@ def de_enroll_clients(
                 result = ClientResult(client_id, name, "failed", error_details=error_text(exc))
                 result.connection_lost = True
         else:
-            result = de_enroll_one_client(engine, client_id, name, settings, deadline, dagster_run_id, say, clock, pace)
+            try:
+                result = de_enroll_one_client(
+                    engine,
+                    client_id,
+                    name,
+                    settings,
+                    deadline,
+                    dagster_run_id,
+                    say,
+                    clock,
+                    pace,
+                    lock_wait_until=retry_until[0] if retry_until else None,
+                    defer_if_locked=not retry_until,
+                )
+            except ClientLockHeld:
+                deferred.append(client_id)
+                return
         done(result)
 
     busy = [c for c in ordered if due.get(c, 0) > 0]
@@ -224,6 +250,11 @@ def de_enroll_clients(
                 one_pass(result.client_id)
             else:
                 done(result)
+    if deferred and not (lost or paused):
+        say(f"{len(deferred)} client(s) whose lock another session held: retried now, for at most {lock_retry_s:g} s")
+        retry_until.append(min(clock() + lock_retry_s, deadline))
+        for client_id in deferred:
+            one_pass(client_id)
     if idle and not (lost or paused):
         say(f"{len(idle)} client(s) had nothing due: their passes were recorded set-based")
     sweep.clients = [results[c] for c in ordered if c in results]

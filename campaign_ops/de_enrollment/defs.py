@@ -37,6 +37,7 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
+from campaign_ops.de_enrollment.client_pass import describe
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, SweepResult
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
@@ -196,6 +197,8 @@ def _sweep(
         context.log.error(sweep.connection_lost)
     if sweep.paused:  # stopped on purpose: what committed is recorded, the rest waits for resume
         context.log.warning(sweep.paused)
+    for r in sweep.locked_out:  # the next run takes them: another session held their lock to the end
+        context.log.warning(f"due leads left undone: {describe(r)}")
     return sweep
 
 

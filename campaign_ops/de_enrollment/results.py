@@ -29,6 +29,7 @@ class ClientResult:
     error_details: str | None = None
     connection_lost: bool = False
     paused: bool = False  # the database refused its next chunk: processing was paused
+    lock_held: bool = False  # skipped: another session held its lock even after the sweep's retry
 
 
 @dataclass
@@ -47,6 +48,11 @@ class SweepResult:
     @property
     def failed(self) -> list[ClientResult]:
         return self.with_status("failed")
+
+    @property
+    def locked_out(self) -> list[ClientResult]:
+        """Clients with due leads left undone: another session held their lock until the end of the sweep."""
+        return [c for c in self.clients if c.lock_held]
 
     @property
     def leads_de_enrolled(self) -> int:
