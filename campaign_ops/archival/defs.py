@@ -100,7 +100,7 @@ def archive_monitoring_tables(
     context: dg.AssetExecutionContext, config: MonthlyArchivalConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Archive each client of the run's partitions, then VACUUM once and report table sizes."""
-    refuse_if_paused(database)
+    refuse_if_paused(context, database)
     key = monitoring_archives_asset.key
     try:
         if not config.size_warning_gb > 0:

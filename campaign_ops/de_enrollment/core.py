@@ -227,7 +227,7 @@ def de_enroll_clients(
     for client_id in busy:
         if lost or paused:
             break
-        if client_id not in results:
+        if client_id not in results and client_id not in deferred:
             one_pass(client_id)
     idle = [c for c in ordered if due.get(c, 0) == 0]
     for start in range(0, len(idle), IDLE_BATCH):

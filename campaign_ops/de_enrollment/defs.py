@@ -134,7 +134,7 @@ def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
     description="De-enrolls leads that completed their sequence, opted out or booked, per client (SOP).",
 )
 def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig, database: DatabaseResource):
-    refuse_if_paused(database)
+    refuse_if_paused(context, database)
     settings = _settings(config)
     keys = list(context.partition_keys)
     key_of = keys_by_client_id(keys)
@@ -243,7 +243,7 @@ de_enrollment_job = dg.define_asset_job(
 def de_enrollment_sweep(
     context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output[None]]:
-    refuse_if_paused(database)
+    refuse_if_paused(context, database)
     settings = _settings(config)
     with database.connect() as conn:
         client_ids = active_client_ids(conn)

@@ -62,10 +62,15 @@ def database_pause(database: DatabaseResource) -> Pause | None:
         return current_pause(conn)
 
 
-def refuse_if_paused(database: DatabaseResource) -> None:
-    """At the start of every asset or op that writes: while paused, fail before touching anything (no retry)."""
+def refuse_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext, database: DatabaseResource) -> None:
+    """At the start of every asset or op that writes: while paused, stop before touching anything.
+
+    A refusal is not a failure: the run is marked canceling first, so Dagster ends it CANCELED ("Run was
+    canceled"), not FAILURE: no failure alert, no partition painted failed, no after-failure checks, no retry.
+    The step's message says who paused, since when, why, and both ways to resume."""
     pause = database_pause(database)
     if pause is not None:
+        context.instance.report_run_canceling(context.run, message=pause.refusal())
         raise dg.Failure(description=pause.refusal(), allow_retries=False)
 
 

@@ -93,7 +93,7 @@ def reconcile_campaign_stats(
     context: dg.AssetExecutionContext, config: StatsReconciliationConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Reconcile each client of the run's partitions; see campaign_ops.reconciliation.core."""
-    refuse_if_paused(database)
+    refuse_if_paused(context, database)
     key = campaign_stats_reconciliation_asset.key
     try:
         settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)

@@ -72,6 +72,16 @@ def test_while_paused_a_manual_run_of_a_writing_job_changes_nothing(conn: Connec
             (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
             message = failure.step_failure_data.error.message  # type: ignore[union-attr]
             assert "processing is paused (paused by oncall" in message and "campaign-ops resume" in message
+            assert "resume_processing_job" in message
+            # a refusal is not a failure: canceled, no RUN_FAILURE (no alert, no partition painted failed)
+            assert instance.get_run_by_id(result.run_id).status == dg.DagsterRunStatus.CANCELED  # type: ignore[union-attr]
+            assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE]
+            status = instance.get_status_by_partition(
+                next(iter(defs.resolve_job_def(job).asset_layer.executable_asset_keys)),
+                [client.client_id],
+                defs.resolve_job_def(job).partitions_def,  # type: ignore[arg-type]
+            )
+            assert dg.AssetPartitionStatus.FAILED not in status.values(), (job, status)
         # the schedule's own job too, launched by hand from the Launchpad
         sweep = defs.resolve_job_def("de_enrollment_sweep_job").execute_in_process(
             instance=instance, raise_on_error=False
