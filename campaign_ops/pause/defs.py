@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.pause.core import (
+    RESUME_HINT,
     WRITING_JOBS,
     Pause,
     WriterWait,
@@ -47,6 +48,15 @@ WRITING_ASSETS = frozenset(
         dg.AssetKey("campaign_stats_reconciliation"),
         dg.AssetKey("monitoring_archives"),
     }
+)
+# where operators see it in the UI: Assets → processing_pause, its latest observation (recorded by every pause and
+# resume, from the CLI or the UI's jobs) says whether processing is paused, by whom, since when, why, how to resume
+PAUSE_ASSET = dg.AssetSpec(
+    "processing_pause",
+    group_name="maintenance",
+    description="Whether processing is paused (SOP Level 3, `campaign-ops pause`): the latest observation names "
+    "who paused, since when and why, and both ways to resume (`campaign-ops resume`, or launch "
+    "resume_processing_job). Nothing materializes it.",
 )
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
@@ -202,6 +212,25 @@ class PauseReport:
         return out
 
 
+def report_pause_state(instance: dg.DagsterInstance, pause: Pause | None, *, resumed_by: str = "") -> None:
+    """The observation of `processing_pause` that the UI shows: paused (who, since, why, how to resume) or not."""
+    if pause is not None and not resumed_by:
+        description = f"PAUSED: {pause.line()}. {RESUME_HINT}"
+        metadata: dict[str, Any] = {
+            "state": "paused",
+            "paused_by": pause.by,
+            "since": pause.at.isoformat(timespec="seconds"),
+            "reason": pause.reason,
+            "resume": "`campaign-ops resume`, or Jobs → resume_processing_job → Launch run",
+        }
+    else:
+        description = "running: processing is not paused" + (f" (resumed by {resumed_by})" if resumed_by else "")
+        metadata = {"state": "running"}
+    instance.report_runless_asset_event(
+        dg.AssetObservation(asset_key=PAUSE_ASSET.key, description=description, metadata=metadata)
+    )
+
+
 def pause_processing(
     conn: Connection, instance: dg.DagsterInstance | None, *, by: str, reason: str, wait_s: float | None = None
 ) -> PauseReport:
@@ -217,6 +246,7 @@ def pause_processing(
         switched = switch_writing_automations(instance, running=False)
         record_stopped(conn, pause, [s.name for s in switched if s.was_running])
         in_flight = writing_runs_in_flight(instance)
+        report_pause_state(instance, pause)
     writers = wait_for_writers(conn, timeout_s=PAUSE_WRITERS_WAIT_SECONDS if wait_s is None else wait_s)
     return PauseReport(current_pause(conn) or pause, new, switched, in_flight, writers)
 
@@ -224,6 +254,7 @@ def pause_processing(
 def resume_processing(conn: Connection, instance: dg.DagsterInstance, *, by: str) -> PauseReport:
     """Lift the pause and start again exactly the schedules and sensors it stopped."""
     lifted = record_resume(conn, by=by)
+    report_pause_state(instance, lifted, resumed_by=by if lifted else "")
     if lifted is None or not lifted.stopped:
         return PauseReport(lifted, switched=[])
     return PauseReport(lifted, switched=switch_automations(instance, running=True, names=set(lifted.stopped)))
@@ -277,4 +308,4 @@ def resume_processing_job() -> None:
     resume_processing_op()
 
 
-defs = dg.Definitions(jobs=[pause_processing_job, resume_processing_job])
+defs = dg.Definitions(assets=[PAUSE_ASSET], jobs=[pause_processing_job, resume_processing_job])

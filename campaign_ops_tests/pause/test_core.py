@@ -8,12 +8,14 @@ import sys
 import threading
 import time
 
+import pytest
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.results import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.pause.core import current_pause, record_pause, record_resume, wait_for_writers
+from campaign_ops.pause.core import ProcessingPaused, current_pause, record_pause, record_resume, wait_for_writers
+from campaign_ops.reconciliation.core import ReconciliationSettings, iter_reconcile_clients
 from campaign_ops_tests.de_enrollment.conftest import make_client
 from campaign_ops_tests.factories import add_campaign, add_client
 
@@ -169,3 +171,18 @@ def test_a_pause_during_a_sweep_stops_it_at_its_next_chunk_and_nothing_commits_a
     row = conn.execute(text("SELECT status, error_details, leads_de_enrolled FROM de_enrollment_runs")).one()
     assert row.status == "partial" and "paused" in row.error_details and row.leads_de_enrolled == at_return[1]
     assert sweep[0].paused is not None and "sweep stopped" in sweep[0].paused
+
+
+def test_a_reconciliation_already_past_its_door_stops_at_the_first_client_the_database_refuses(
+    conn: Connection, engine: Engine
+) -> None:
+    clients = [make_client(conn) for _ in range(2)]
+    conn.execute(text("UPDATE campaigns SET active_leads_count = 999"))
+    conn.commit()
+    record_pause(conn, by="oncall", reason="")  # committed after the sweep's door check
+    outcomes = iter_reconcile_clients(
+        engine, {c.client_id: "" for c in clients}, ReconciliationSettings(), dagster_run_id=None
+    )
+    with pytest.raises(ProcessingPaused, match=f"stopped at client {clients[0].client_id}: processing is paused"):
+        list(outcomes)
+    assert conn.execute(text("SELECT count(*) FROM campaigns WHERE active_leads_count = 999")).scalar() == 2

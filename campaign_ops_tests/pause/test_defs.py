@@ -188,11 +188,23 @@ def test_resume_gives_back_exactly_what_pause_found(conn: Connection, db_env: st
         assert "schedule monthly_archival_schedule: already stopped" in report.lines(paused=True)
         pause = current_pause(conn)
         assert pause is not None and set(pause.stopped) == WRITING_SCHEDULES - {"monthly_archival_schedule"}
+        # the UI's place for it: the processing_pause asset's latest observation
+        (observed,) = instance.fetch_observations(dg.AssetKey("processing_pause"), limit=1).records
+        observation = observed.asset_observation
+        assert observation is not None and observation.description is not None
+        assert (
+            observation.description.startswith("PAUSED: paused by oncall at ")
+            and ": incident." in observation.description
+        )
+        assert "`campaign-ops resume`" in observation.description and "resume_processing_job" in observation.description
         # paused again (someone started one by hand meanwhile): it is stopped and added to what resume starts
         switch_automations(instance, running=True, names={"stats_reconciliation_schedule"})
         again = pause_processing(conn, instance, by="someone", reason="", wait_s=1)
         assert not again.new and "already paused by oncall" in "\n".join(again.lines(paused=True))
         resumed = resume_processing(conn, instance, by="oncall")
+        (observed,) = instance.fetch_observations(dg.AssetKey("processing_pause"), limit=1).records
+        assert observed.asset_observation is not None
+        assert observed.asset_observation.description == "running: processing is not paused (resumed by oncall)"
         assert {s.name for s in resumed.switched} == WRITING_SCHEDULES - {"monthly_archival_schedule"}
         states = {s.instigator_name: s.status.value for s in instance.all_instigator_state()}
         assert states["monthly_archival_schedule"] == "STOPPED"
