@@ -50,7 +50,8 @@ from campaign_ops.due_queue.core import (
     latency,
 )
 from campaign_ops.errors import DatabaseUnavailableError
-from campaign_ops.pause.defs import IN_FLIGHT, WRITES, database_pause
+from campaign_ops.pause.core import current_pause
+from campaign_ops.pause.defs import IN_FLIGHT, WRITES
 from campaign_ops.resources import DatabaseResource
 
 DUE_SENSOR_NAME = "de_enrollment_due_sensor"
@@ -133,14 +134,14 @@ def due_run_request(
 def de_enrollment_due_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.RunRequest | dg.SkipReason:
-    paused = database_pause(database)
-    if paused is not None:
-        return dg.SkipReason(f"processing is {paused.line()}")
     last = last_due_run(context.instance)
     waiting = still_in_flight(last)
     if waiting is not None:  # checked first: no query of the app database while a due run works
         return waiting
     with database.connect() as conn:
+        paused = current_pause(conn)
+        if paused is not None:
+            return dg.SkipReason(f"processing is {paused.line()}")
         due = due_clients(conn)
         backoffs = backing_off(conn, [c.client_id for c in due])
         names = client_names(conn, [b.client_id for b in backoffs[:NAMED_BACKING_OFF]])

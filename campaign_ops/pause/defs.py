@@ -5,7 +5,9 @@ database enforces on every writer: CLI, Dagster runs, psql. This module adds wha
 - stops every schedule and sensor tagged `campaign_ops/writes` (de-enrollment, stats reconciliation, monthly
   archival, the due sensor) through the instance, as the UI's toggle does, and notes on the pause row which ones
   it stopped: `resume` starts exactly those, so what was off before the pause stays off;
-- the writing assets call `refuse_if_paused` first: a run launched anyway changes nothing and says why;
+- the writing assets call `refuse_if_paused` first: a run launched anyway changes nothing, says why and ends
+  Canceled (a refusal is not a failure: no alert, no partition painted failed);
+- records the state as an observation of the `processing_pause` asset, where the UI shows it;
 - lists the writing runs still queued or running, and waits (bounded) until no session writes any more.
 Alerting, checks and partition sync keep running — "Stop all" in the UI would silence the alerts too.
 
@@ -66,19 +68,14 @@ IN_FLIGHT = [
 ]
 
 
-def database_pause(database: DatabaseResource) -> Pause | None:
-    """The pause in force (the application database's), or None."""
-    with database.connect() as conn:
-        return current_pause(conn)
-
-
 def refuse_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext, database: DatabaseResource) -> None:
     """At the start of every asset or op that writes: while paused, stop before touching anything.
 
     A refusal is not a failure: the run is marked canceling first, so Dagster ends it CANCELED ("Run was
     canceled"), not FAILURE: no failure alert, no partition painted failed, no after-failure checks, no retry.
     The step's message says who paused, since when, why, and both ways to resume."""
-    pause = database_pause(database)
+    with database.connect() as conn:
+        pause = current_pause(conn)
     if pause is not None:
         context.instance.report_run_canceling(context.run, message=pause.refusal())
         raise dg.Failure(description=pause.refusal(), allow_retries=False)
