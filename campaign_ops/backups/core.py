@@ -151,7 +151,6 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
     if conn.in_transaction():
         conn.rollback()
     with conn.begin():
-        refuse_if_paused(conn)  # and the database refuses the lead-log rows below while paused
         present = existing_backups(conn).get(tables.day, set())
         if present != {"leads", "campaigns"}:
             available = ", ".join(complete_backup_days(conn)) or "none"
@@ -161,6 +160,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
             )
         _require_live_columns(conn, tables.day)
         _require_columns(conn, tables)
+        refuse_if_paused(conn)  # and the database refuses the lead-log rows below while paused
         conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": RESTORE_LOCK_TIMEOUT})
         # no other writer may change leads or campaigns between the two restores: they must agree with each other
         conn.execute(text("LOCK TABLE leads, campaigns IN SHARE ROW EXCLUSIVE MODE"))
