@@ -18,7 +18,7 @@ its config), and `resume_processing_job`. They write no lead or campaign data, s
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import dagster as dg
 from pydantic import Field
@@ -29,6 +29,7 @@ from campaign_ops.pause.core import (
     RESUME_HINT,
     WRITING_JOBS,
     Pause,
+    ProcessingPaused,
     WriterWait,
     current_pause,
     record_pause,
@@ -77,8 +78,23 @@ def refuse_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext, 
     with database.connect() as conn:
         pause = current_pause(conn)
     if pause is not None:
-        context.instance.report_run_canceling(context.run, message=pause.refusal())
-        raise dg.Failure(description=pause.refusal(), allow_retries=False)
+        _end_canceled(context, pause.refusal())
+
+
+@contextmanager
+def canceled_if_paused(context: dg.AssetExecutionContext | dg.OpExecutionContext) -> Iterator[None]:
+    """Around a sweep over clients: a pause committed while it runs stops it at the next client the database
+    refuses (ProcessingPaused), and the run ends Canceled with that line, not Failure."""
+    try:
+        yield
+    except ProcessingPaused as exc:
+        _end_canceled(context, str(exc))
+
+
+def _end_canceled(context: dg.AssetExecutionContext | dg.OpExecutionContext, message: str) -> NoReturn:
+    # marked canceling first: Dagster then ends the run CANCELED when the step fails ("Run was canceled")
+    context.instance.report_run_canceling(context.run, message=message)
+    raise dg.Failure(description=message, allow_retries=False)
 
 
 def writing_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:

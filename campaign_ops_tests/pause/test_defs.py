@@ -263,3 +263,33 @@ def test_run_job_of_a_writing_job_while_paused_is_one_line_and_creates_no_run(
     (line,) = proc.stderr.splitlines()
     assert line.startswith("error: processing is paused (paused by oncall at ") and "resume_processing_job" in line
     assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 0
+
+
+def test_a_reconciliation_run_paused_while_it_works_ends_canceled(conn: Connection, db_env: str) -> None:
+    """Past its door check, the run meets the database's refusal at its first client: canceled, not failed."""
+    client = make_client(conn)
+    conn.execute(text("UPDATE campaigns SET active_leads_count = 999"))
+    # stands for a pause committed while the run works: the refusal trigger then sees a pause in force (this one
+    # is the writer's own, rolled back with it; trigger names fire in alphabetical order)
+    conn.execute(
+        text(
+            """
+            CREATE FUNCTION pause_now() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN INSERT INTO processing_pauses (paused_by) VALUES ('oncall'); RETURN NULL; END $$;
+            CREATE TRIGGER a_pause_now BEFORE INSERT ON stats_reconciliation_log
+                FOR EACH STATEMENT EXECUTE FUNCTION pause_now();
+            """
+        )
+    )
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("clients", [client.client_id])
+        result = defs.resolve_job_def("stats_reconciliation_job").execute_in_process(
+            instance=instance, partition_key=client.client_id, raise_on_error=False
+        )
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and run.status == dg.DagsterRunStatus.CANCELED
+        (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+        message = failure.step_failure_data.error.message  # type: ignore[union-attr]
+        assert "stopped at client" in message and "processing is paused (paused by oncall" in message
+    assert conn.execute(text("SELECT count(*) FROM campaigns WHERE active_leads_count = 999")).scalar() == 1
