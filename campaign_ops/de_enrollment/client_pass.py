@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -165,7 +166,8 @@ def lock_holder(conn: Connection, client_id: str) -> str:
     if row is None:
         return "its lock is held"
     app = f", {row.application_name}" if row.application_name else ""
-    return f"its lock is held by session {row.pid} ({row.state}{app}) since {row.since:%Y-%m-%d %H:%M:%S %Z}"
+    since = row.since.astimezone(UTC)
+    return f"its lock is held by session {row.pid} ({row.state}{app}) since {since:%Y-%m-%d %H:%M:%S} UTC"
 
 
 def de_enroll_one_client(
@@ -211,7 +213,7 @@ def de_enroll_one_client(
             except Exception as exc:  # one client's failure must not stop the others
                 if is_connection_loss(exc):
                     lost = exc
-                elif is_paused_error(exc):  # paused before its run row was written: nothing to record
+                elif is_paused_error(exc):  # processing was paused: its run row, if written, is closed partial
                     conn.rollback()
                     mark_paused(result, error_line(exc))
                 else:

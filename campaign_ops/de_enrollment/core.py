@@ -96,10 +96,9 @@ def de_enroll_clients(
     started = clock()
     deadline = started + settings.max_runtime_ms / 1000
     sweep = SweepResult()
-    with connect(engine) as conn:
-        refuse_if_paused(conn)  # one line, nothing done; a pause during the sweep stops it at its next group
     try:
         with connect(engine) as conn:
+            refuse_if_paused(conn)  # one line, nothing done; a pause during the sweep stops it at its next group
             ordered = [
                 str(c)
                 for c in conn.execute(

@@ -18,7 +18,7 @@ commits lead or campaign data any more.
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -46,7 +46,7 @@ class Pause:
     stopped: tuple[str, ...] = ()
 
     def line(self) -> str:
-        at = self.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        at = self.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         return f"paused by {self.by} at {at}" + (f": {self.reason}" if self.reason else "")
 
     def refusal(self) -> str:
@@ -119,7 +119,8 @@ class Writer:
 
     def line(self) -> str:
         app = f" ({self.application})" if self.application else ""
-        return f"session {self.pid}{app}, in its transaction since {self.since:%H:%M:%S} UTC: {self.holding}"
+        since = self.since.astimezone(UTC)
+        return f"session {self.pid}{app}, in its transaction since {since:%Y-%m-%d %H:%M:%S} UTC: {self.holding}"
 
 
 @dataclass
