@@ -11,6 +11,7 @@ import time
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.results import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
@@ -186,3 +187,24 @@ def test_a_reconciliation_already_past_its_door_stops_at_the_first_client_the_da
     with pytest.raises(ProcessingPaused, match=f"stopped at client {clients[0].client_id}: processing is paused"):
         list(outcomes)
     assert conn.execute(text("SELECT count(*) FROM campaigns WHERE active_leads_count = 999")).scalar() == 2
+
+
+def test_pause_waits_a_bounded_time_then_names_the_sessions_still_writing(
+    conn: Connection, engine: Engine, db_url: str
+) -> None:
+    client = add_client(conn, name="Busy Client")
+    conn.commit()
+    writer = make_engine(db_url, pooled=False).connect()
+    try:
+        writer.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": client})
+        pid = writer.execute(text("SELECT pg_backend_pid()")).scalar()
+        writer.commit()
+        record_pause(conn, by="oncall", reason="")
+        started = time.monotonic()
+        waited = wait_for_writers(conn, timeout_s=0.5)
+        assert time.monotonic() - started < 5
+        (still,) = waited.still_writing
+        assert still.pid == pid and "Busy Client" in still.line() and f"session {pid}" in still.line()
+    finally:
+        writer.close()
+    assert wait_for_writers(conn, timeout_s=5).still_writing == []
