@@ -120,7 +120,7 @@ class Writer:
     def line(self) -> str:
         app = f" ({self.application})" if self.application else ""
         since = self.since.astimezone(UTC)
-        return f"session {self.pid}{app}, in its transaction since {since:%Y-%m-%d %H:%M:%S} UTC: {self.holding}"
+        return f"session {self.pid}{app}, since {since:%Y-%m-%d %H:%M:%S} UTC: {self.holding}"
 
 
 @dataclass

@@ -1,7 +1,9 @@
 -- Other sessions still writing: those in a transaction that passed the pause's check (they hold its lock, shared)
--- and those holding a client's lock (a de-enrollment or reconciliation pass), with since when.
+-- and those holding a client's lock (a de-enrollment or reconciliation pass), with since when (their transaction, or
+-- their session when between transactions).
 SELECT a.pid, coalesce(a.xact_start, a.backend_start) AS since, a.application_name,
-       string_agg(DISTINCT coalesce(c.company_name, 'the pause check'), ', ') AS holding
+       string_agg(DISTINCT coalesce('the lock of client ' || c.company_name, 'a write begun before the pause'), ', ')
+           AS holding
   FROM pg_locks l
   JOIN pg_stat_activity a ON a.pid = l.pid
   LEFT JOIN clients c ON client_lock_key(c.id) = ((l.classid::bigint << 32) | l.objid::bigint)
