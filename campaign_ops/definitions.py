@@ -4,7 +4,7 @@ import warnings
 
 import dagster as dg
 
-from campaign_ops import pause, run_tags, shared_defs
+from campaign_ops import run_tags, shared_defs
 from campaign_ops.alerts import defs as alerts
 from campaign_ops.archival import defs as archival
 from campaign_ops.checks import defs as checks
@@ -13,6 +13,7 @@ from campaign_ops.de_enrollment import defs as de_enrollment
 from campaign_ops.due_queue import defs as due_queue
 from campaign_ops.lifecycle import defs as lifecycle
 from campaign_ops.onboarding import defs as onboarding
+from campaign_ops.pause import defs as pause
 from campaign_ops.reconciliation import defs as reconciliation
 from campaign_ops.reports import defs as reports
 from campaign_ops.retention import defs as retention

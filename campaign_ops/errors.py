@@ -36,8 +36,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Slack tokens (bot, user, app-level)
     (re.compile(r"xox[a-z]-[A-Za-z0-9-]+"), "xox*-***"),
     (re.compile(r"xapp-[A-Za-z0-9-]+"), "xapp-***"),
-    # user:password@ in any URL
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*):[^\s@/]+@", re.IGNORECASE), r"\1:***@"),
+    # user:password@ in any URL (a URL's user has no `[`: `user[:password]@host`, the usage hint, is not a secret)
+    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@\[]*):[^\s@/]+@", re.IGNORECASE), r"\1:***@"),
     # password / sslpassword / passfile (and PGPASSWORD…) as URL query keys or libpq keyword=value pairs,
     # the value quoted ('…' with \' escapes) or bare (up to a separator)
     (

@@ -25,7 +25,7 @@ from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.clients.partition_keys import client_id_or_none, client_names, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
 from campaign_ops.de_enrollment.defs import DE_ENROLLMENT_RUN_TAGS
-from campaign_ops.pause import IN_FLIGHT
+from campaign_ops.pause.defs import IN_FLIGHT
 from campaign_ops.reconciliation.defs import RECONCILIATION_RUN_TAGS, campaign_stats_reconciliation_asset
 from campaign_ops.resources import DatabaseResource
 

@@ -48,3 +48,14 @@ REPEATED_FAILURE_WINDOW_MINUTES = 120
 # event-driven de-enrollment (the due queue) ----------------------------------------------------------------------
 LATENCY_P95_WARN_ABOVE_SECONDS = 120.0
 """The p95 of due -> de-enrolled over the last hour above this (2 minutes): WARNING."""
+
+# stop processing immediately (SOP Level 3) ------------------------------------------------------------------------
+PAUSE_WRITERS_WAIT_SECONDS = 30.0
+"""`pause` waits at most this long for the sessions writing when it was recorded to stop (a de-enrollment group
+commits within its budget; a pass stops at its next chunk), then names those still writing."""
+
+# a client whose lock another session holds (a crashed worker's statement still running, a reconciliation) --------
+CLIENT_LOCK_RETRY_SECONDS = 10.0
+"""A de-enrollment sweep retries such a client after all the others, waiting at most this long in all for its lock
+(a killed worker's statement goes on in the server for a few seconds); only then is it recorded `skipped`, with
+the session holding the lock."""

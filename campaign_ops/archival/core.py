@@ -30,6 +30,7 @@ from campaign_ops.clients.scope import require_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.pause.core import refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 
 DEFAULT_RUNS_RETENTION_DAYS = 90
@@ -207,6 +208,9 @@ def archive_clients(
     """Validate, archive every client (with `inactive_by_age`, inactive clients' old rows too), then (not on a
     dry run) VACUUM once; always report table sizes."""
     started = time.monotonic()
+    if not settings.dry_run:  # a dry run writes nothing: it stays available while paused
+        with connect(engine) as conn:
+            refuse_if_paused(conn)
     clients, cutoffs = prepare_archival(engine, client_ids, settings, as_of, inactive_by_age=inactive_by_age)
     sweep = ArchivalSweep(cutoffs=cutoffs, dry_run=settings.dry_run)
     for outcome in iter_archive_clients(engine, clients, cutoffs, settings):

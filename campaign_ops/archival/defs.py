@@ -33,7 +33,7 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import all_clients_run_request, clients_failed
 from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError, ConfigError
-from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.pause.defs import WRITES, canceled_if_paused, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
 
 monitoring_archives_asset = dg.AssetSpec(
@@ -100,7 +100,7 @@ def archive_monitoring_tables(
     context: dg.AssetExecutionContext, config: MonthlyArchivalConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Archive each client of the run's partitions, then VACUUM once and report table sizes."""
-    refuse_if_paused(context)
+    refuse_if_paused(context, database)
     key = monitoring_archives_asset.key
     try:
         if not config.size_warning_gb > 0:
@@ -125,23 +125,24 @@ def archive_monitoring_tables(
         raise dg.Failure(description=str(exc)) from None
     results: list[ClientArchival] = []
     failures: list[ClientFailure] = []
-    for outcome in iter_archive_clients(database.engine, clients, cutoffs, settings):
-        if isinstance(outcome, ClientFailure):
-            context.log.error(f"client {outcome.client_name} ({outcome.client_id}): {outcome.error}")
-            failures.append(outcome)
-            continue
-        results.append(outcome)
-        context.log.info(
-            f"client {outcome.client_name} ({outcome.client_id}): {outcome.lead_log_archived} lead-log rows and "
-            f"{outcome.runs_archived} runs archived" + (" (dry run)" if outcome.dry_run else "")
-        )
-        event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
-        # inactive clients swept by age have no partition of their own any more
-        yield event(
-            asset_key=key,
-            partition=key_of.get(outcome.client_id) or partition_key(outcome.client_id, outcome.client_name),
-            metadata=client_metadata(outcome, cutoffs),
-        )
+    with canceled_if_paused(context):
+        for outcome in iter_archive_clients(database.engine, clients, cutoffs, settings):
+            if isinstance(outcome, ClientFailure):
+                context.log.error(f"client {outcome.client_name} ({outcome.client_id}): {outcome.error}")
+                failures.append(outcome)
+                continue
+            results.append(outcome)
+            context.log.info(
+                f"client {outcome.client_name} ({outcome.client_id}): {outcome.lead_log_archived} lead-log rows "
+                f"and {outcome.runs_archived} runs archived" + (" (dry run)" if outcome.dry_run else "")
+            )
+            event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
+            # inactive clients swept by age have no partition of their own any more
+            yield event(
+                asset_key=key,
+                partition=key_of.get(outcome.client_id) or partition_key(outcome.client_id, outcome.client_name),
+                metadata=client_metadata(outcome, cutoffs),
+            )
     try:
         maintenance = maintain(database.engine, settings)
     except CampaignOpsError as exc:

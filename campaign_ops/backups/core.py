@@ -25,6 +25,7 @@ from sqlalchemy import Connection, text
 
 from campaign_ops.db.migrations import run_script
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.pause.core import refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 
 LEADS_RESTORED_COLUMNS = ("id", "is_active", "completed_at", "campaign_history")
@@ -159,6 +160,7 @@ def restore_backup(conn: Connection, day: str) -> RestoreResult:
             )
         _require_live_columns(conn, tables.day)
         _require_columns(conn, tables)
+        refuse_if_paused(conn)  # and the database refuses the lead-log rows below while paused
         conn.execute(text("SELECT set_config('lock_timeout', :t, true)"), {"t": RESTORE_LOCK_TIMEOUT})
         # no other writer may change leads or campaigns between the two restores: they must agree with each other
         conn.execute(text("LOCK TABLE leads, campaigns IN SHARE ROW EXCLUSIVE MODE"))

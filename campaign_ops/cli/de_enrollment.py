@@ -53,6 +53,17 @@ def _print(sweep: SweepResult) -> None:
     )
 
 
+def _say_locked_out(sweep: SweepResult) -> None:
+    """Work left undone because another session held a client's lock to the end: said, and a non-zero exit."""
+    if sweep.locked_out:
+        names = ", ".join(r.client_name or r.client_id for r in sweep.locked_out)
+        click.echo(
+            f"error: {len(sweep.locked_out)} client(s) with due leads left undone, their lock held by another "
+            f"session (named above): {names}; run again once it ends",
+            err=True,
+        )
+
+
 @click.command("de-enroll")
 @click.option("--client-id", "client_ids", multiple=True, type=NON_BLANK, help="A client uuid (repeatable).")
 @accepts_client_names
@@ -86,7 +97,10 @@ def de_enroll_command(
     _print(sweep)
     if sweep.connection_lost:
         click.echo(f"error: {sweep.connection_lost}", err=True)
-    if sweep.failed or sweep.connection_lost:
+    if sweep.paused:
+        click.echo(f"error: {sweep.paused}", err=True)
+    _say_locked_out(sweep)
+    if sweep.failed or sweep.connection_lost or sweep.paused or sweep.locked_out:
         raise SystemExit(1)
 
 
@@ -112,7 +126,10 @@ def migrate_stuck_leads_command(max_runtime_ms: int) -> None:
         f"total: {sum(before.values())} stuck before, {sweep.leads_de_enrolled} de-enrolled, "
         f"{sum(after.values())} stuck after (stuck leads of inactive clients are left alone)"
     )
-    if sweep.failed:
+    if sweep.paused:
+        click.echo(f"error: {sweep.paused}", err=True)
+    _say_locked_out(sweep)
+    if sweep.failed or sweep.paused or sweep.locked_out:
         raise SystemExit(1)
 
 

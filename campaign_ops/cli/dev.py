@@ -140,6 +140,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     from campaign_ops.clients.partition_keys import active_clients
     from campaign_ops.clients.scope import require_clients
     from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
+    from campaign_ops.pause.core import WRITING_JOBS, refuse_if_paused
 
     # everything that can be refused is, in one line, before Dagster is even imported
     DeEnrollmentSettings.from_env()  # a bad DE_ENROLLMENT_* here, not as a failed run's stack trace
@@ -150,6 +151,8 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         active = active_clients(conn)
         if client_id:
             client_id = require_clients(conn, [client_id])[0]
+        if job_name in WRITING_JOBS:
+            refuse_if_paused(conn)  # one line, no run created (the run would only be refused)
     use_dagster_environment(env)
 
     import dagster as dg

@@ -175,6 +175,27 @@ class NamedClient:
     is_active: bool
 
 
+def _refuse_disagreeing_name(conn: Connection, key: str, client_id: str) -> None:
+    """A key `<name>--<uuid>` whose name is another client's, not this uuid's: UnknownClientError naming both.
+
+    A name that is no client's at all is accepted: a key keeps the name its client had when the partition was
+    created, and the company may have been renamed since."""
+    name = key.rsplit(SEPARATOR, 1)[0].strip() if SEPARATOR in key else ""
+    wanted = slug(name).lower()
+    if not wanted:
+        return
+    owners = active_clients(conn)
+    own = owners.get(client_id) or client_names(conn, [client_id]).get(client_id)
+    if own is None or slug(own).lower() == wanted:
+        return  # an unknown uuid is the caller's check to refuse; the name is this client's
+    others = [f"{n} ({c})" for c, n in owners.items() if c != client_id and slug(n).lower() == wanted]
+    if others:
+        raise UnknownClientError(
+            f"{key!r}: the name is client {', '.join(others)} but the uuid is client {own} ({client_id}); "
+            "give the name or the uuid alone"
+        )
+
+
 def resolve_client(conn: Connection, value: str) -> str:
     """A client id from what a person typed: a uuid, a partition key, or a company name (case and blanks
     ignored). UnknownClientError with one line when no client matches or the name is ambiguous (candidates
@@ -183,9 +204,12 @@ def resolve_client(conn: Connection, value: str) -> str:
     if not text:
         raise UnknownClientError("client is empty: give a company name or a client uuid")
     try:
-        return client_id_of(text)
+        client_id = client_id_of(text)
     except UnknownClientError:
-        pass
+        client_id = None
+    if client_id is not None:
+        _refuse_disagreeing_name(conn, text, client_id)
+        return client_id
     rows = [
         NamedClient(r.client_id, r.company_name, r.is_active)
         for r in conn.execute(load_sql(__file__, "clients_named.sql"), {"name": text})

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import error_line
+from campaign_ops.pause.core import ProcessingPaused, is_paused_error
 
 T = TypeVar("T")
 
@@ -30,11 +31,16 @@ def error_text(exc: BaseException) -> str:
 def each_client(
     engine: Engine, clients: Mapping[str, str], work: Callable[[Connection, str, str], T]
 ) -> Iterator[T | ClientFailure]:
-    """`work(conn, client_id, client_name)` for each client (id → name), yielding each outcome as it ends."""
+    """`work(conn, client_id, client_name)` for each client (id → name), yielding each outcome as it ends.
+
+    A pause stops the sweep at that client (ProcessingPaused, one line): the database refused its writes, and the
+    clients after it would only be refused too."""
     for client_id, name in clients.items():
         started = time.monotonic()
         try:
             with connect(engine) as conn:
                 yield work(conn, client_id, name)
         except Exception as exc:  # reported by name; the caller fails the run once every client is done
+            if is_paused_error(exc):
+                raise ProcessingPaused(f"stopped at client {name or client_id}: {error_line(exc)}") from None
             yield ClientFailure(client_id, name, error_text(exc), int((time.monotonic() - started) * 1000))

@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -29,6 +30,8 @@ from campaign_ops.clients.sweep import error_text
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
+from campaign_ops.errors import error_line
+from campaign_ops.pause.core import is_paused_error
 from campaign_ops.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
@@ -142,6 +145,31 @@ def record_not_reached(
     return result
 
 
+class ClientLockHeld(Exception):
+    """Another session holds the client's lock and the caller asked to retry later rather than record `skipped`."""
+
+
+def _take_client_lock(conn: Connection, params: dict[str, str], wait_until: float | None, clock: Clock) -> bool:
+    """The client's session lock, trying until `wait_until` (clock seconds; None: one try)."""
+    while True:
+        locked = bool(conn.execute(load_sql(__file__, "try_client_lock.sql"), params).scalar())
+        conn.commit()
+        if locked or wait_until is None or clock() >= wait_until:
+            return locked
+        time.sleep(0.1)
+
+
+def lock_holder(conn: Connection, client_id: str) -> str:
+    """Who holds the client's lock, for the `skipped` record: session pid, since when, what it is."""
+    row = conn.execute(load_sql(__file__, "lock_holder.sql"), {"client_id": client_id}).one_or_none()
+    conn.commit()
+    if row is None:
+        return "its lock is held"
+    app = f", {row.application_name}" if row.application_name else ""
+    since = row.since.astimezone(UTC)
+    return f"its lock is held by session {row.pid} ({row.state}{app}) since {since:%Y-%m-%d %H:%M:%S} UTC"
+
+
 def de_enroll_one_client(
     engine: Engine,
     client_id: str,
@@ -152,18 +180,28 @@ def de_enroll_one_client(
     say: LogCallback,
     clock: Clock = time.monotonic,
     pace: "Pace | None" = None,
+    lock_wait_until: float | None = None,
+    defer_if_locked: bool = False,
 ) -> ClientResult:
+    """One client's own pass (module doc). A held lock is waited for until `lock_wait_until` (clock seconds), then
+    recorded `skipped` naming the session that holds it; with `defer_if_locked`, ClientLockHeld is raised at once
+    instead (nothing recorded) so that the sweep retries the client after the others."""
     started = clock()
     result = ClientResult(client_id=client_id, client_name=name, status="success")
     params = {"client_id": client_id}
     pace = pace or Pace()
     try:
         with connect(engine) as conn:
-            locked = bool(conn.execute(load_sql(__file__, "try_client_lock.sql"), params).scalar())
-            conn.commit()
+            locked = _take_client_lock(conn, params, None if defer_if_locked else lock_wait_until, clock)
             if not locked:
+                if defer_if_locked:
+                    raise ClientLockHeld(client_id)
                 result.status = "skipped"
-                result.error_details = "another worker is de-enrolling this client (its lock is held); skipped"
+                result.lock_held = True
+                result.error_details = (
+                    f"another session is working on this client ({lock_holder(conn, client_id)}); skipped, its due "
+                    "leads are left for the next run"
+                )
                 result.run_row_id = start_run(conn, client_id, "running", settings, dagster_run_id)
                 finish_run(conn, result)
                 return result
@@ -175,6 +213,9 @@ def de_enroll_one_client(
             except Exception as exc:  # one client's failure must not stop the others
                 if is_connection_loss(exc):
                     lost = exc
+                elif is_paused_error(exc):  # processing was paused: its run row, if written, is closed partial
+                    conn.rollback()
+                    mark_paused(result, error_line(exc))
                 else:
                     conn.rollback()
                     result.status = "failed"
@@ -195,7 +236,13 @@ def de_enroll_one_client(
                     finish_run(conn, result)
                 release_client_lock(conn, client_id)
                 conn.commit()
+    except ClientLockHeld:
+        raise
     except Exception as exc:  # the connection itself broke: record on a new one if the server answers
+        if is_paused_error(exc):  # its `skipped` row was refused: processing was paused, nothing recorded
+            mark_paused(result, error_line(exc))
+            result.duration_ms = int((clock() - started) * 1000)
+            return result
         result.status = "failed"
         result.error_details = error_text(exc)
         result.connection_lost = is_connection_loss(exc)
@@ -280,6 +327,9 @@ def _run_client_pass(
             if isinstance(exc, OperationalError) and getattr(exc.orig, "pgcode", None) == "57014":
                 mark_partial(result, settings)  # query_canceled: the budget ran out mid-chunk
                 return
+            if is_paused_error(exc):  # the database refused this chunk: processing was paused
+                mark_paused(result, error_line(exc))
+                return
             raise
         result.chunks += 1
         result.leads_skipped += newly_skipped
@@ -292,6 +342,14 @@ def _run_client_pass(
             )
         if not (more or (settings.mode == "set_based" and done + newly_skipped >= size)):
             return
+
+
+def mark_paused(result: ClientResult, refusal: str) -> None:
+    """Stopped at a chunk boundary by a pause: what committed stays, the rest waits for `resume`."""
+    result.status = "partial"
+    result.paused = True
+    note = f"paused: {refusal}"
+    result.error_details = f"{result.error_details}; {note}" if result.error_details else note
 
 
 def mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:

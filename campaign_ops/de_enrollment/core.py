@@ -44,6 +44,7 @@ from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.clients.sweep import error_text
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.client_pass import (
+    ClientLockHeld,
     Clock,
     Pace,
     de_enroll_one_client,
@@ -57,7 +58,9 @@ from campaign_ops.de_enrollment.client_pass import (
 )
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback, ProgressCallback, SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
+from campaign_ops.pause.core import current_pause, is_paused_error, refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
+from campaign_ops.thresholds import CLIENT_LOCK_RETRY_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +79,13 @@ def de_enroll_clients(
     on_client_done: ProgressCallback | None = None,
     log_line: LogCallback | None = None,
     clock: Clock = time.monotonic,
+    lock_retry_s: float = CLIENT_LOCK_RETRY_SECONDS,
 ) -> SweepResult:
     """De-enroll the given (already validated, active) clients within one runtime budget.
+
+    A client with due leads whose lock another session holds (a crashed worker's statement still running in the
+    server, a reconciliation) is retried after all the others, waiting for its lock at most `lock_retry_s` in all;
+    only a client still locked then is recorded `skipped`, naming the session (`SweepResult.locked_out`).
 
     Never raises for one client's failure: it is recorded `failed` and the others go on. Clients not reached
     before the budget runs out are recorded `partial` and, having made no progress, go first next time. A lost
@@ -90,6 +98,7 @@ def de_enroll_clients(
     sweep = SweepResult()
     try:
         with connect(engine) as conn:
+            refuse_if_paused(conn)  # one line, nothing done; a pause during the sweep stops it at its next group
             ordered = [
                 str(c)
                 for c in conn.execute(
@@ -112,6 +121,23 @@ def de_enroll_clients(
     pace = Pace()
     results: dict[str, ClientResult] = {}
     lost: list[str] = []  # the line naming a lost connection: the sweep stops there
+    paused: list[str] = []  # the line saying processing was paused: the sweep stops there too
+
+    def stopped() -> bool:
+        """The sweep stops here: connection lost, or processing paused (checked at each group boundary)."""
+        if lost or paused:
+            return True
+        try:
+            with connect(engine) as conn:
+                pause = current_pause(conn)
+        except Exception as exc:
+            if not is_connection_loss(exc):
+                raise
+            lost.append(f"database connection lost between clients: {error_text(exc)}")
+            return True
+        if pause is not None:
+            paused.append(f"processing was {pause.line()}")
+        return pause is not None
 
     def done(result: ClientResult) -> None:
         results[result.client_id] = result
@@ -119,13 +145,20 @@ def de_enroll_clients(
             say(describe(result))  # quiet clients are summed up below, not one line each
         if on_client_done:
             on_client_done(result)
+        if result.paused and not paused:
+            paused.append(f"processing was paused during client {result.client_name or result.client_id}")
         if result.connection_lost:
             lost.append(
                 f"database connection lost during client {result.client_name or result.client_id} "
                 f"({result.client_id}): {result.error_details}"
             )
 
+    deferred: list[str] = []  # clients whose lock was held: retried after all the others
+    retry_until: list[float] = []  # when the retries stop waiting for locks (set when they start)
+
     def one_pass(client_id: str) -> None:
+        if stopped():
+            return
         name = names.get(client_id, "")
         if clock() >= deadline:
             try:
@@ -136,13 +169,29 @@ def de_enroll_clients(
                 result = ClientResult(client_id, name, "failed", error_details=error_text(exc))
                 result.connection_lost = True
         else:
-            result = de_enroll_one_client(engine, client_id, name, settings, deadline, dagster_run_id, say, clock, pace)
+            try:
+                result = de_enroll_one_client(
+                    engine,
+                    client_id,
+                    name,
+                    settings,
+                    deadline,
+                    dagster_run_id,
+                    say,
+                    clock,
+                    pace,
+                    lock_wait_until=retry_until[0] if retry_until else None,
+                    defer_if_locked=not retry_until,
+                )
+            except ClientLockHeld:
+                deferred.append(client_id)
+                return
         done(result)
 
     busy = [c for c in ordered if due.get(c, 0) > 0]
     if settings.mode == "set_based":
         queue = list(busy)
-        while queue and not lost:
+        while queue and not stopped():
             now = clock()
             if now >= deadline:
                 break
@@ -165,7 +214,7 @@ def de_enroll_clients(
                 pace.observe(sum(r.leads_de_enrolled for r in outcome), (clock() - group_started) * 1000)
             if outcome is None:  # the budget ran out inside the group: rolled back, its clients are partial
                 for client_id in group:
-                    if not lost:
+                    if not (lost or paused):
                         name = names.get(client_id, "")
                         if client_id in reached:
                             done(_record_out_of_budget(engine, client_id, name, settings, dagster_run_id))
@@ -175,31 +224,46 @@ def de_enroll_clients(
             for result in outcome:
                 done(result)
     for client_id in busy:
-        if lost:
+        if lost or paused:
             break
-        if client_id not in results:
+        if client_id not in results and client_id not in deferred:
             one_pass(client_id)
     idle = [c for c in ordered if due.get(c, 0) == 0]
     for start in range(0, len(idle), IDLE_BATCH):
-        if lost:
+        if stopped():
             break
         try:
             recorded = _record_idle_passes(engine, idle[start : start + IDLE_BATCH], names, settings, dagster_run_id)
         except Exception as exc:
+            if is_paused_error(exc):
+                paused.append("processing was paused while recording quiet clients' passes")
+                break
             if not is_connection_loss(exc):
                 raise
             lost.append(f"database connection lost recording quiet clients' passes: {error_text(exc)}")
             break
         for result, became_due in recorded:
-            if lost:
+            if lost or paused:
                 break
             if became_due:
                 one_pass(result.client_id)
             else:
                 done(result)
-    if idle and not lost:
+    if deferred and not (lost or paused):
+        say(f"{len(deferred)} client(s) whose lock another session held: retried now, for at most {lock_retry_s:g} s")
+        retry_until.append(min(clock() + lock_retry_s, deadline))
+        for client_id in deferred:
+            one_pass(client_id)
+    if idle and not (lost or paused):
         say(f"{len(idle)} client(s) had nothing due: their passes were recorded set-based")
     sweep.clients = [results[c] for c in ordered if c in results]
+    if paused and not lost:
+        sweep.not_reached = [c for c in ordered if c not in results]
+        sweep.paused = (
+            f"{paused[0]}; sweep stopped at a chunk boundary, {len(sweep.not_reached)} client(s) not reached "
+            "(they go first after `campaign-ops resume`)"
+        )
+        say(sweep.paused)
     if lost:
         sweep.not_reached = [c for c in ordered if c not in results]
         sweep.connection_lost = (

@@ -37,12 +37,13 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
+from campaign_ops.de_enrollment.client_pass import describe
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, SweepResult
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
 from campaign_ops.due_queue.assets import settle_after_pass, start_time
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.pause.defs import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
@@ -133,7 +134,7 @@ def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
     description="De-enrolls leads that completed their sequence, opted out or booked, per client (SOP).",
 )
 def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig, database: DatabaseResource):
-    refuse_if_paused(context)
+    refuse_if_paused(context, database)
     settings = _settings(config)
     keys = list(context.partition_keys)
     key_of = keys_by_client_id(keys)
@@ -194,6 +195,10 @@ def _sweep(
     )
     if sweep.connection_lost:
         context.log.error(sweep.connection_lost)
+    if sweep.paused:  # stopped on purpose: what committed is recorded, the rest waits for resume
+        context.log.warning(sweep.paused)
+    for r in sweep.locked_out:  # the next run takes them: another session held their lock to the end
+        context.log.warning(f"due leads left undone: {describe(r)}")
     return sweep
 
 
@@ -238,7 +243,7 @@ de_enrollment_job = dg.define_asset_job(
 def de_enrollment_sweep(
     context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.Output[None]]:
-    refuse_if_paused(context)
+    refuse_if_paused(context, database)
     settings = _settings(config)
     with database.connect() as conn:
         client_ids = active_client_ids(conn)

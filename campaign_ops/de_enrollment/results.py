@@ -28,6 +28,8 @@ class ClientResult:
     duration_ms: int = 0
     error_details: str | None = None
     connection_lost: bool = False
+    paused: bool = False  # the database refused its next chunk: processing was paused
+    lock_held: bool = False  # skipped: another session held its lock even after the sweep's retry
 
 
 @dataclass
@@ -36,7 +38,9 @@ class SweepResult:
     duration_ms: int = 0
     # set when the database connection was lost: the one line that names it; the sweep stopped there
     connection_lost: str | None = None
-    not_reached: list[str] = field(default_factory=list)  # client ids left untried after a connection loss
+    not_reached: list[str] = field(default_factory=list)  # client ids left untried after a connection loss or pause
+    # set when processing was paused during the sweep: the line that says so; the sweep stopped there
+    paused: str | None = None
 
     def with_status(self, *statuses: Status) -> list[ClientResult]:
         return [c for c in self.clients if c.status in statuses]
@@ -44,6 +48,11 @@ class SweepResult:
     @property
     def failed(self) -> list[ClientResult]:
         return self.with_status("failed")
+
+    @property
+    def locked_out(self) -> list[ClientResult]:
+        """Clients with due leads left undone: another session held their lock until the end of the sweep."""
+        return [c for c in self.clients if c.lock_held]
 
     @property
     def leads_de_enrolled(self) -> int:

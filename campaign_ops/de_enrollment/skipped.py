@@ -10,6 +10,7 @@ from typing import Literal
 from sqlalchemy import Connection
 
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.pause.core import refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 
 Decision = Literal["new-enrollment", "de-enrolled"]
@@ -72,6 +73,7 @@ def resolve_skipped(
     if conn.in_transaction():
         conn.rollback()
     with conn.begin():
+        refuse_if_paused(conn)  # and the database refuses the lead-log rows below while paused
         conn.execute(load_sql(__file__, "lock_leads.sql"), {"lead_ids": ids})
         pending = pending_skipped(conn, ids)
         missing = sorted(set(ids) - {p.lead_id for p in pending})

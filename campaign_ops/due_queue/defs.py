@@ -11,7 +11,7 @@ is left out of the sensor's runs for a delay growing with each failure (`backing
 which clients back off and until when, and the other clients' runs go on.
 
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
-`campaign-ops pause` stops it with the schedules, and it skips while the pause flag is set.
+`campaign-ops pause` stops it with the schedules, and it skips while processing is paused.
 
 `de_enrollment_latency_p95` on the `de_enrollment_latency` asset: WARN when the p95 of due -> de-enrolled over the
 last hour exceeds 2 minutes, naming the slowest clients; the asset_check_alert_sensor alerts on it like on every
@@ -50,7 +50,8 @@ from campaign_ops.due_queue.core import (
     latency,
 )
 from campaign_ops.errors import DatabaseUnavailableError
-from campaign_ops.pause import IN_FLIGHT, WRITES, pause_state
+from campaign_ops.pause.core import current_pause
+from campaign_ops.pause.defs import IN_FLIGHT, WRITES
 from campaign_ops.resources import DatabaseResource
 
 DUE_SENSOR_NAME = "de_enrollment_due_sensor"
@@ -133,14 +134,14 @@ def due_run_request(
 def de_enrollment_due_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.RunRequest | dg.SkipReason:
-    paused = pause_state(context.instance)
-    if paused is not None:
-        return dg.SkipReason(f"processing is {paused.line()}")
     last = last_due_run(context.instance)
     waiting = still_in_flight(last)
     if waiting is not None:  # checked first: no query of the app database while a due run works
         return waiting
     with database.connect() as conn:
+        paused = current_pause(conn)
+        if paused is not None:
+            return dg.SkipReason(f"processing is {paused.line()}")
         due = due_clients(conn)
         backoffs = backing_off(conn, [c.client_id for c in due])
         names = client_names(conn, [b.client_id for b in backoffs[:NAMED_BACKING_OFF]])

@@ -33,6 +33,7 @@ from campaign_ops.clients.scope import require_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
 from campaign_ops.errors import CampaignOpsError, ConfigError
+from campaign_ops.pause.core import refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 120.0
@@ -166,6 +167,9 @@ def reconcile_clients(
 ) -> ReconciliationSweep:
     """Validate, then reconcile every client; failures are collected, never raised (see `iter_reconcile_clients`)."""
     started = time.monotonic()
+    if not settings.dry_run:  # a dry run writes nothing: it stays available while paused
+        with connect(engine) as conn:
+            refuse_if_paused(conn)
     sweep = ReconciliationSweep()
     for outcome in iter_reconcile_clients(
         engine, prepare_clients(engine, client_ids), settings, dagster_run_id=dagster_run_id

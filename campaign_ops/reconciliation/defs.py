@@ -20,7 +20,7 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import all_clients_run_request, clients_failed
 from campaign_ops.clients.scope import partition_scope
 from campaign_ops.errors import CampaignOpsError
-from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.pause.defs import WRITES, canceled_if_paused, refuse_if_paused
 from campaign_ops.reconciliation.core import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
     ClientFailure,
@@ -93,7 +93,7 @@ def reconcile_campaign_stats(
     context: dg.AssetExecutionContext, config: StatsReconciliationConfig, database: DatabaseResource
 ) -> Iterator[dg.AssetMaterialization | dg.AssetObservation]:
     """Reconcile each client of the run's partitions; see campaign_ops.reconciliation.core."""
-    refuse_if_paused(context)
+    refuse_if_paused(context, database)
     key = campaign_stats_reconciliation_asset.key
     try:
         settings = ReconciliationSettings(dry_run=config.dry_run, lock_timeout_seconds=config.lock_timeout_seconds)
@@ -108,18 +108,20 @@ def reconcile_campaign_stats(
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     failures: list[ClientFailure] = []
-    for outcome in iter_reconcile_clients(database.engine, clients, settings, dagster_run_id=context.run.run_id):
-        if isinstance(outcome, ClientFailure):
-            context.log.error(f"client {outcome.client_name} ({outcome.client_id}): {outcome.error}")
-            failures.append(outcome)
-            continue
-        context.log.info(
-            f"client {outcome.client_name} ({outcome.client_id}): {outcome.campaigns_drifted} of "
-            f"{outcome.campaigns_checked} campaigns drifted, total |difference| {outcome.total_abs_difference}"
-            + (" (dry run)" if outcome.dry_run else "")
-        )
-        event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
-        yield event(asset_key=key, partition=key_of[outcome.client_id], metadata=client_metadata(outcome))
+    outcomes = iter_reconcile_clients(database.engine, clients, settings, dagster_run_id=context.run.run_id)
+    with canceled_if_paused(context):
+        for outcome in outcomes:
+            if isinstance(outcome, ClientFailure):
+                context.log.error(f"client {outcome.client_name} ({outcome.client_id}): {outcome.error}")
+                failures.append(outcome)
+                continue
+            context.log.info(
+                f"client {outcome.client_name} ({outcome.client_id}): {outcome.campaigns_drifted} of "
+                f"{outcome.campaigns_checked} campaigns drifted, total |difference| {outcome.total_abs_difference}"
+                + (" (dry run)" if outcome.dry_run else "")
+            )
+            event = dg.AssetObservation if outcome.dry_run else dg.AssetMaterialization
+            yield event(asset_key=key, partition=key_of[outcome.client_id], metadata=client_metadata(outcome))
     if failures:
         raise clients_failed("stats reconciliation", failures, len(clients))
 

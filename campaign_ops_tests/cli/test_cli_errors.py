@@ -22,7 +22,10 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
             "postgresql://ops:s3cr3t-pw@127.0.0.1:1/campaign_ops",
             "cannot connect to PostgreSQL at postgresql+psycopg2://ops:***@127.0.0.1:1/campaign_ops",
         ),
-        ("not a url at all s3cr3t-pw", "DATABASE_URL is malformed"),
+        (
+            "not a url at all s3cr3t-pw",
+            "DATABASE_URL is malformed: expected postgresql://user[:password]@host[:port]/dbname",
+        ),
         ("mysql://ops:s3cr3t-pw@127.0.0.1/db", "DATABASE_URL must be a PostgreSQL URL"),
         ("postgresql://ops:s3cr3t-pw@127.0.0.1:5432", "DATABASE_URL names no database"),
     ],

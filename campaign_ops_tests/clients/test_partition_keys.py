@@ -91,3 +91,16 @@ def test_names_and_resolution_by_name(conn: Connection) -> None:
         resolve_client(conn, "Nobody")
     with pytest.raises(UnknownClientError, match="empty"):
         resolve_client(conn, "  ")
+
+
+def test_a_key_whose_name_and_uuid_name_two_clients_is_refused_naming_both(conn: Connection) -> None:
+    one = add_client(conn, name="Demo Client 001")
+    two = add_client(conn, name="Demo Client 002")
+    conn.commit()
+    with pytest.raises(UnknownClientError) as refused:
+        resolve_client(conn, f"Demo Client 001--{two}")
+    message = str(refused.value)
+    assert f"Demo Client 001 ({one})" in message and f"Demo Client 002 ({two})" in message
+    assert resolve_client(conn, f"demo client 002--{two}") == two
+    # a key keeps the name its client had when the partition was made: a name that is nobody's is accepted
+    assert resolve_client(conn, f"Old Name Of Two--{two}") == two

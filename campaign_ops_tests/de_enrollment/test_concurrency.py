@@ -70,6 +70,7 @@ def test_a_held_client_lock_skips_that_client_only(conn: Connection, engine: Eng
         holder.commit()
         result = run(engine, busy.client_id, free.client_id)
     finally:
+        holder.invalidate()  # the other worker's session ends (a pooled connection would keep its lock)
         holder.close()
     by_client = {r.client_id: r for r in result.clients}
     assert by_client[busy.client_id].status == "skipped"

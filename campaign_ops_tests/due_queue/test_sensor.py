@@ -1,7 +1,7 @@
 """de_enrollment_due_sensor on real ticks (a real instance and database), the run it launches, the latency check
 and its alert."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 from sqlalchemy import Connection, text
@@ -16,13 +16,12 @@ from campaign_ops.due_queue.defs import (
     de_enrollment_due_sensor,
     de_enrollment_latency_job,
 )
-from campaign_ops.pause import WRITES_TAG, clear_pause, set_pause
+from campaign_ops.pause.core import record_pause, record_resume
+from campaign_ops.pause.defs import WRITES_TAG
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.alerts.conftest import FakeSlack, SensorDriver
 from campaign_ops_tests.de_enrollment.conftest import make_client
 from campaign_ops_tests.due_queue.conftest import queued
-
-AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # only recorded in the pause flag, never compared with the clock
 
 
 def tick(instance: dg.DagsterInstance, db_url: str) -> dg.RunRequest | dg.SkipReason:
@@ -100,10 +99,10 @@ def test_while_paused_the_sensor_launches_nothing(conn: Connection, db_url: str)
     make_client(conn, due=2)
     conn.commit()
     with dg.instance_for_test() as instance:
-        set_pause(instance, by="ops", at=AT, reason="incident")
+        record_pause(conn, by="ops", reason="incident")
         result = tick(instance, db_url)
         assert isinstance(result, dg.SkipReason) and "paused by ops" in (result.skip_message or "")
-        clear_pause(instance)
+        record_resume(conn, by="ops")
         assert isinstance(tick(instance, db_url), dg.RunRequest)
 
 

@@ -97,7 +97,7 @@ def stop_before_start(env: dict[str, str], names: Collection[str]) -> None:
     none of them ticks before the test is ready."""
     import dagster as dg
 
-    from campaign_ops.pause import switch_automations
+    from campaign_ops.pause.defs import switch_automations
     from campaign_ops.service.instance_storage import close_pooled_connections
 
     keys = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")
