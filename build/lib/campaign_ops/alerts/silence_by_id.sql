@@ -1,0 +1,1 @@
+SELECT id, until, lifted_at FROM alert_silences WHERE id = :id

@@ -1,0 +1,11 @@
+-- Seed 004's alert statistics over the last N hours, from the delivery log (one row per message handed to a
+-- channel or withheld by a silence).
+SELECT a.alert_type,
+       d.severity,
+       d.kind,
+       d.status,
+       a.alert_key,
+       a.resource_id
+  FROM alert_deliveries d
+  JOIN alert_logs a ON a.id = d.alert_log_id
+ WHERE d.attempted_at > CAST(:now AS timestamptz) - make_interval(hours => :hours)

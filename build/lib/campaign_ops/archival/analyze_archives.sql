@@ -1,0 +1,1 @@
+ANALYZE de_enrollment_runs_archive, de_enrollment_lead_log_archive

@@ -1,0 +1,1 @@
+VACUUM (ANALYZE) de_enrollment_runs, de_enrollment_lead_log

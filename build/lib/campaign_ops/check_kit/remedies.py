@@ -1,0 +1,112 @@
+"""What a failed check tells a person: which clients (by name), which campaigns, and what to do about it.
+
+Shared by the asset checks (their description and metadata, what the UI shows) and the Slack alerts (which read
+that metadata back), so both say the same thing. The remedy is a command a person can paste and the page in
+the UI where the fixing job is launched (the Materialize… dialog there finds the client by name).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from campaign_ops.clients.partition_keys import label
+from campaign_ops.ui_url import CODE_LOCATION
+
+FINDINGS_METADATA = "clients_with_findings"
+"""An evaluation over every client: each client with a finding, its figures and level (JSON, keyed by name)."""
+THRESHOLDS_METADATA = "thresholds"
+"""The lines an evaluation judged by (JSON): the alert says the same ones."""
+# at most this many clients named in a summary line; the metadata lists them all
+NAMED_IN_SUMMARY = 5
+
+
+@dataclass(frozen=True)
+class Remedy:
+    action: str
+    command: str
+    """a CLI line; `{name}` is the client's company name"""
+    job: str | None
+    """the job that repairs it, launched from its Partitions page (Materialize…)"""
+
+
+REMEDIES: dict[str, Remedy] = {
+    "stats_drift": Remedy(
+        "reconcile the campaign counters (the sweeps do not repair drift)",
+        'campaign-ops reconcile --client "{name}"',
+        "stats_reconciliation_job",
+    ),
+    "stuck_leads": Remedy(
+        "de-enroll the client's finished leads now", 'campaign-ops de-enroll --client "{name}"', "de_enrollment_job"
+    ),
+    "duplicate_de_enrollments": Remedy(
+        "SOP Level 3: stop processing (`campaign-ops pause`), then investigate the duplicates listed",
+        "campaign-ops pause",
+        None,
+    ),
+    "de_enrollment_health": Remedy(
+        "read the client's failed de-enrollment runs, fix the cause, then de-enroll it again",
+        'campaign-ops health-check --client "{name}"',
+        "de_enrollment_job",
+    ),
+}
+
+
+def job_launch_url(ui_url: str, job: str) -> str:
+    """The job's Partitions page: its Materialize… button opens the launch dialog, which finds clients by name."""
+    return f"{ui_url.rstrip('/')}/locations/{CODE_LOCATION}/jobs/{quote(job, safe='')}/partitions"
+
+
+@dataclass(frozen=True)
+class Guidance:
+    where: str
+    """the clients, by name: "Demo Client 003 (…uuid…), Acme (…) and 3 more" """
+    detail: str
+    """per client what was found, e.g. campaigns and differences"""
+    todo: str
+    """what to do, with the command(s) to paste"""
+    link: str | None
+    clients: list[str]
+
+    def text(self) -> str:
+        return f"Where: {self.where}. {self.detail + ' ' if self.detail else ''}To do: {self.todo}"
+
+
+def _finding_detail(finding: Mapping[str, Any]) -> str:
+    for listed in ("campaigns", "problems"):
+        if finding.get(listed):
+            return ", ".join(str(c) for c in finding[listed])
+    figures = [f"{k.replace('_', ' ')} {v}" for k, v in finding.items() if type(v) is int and v and k != "level"]
+    return ", ".join(figures)
+
+
+def guidance(
+    check_name: str, findings: Mapping[str, Mapping[str, Any]], names: Mapping[str, str], ui_url: str
+) -> Guidance | None:
+    """Who and what to do for a check's findings (client id → its figures), None when nothing was found."""
+    if not findings:
+        return None
+    ordered = sorted(findings, key=lambda c: (names.get(c) or c).lower())
+    shown = [label(c, names.get(c)) for c in ordered[:NAMED_IN_SUMMARY]]
+    more = len(ordered) - len(shown)
+    where = ", ".join(shown) + (f" and {more} more" if more else "")
+    detail = "; ".join(
+        f"{names.get(c) or c}: {d}" for c in ordered[:NAMED_IN_SUMMARY] if (d := _finding_detail(findings[c]))
+    )
+    remedy = REMEDIES.get(check_name)
+    if remedy is None:
+        return Guidance(where, detail, "open the check in Dagster", None, [label(c, names.get(c)) for c in ordered])
+    commands = sorted({remedy.command.format(name=names.get(c) or c) for c in ordered[:NAMED_IN_SUMMARY]})
+    link = job_launch_url(ui_url, remedy.job) if remedy.job else None
+    todo = f"{remedy.action}: {' ; '.join(commands)}" + (
+        f", or launch {remedy.job} for the client at {link}" if link else ""
+    )
+    return Guidance(where, detail, todo, link, [label(c, names.get(c)) for c in ordered])
+
+
+def findings_by_name(findings: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """Each client's findings with its name and id in them, keyed "<name> (<uuid>)" (readable, still unique)."""
+    return {
+        label(c, names.get(c)): {"client": names.get(c), "client_id": c, **dict(f)}
+        for c, f in sorted(findings.items(), key=lambda kv: (names.get(kv[0]) or kv[0]).lower())
+    }

@@ -1,0 +1,3 @@
+from campaign_ops.cli import main
+
+main()

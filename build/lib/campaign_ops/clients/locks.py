@@ -1,0 +1,12 @@
+"""The client's session-level advisory lock (`client_lock_key(client_id)`, a SQL function of the schema), which
+de-enrollment and reconciliation share so that no two of them change one client's leads and counters at once."""
+
+from sqlalchemy import Connection
+
+from campaign_ops.sqlfiles import load_sql
+
+
+def release_client_lock(conn: Connection, client_id: str) -> None:
+    """Release the client's session lock held by this connection's session (a no-op, with a server warning,
+    when the session does not hold it)."""
+    conn.execute(load_sql(__file__, "unlock_client.sql"), {"client_id": client_id})

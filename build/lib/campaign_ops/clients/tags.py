@@ -1,0 +1,43 @@
+"""The run tags that say which clients a run covers, each named once.
+
+Dagster's own tags come from Dagster (the names its executor, UI and backfills read); they live in a private
+module (`dagster._core.storage.tags`) because Dagster 1.13 exports only `MAX_RUNTIME_SECONDS_TAG` publicly.
+Ours: the client of a one-client run of the unpartitioned jobs (CLIENT_TAG, CLIENT_ID_TAG: defined beside the
+partition keys, which the command line reads without importing Dagster) and the mark of a scheduled sweep over all
+active clients (SWEEP_TAG).
+"""
+
+from collections.abc import Sequence
+
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+
+from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG
+
+__all__ = [
+    "ALL_CLIENTS",
+    "CLIENT_ID_TAG",
+    "CLIENT_TAG",
+    "PARTITION_TAG",
+    "RANGE_END_TAG",
+    "RANGE_START_TAG",
+    "SWEEP_TAG",
+    "range_tags",
+]
+
+# a one-partition run: the clients partition key
+PARTITION_TAG = PARTITION_NAME_TAG
+# a run over a range of clients partitions (first and last key, inclusive)
+RANGE_START_TAG = ASSET_PARTITION_RANGE_START_TAG
+RANGE_END_TAG = ASSET_PARTITION_RANGE_END_TAG
+# a scheduled run over every active client (a range that happens to hold one client is still a sweep)
+SWEEP_TAG = "campaign_ops/sweep"
+ALL_CLIENTS = "all_clients"
+
+
+def range_tags(keys: Sequence[str]) -> dict[str, str]:
+    """The tags of one run over the clients partitions `keys` (sorted as Dagster lists them), first to last."""
+    return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}

@@ -1,0 +1,343 @@
+"""De-enrollment in Dagster: one multi-asset over the clients partitions and its job (one client, backfills),
+and the scheduled sweep over all clients as a plain (unpartitioned) job.
+
+Why the sweep is not a range run of the multi-asset: such a run writes 3 planned + 3 materialization events
+per client whatever happened (8,003 event-log rows at 1,000 clients, 24,003 at 3,000) and its cost followed the
+clients, not the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
+figures of every client that changed or had a problem (a table and JSON: bytes grow with the work), and its
+event log is a constant ~14 rows. Per-client materializations are opt-in (`materialize_changed_partitions`):
+each Dagster event is its own write (~30 ms measured on 2 cores), 3 per changed client made the 1,000-client
+sweep with 35k due take 118 s. Every client still gets its pass in `de_enrollment_runs` (the SOP's health
+queries read them); one-client runs and backfills of `de_enrollment_job` materialize their partitions.
+
+Why a client-partitioned multi-asset with `BackfillPolicy.single_run()` (and not an op job): a run then covers one
+client (a backfill, "Materialize" in the UI, `dg launch --partition`) or all of them (the schedule's partition
+range) at the cost of ONE run, and every client partition gets its own materialization with its own figures — the
+UI shows per client when it was last de-enrolled and how it went. Each client is materialized as soon as its pass
+is committed; a client that failed gets none, and the run fails only after every client was tried.
+"""
+
+from collections.abc import Iterator
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from campaign_ops.assets import (
+    CAMPAIGNS,
+    DE_ENROLLMENT_RUNS,
+    LEADS,
+    campaigns_asset,
+    de_enrollment_runs_asset,
+    leads_asset,
+)
+from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, first_rows, markdown_table
+from campaign_ops.clients.partition_keys import keys_by_client_id
+from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.clients.runs import clients_failed, tick_run_key
+from campaign_ops.clients.scope import active_client_ids, partition_scope
+from campaign_ops.clients.sweep import ClientFailure
+from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, SweepResult
+from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
+from campaign_ops.due_queue.assets import settle_after_pass, start_time
+from campaign_ops.errors import CampaignOpsError
+from campaign_ops.pause import WRITES, refuse_if_paused
+from campaign_ops.resources import DatabaseResource
+
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+SWEEP_JOB_NAME = "de_enrollment_sweep_job"
+# the sweep job's one op: run config that scopes a sweep (`ops: de_enrollment_sweep: config:`) names it
+SWEEP_OP_NAME = "de_enrollment_sweep"
+# the figure a pass's materializations and the sweep's output carry: what the after-run checks look at
+LEADS_DE_ENROLLED = "leads_de_enrolled"
+
+
+def max_runtime_seconds(budget_ms: int, clients: int) -> int:
+    """Run monitoring's limit for a run: the budget, plus a minute for start-up, plus the bookkeeping that the
+    budget does not bound (recording every client's pass and its events: ~1 s per 200 clients, with margin)."""
+    return budget_ms // 1000 + 60 + -(-clients // 200)
+
+
+class SweepConfig(dg.Config):
+    """Run config of the all-clients sweep; unset values come from DE_ENROLLMENT_* environment variables."""
+
+    batch_size: int | None = Field(default=None, description="Leads per transaction on the SOP's batched path (100).")
+    max_runtime_ms: int | None = Field(default=None, description="Budget of the whole run in ms (240000).")
+    chunk_size: int | None = Field(default=None, description="Leads per transaction on the set-based path (50000).")
+    mode: Literal["set_based", "batched"] = Field(default="set_based", description="set_based, or the SOP's batches.")
+    client_ids: list[str] | None = Field(
+        default=None,
+        description="Only these clients (ids; those not active are left out), as de_enrollment_due_sensor asks "
+        "for the clients with due leads. Default: every active client.",
+    )
+    materialize_changed_partitions: bool = Field(
+        default=False,
+        description="Also record a materialization of leads/campaigns/de_enrollment_runs for each client whose "
+        "leads were de-enrolled (3 event-log writes per client, ~30 ms each measured: 118 s at 1,000 changed "
+        "clients). Off: the figures of every changed client are in this run's output table.",
+    )
+
+
+class DeEnrollmentConfig(dg.Config):
+    """Run config; unset values come from DE_ENROLLMENT_* environment variables, then the SOP's defaults."""
+
+    batch_size: int | None = Field(default=None, description="Leads per transaction on the SOP's batched path (100).")
+    max_runtime_ms: int | None = Field(default=None, description="Budget of the whole run in ms (240000).")
+    chunk_size: int | None = Field(default=None, description="Leads per transaction on the set-based path (50000).")
+    mode: Literal["set_based", "batched"] = Field(default="set_based", description="set_based, or the SOP's batches.")
+
+
+# the figures each asset's materialization shows: all of them once (on leads, what the pass changed), the other
+# two only what concerns them, so the run page does not list the same figures three times per client
+_CAMPAIGNS_FIGURES = ("status", "client", LEADS_DE_ENROLLED, "completed", "opted_out", "booked")
+_RUNS_FIGURES = ("status", "client", "de_enrollment_run_id", "duration_ms")
+
+
+def _materializations(r: ClientResult, partition: str) -> list[dg.AssetMaterialization]:
+    """The client's three materializations: the full figures on leads, the relevant few on the other two."""
+    figures = _client_metadata(r)
+    return [
+        dg.AssetMaterialization(asset_key=LEADS, partition=partition, metadata=figures),
+        dg.AssetMaterialization(
+            asset_key=CAMPAIGNS, partition=partition, metadata={k: figures[k] for k in _CAMPAIGNS_FIGURES}
+        ),
+        dg.AssetMaterialization(
+            asset_key=DE_ENROLLMENT_RUNS, partition=partition, metadata={k: figures[k] for k in _RUNS_FIGURES}
+        ),
+    ]
+
+
+def _client_metadata(r: ClientResult) -> dict[str, dg.MetadataValue]:
+    return {
+        "status": dg.MetadataValue.text(r.status),
+        "client": dg.MetadataValue.text(r.client_name),
+        "leads_evaluated": dg.MetadataValue.int(r.leads_evaluated),
+        LEADS_DE_ENROLLED: dg.MetadataValue.int(r.leads_de_enrolled),
+        "completed": dg.MetadataValue.int(r.completed),
+        "opted_out": dg.MetadataValue.int(r.opted_out),
+        "booked": dg.MetadataValue.int(r.booked),
+        "leads_skipped": dg.MetadataValue.int(r.leads_skipped),
+        "duration_ms": dg.MetadataValue.int(r.duration_ms),
+        "de_enrollment_run_id": dg.MetadataValue.text(r.run_row_id or ""),
+        **({"details": dg.MetadataValue.text(r.error_details)} if r.error_details else {}),
+    }
+
+
+@dg.multi_asset(
+    name="de_enrollment",
+    specs=[leads_asset, campaigns_asset, de_enrollment_runs_asset],
+    partitions_def=clients_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=False,
+    description="De-enrolls leads that completed their sequence, opted out or booked, per client (SOP).",
+)
+def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig, database: DatabaseResource):
+    refuse_if_paused(context)
+    settings = _settings(config)
+    keys = list(context.partition_keys)
+    key_of = keys_by_client_id(keys)
+    # an operator's one-client run: an unknown, inactive or malformed client is an error, before any work; a sweep
+    # over the partition range skips partitions of clients deactivated since the last sync
+    try:
+        with database.connect() as conn:
+            client_ids, warnings = partition_scope(conn, keys)
+    except CampaignOpsError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    for warning in warnings:
+        context.log.warning(warning)
+
+    sweep = _sweep(context, database, settings, client_ids)
+    for r in sweep.clients:
+        if r.status in ("success", "partial"):
+            yield from _materializations(r, key_of[r.client_id])
+    _fail_if_any_failed(sweep)
+
+
+def _settings(config: DeEnrollmentConfig | SweepConfig) -> DeEnrollmentSettings:
+    try:
+        return DeEnrollmentSettings.from_env(
+            batch_size=config.batch_size,
+            max_runtime_ms=config.max_runtime_ms,
+            chunk_size=config.chunk_size,
+            mode=config.mode,
+        )
+    except CampaignOpsError as exc:
+        raise dg.Failure(description=f"invalid de-enrollment configuration: {exc}") from None
+
+
+def _sweep(
+    context: dg.OpExecutionContext | dg.AssetExecutionContext,
+    database: DatabaseResource,
+    settings: DeEnrollmentSettings,
+    client_ids: list[str],
+    *,
+    per_client_lines: bool = True,
+) -> SweepResult:
+    context.log.info(
+        f"de-enrolling {len(client_ids)} client(s), mode {settings.mode}, budget {settings.max_runtime_ms} ms"
+    )
+    sweep = de_enroll_clients(
+        database.engine,
+        client_ids,
+        settings,
+        dagster_run_id=context.run.run_id,
+        # each Dagster log line is one event-log write: a sweep's per-client lines go to the worker's own log
+        log_line=context.log.info if per_client_lines else None,
+    )
+    skipped = sweep.with_status("skipped")
+    partial = sweep.with_status("partial")
+    context.log.info(
+        f"de-enrollment done in {sweep.duration_ms} ms: {sweep.leads_de_enrolled} leads de-enrolled, "
+        f"{len(sweep.with_status('success'))} clients succeeded, {len(partial)} partial, {len(skipped)} skipped, "
+        f"{len(sweep.failed)} failed"
+    )
+    if sweep.connection_lost:
+        context.log.error(sweep.connection_lost)
+    return sweep
+
+
+def _fail_if_any_failed(sweep: SweepResult) -> None:
+    """After what was done is recorded: one failure naming a lost connection, or every failed client."""
+    if sweep.connection_lost:  # the sweep stopped there: one line naming it, not one failure per client
+        raise dg.Failure(description=sweep.connection_lost)
+    if sweep.failed:
+        failures = [
+            ClientFailure(r.client_id, r.client_name, r.error_details or "", r.duration_ms) for r in sweep.failed
+        ]
+        raise clients_failed("de-enrollment", failures, len(sweep.clients))
+
+
+# every run that de-enrolls carries these, whichever way it was started (run_tags.py adds them to "Materialize"
+# runs of the implicit asset job)
+DE_ENROLLMENT_RUN_TAGS = {
+    # run monitoring ends a run whose worker died: the budget plus a minute for start-up and bookkeeping
+    # (the default budget; a run with another budget gets its own tag from whoever launches it)
+    MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1)),
+    # idempotent (a second pass changes nothing): the daemon re-runs a run that was cut short
+    "dagster/max_retries": "2",
+}
+
+de_enrollment_job = dg.define_asset_job(
+    "de_enrollment_job",
+    # the integrity checks run right after, in their own run (checks/defs.py explains why): without_checks
+    # keeps this job from listing check steps it would only skip
+    selection=dg.AssetSelection.assets(de_enrollment).without_checks(),
+    # one step (plus its checks): the in-process executor saves a subprocess per run (a third of run overhead)
+    executor_def=dg.in_process_executor,
+    description="De-enroll leads: every 15 minutes for all clients in one run, or one client as a backfill.",
+    tags=DE_ENROLLMENT_RUN_TAGS,
+)
+
+
+@dg.op(
+    name=SWEEP_OP_NAME,
+    description="De-enrolls every active client's due leads (SOP); materializes the partitions of clients whose "
+    "data changed, with their figures.",
+)
+def de_enrollment_sweep(
+    context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
+) -> Iterator[dg.AssetMaterialization | dg.Output[None]]:
+    refuse_if_paused(context)
+    settings = _settings(config)
+    with database.connect() as conn:
+        client_ids = active_client_ids(conn)
+    if config.client_ids is not None:
+        wanted = set(config.client_ids)
+        client_ids = [c for c in client_ids if c in wanted]
+        context.log.info(f"scope: {len(client_ids)} of {len(wanted)} client(s) asked for (others: not active)")
+    since = start_time(database)
+    sweep = _sweep(context, database, settings, client_ids, per_client_lines=False)
+    # the due-lead queue of the clients covered: latency per lead into the lead log, and the run's figures
+    after = settle_after_pass(
+        database,
+        None if config.client_ids is None else client_ids,
+        context.run.run_id,
+        since,
+        context.log.warning,
+        {r.client_id: r.client_name for r in sweep.clients},
+    )
+    if after.materialization is not None:
+        yield after.materialization
+    changed = [r for r in sweep.clients if r.leads_de_enrolled and r.status in ("success", "partial")]
+    assert clients_partitions.name is not None
+    known = (
+        keys_by_client_id(context.instance.get_dynamic_partitions(clients_partitions.name))
+        if config.materialize_changed_partitions
+        else {}
+    )
+    for r in changed:
+        if r.client_id in known:  # a client activated since the last partition sync has no partition yet
+            yield from _materializations(r, known[r.client_id])
+    noteworthy = sorted(
+        (r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped),
+        key=lambda r: (STATUS_ORDER.get(r.status, 0), -r.leads_de_enrolled, r.client_name),
+    )
+    rows = [
+        (r.status, r.client_name, r.client_id, r.leads_de_enrolled, r.leads_evaluated, r.duration_ms, r.error_details)
+        for r in noteworthy
+    ]
+    headers = ("status", "client", "id", "de-enrolled", "evaluated", "ms", "details")
+    yield dg.Output(
+        None,
+        metadata={
+            "clients": len(sweep.clients),
+            "clients_changed": len(changed),
+            LEADS_DE_ENROLLED: sweep.leads_de_enrolled,
+            "clients_partial": len(sweep.with_status("partial")),
+            "clients_skipped": len(sweep.with_status("skipped")),
+            "clients_failed": len(sweep.failed),
+            "duration_ms": sweep.duration_ms,
+            "clients_with_changes_or_problems": dg.MetadataValue.md(
+                first_rows(markdown_table(headers, rows), UI_TABLE_ROWS, ": every client is in `client_figures`")
+            ),
+            "client_figures": dg.MetadataValue.json(
+                {r.client_id: {k: v.value for k, v in _client_metadata(r).items()} for r in noteworthy}
+            ),
+            **after.metadata,
+        },
+    )
+    _fail_if_any_failed(sweep)
+
+
+@dg.job(
+    name=SWEEP_JOB_NAME,
+    executor_def=dg.in_process_executor,
+    description="De-enroll leads of every active client in one run (the 15-minute schedule); one client: "
+    "de_enrollment_job with a partition.",
+    tags={
+        MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1_000)),
+        "dagster/max_retries": "2",
+    },
+)
+def de_enrollment_sweep_job() -> None:
+    de_enrollment_sweep()
+
+
+@dg.schedule(
+    name="de_enrollment_sweep_schedule",
+    cron_schedule="*/15 * * * *",
+    job=de_enrollment_sweep_job,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    tags=WRITES,  # `campaign-ops pause` (SOP Level 3) stops it
+    description="Every 15 minutes (SOP): one run over all active clients.",
+)
+def de_enrollment_sweep_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The run's max runtime follows the configured budget and the number of clients, read at tick time."""
+    settings = DeEnrollmentSettings.from_env()
+    assert clients_partitions.name is not None
+    clients = len(context.instance.get_dynamic_partitions(clients_partitions.name))
+    return dg.RunRequest(
+        run_key=tick_run_key(context, "de_enrollment"),
+        tags={
+            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, clients)),
+            "campaign_ops/sweep": "all_clients",
+        },
+    )
+
+
+defs = dg.Definitions(
+    assets=[de_enrollment],
+    jobs=[de_enrollment_job, de_enrollment_sweep_job],
+    schedules=[de_enrollment_sweep_schedule],
+)

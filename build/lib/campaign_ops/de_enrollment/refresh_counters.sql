@@ -1,0 +1,1 @@
+SELECT refresh_campaign_counters(CAST(:campaign_ids AS uuid[]))

@@ -1,0 +1,11 @@
+-- The figures of one SOP batch (process_de_enrollment_batch returns only the total): the outcome split of its
+-- de-enrolled leads and the leads it left alone because their enrollment was already de-enrolled.
+SELECT count(*) FILTER (WHERE action = 'de_enrolled') AS de_enrolled,
+       count(*) FILTER (WHERE action = 'de_enrolled' AND outcome = 'completed') AS completed,
+       count(*) FILTER (WHERE action = 'de_enrolled' AND outcome = 'opted_out') AS opted_out,
+       count(*) FILTER (WHERE action = 'de_enrolled' AND outcome = 'booked') AS booked,
+       count(*) FILTER (WHERE action = 'skipped') AS skipped
+  FROM de_enrollment_lead_log
+ WHERE run_id = CAST(:run_id AS uuid)
+   AND action IN ('de_enrolled', 'skipped')
+   AND lead_id = ANY(CAST(:ids AS uuid[]))

@@ -1,0 +1,307 @@
+"""de_enrollment_due_sensor on real ticks (a real instance and database), the run it launches, the latency check
+and its alert."""
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+from sqlalchemy import Connection, text
+
+from campaign_ops.checks.defs import integrity_checks_after
+from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
+from campaign_ops.definitions import defs
+from campaign_ops.due_queue.assets import de_enrollment_latency_asset
+from campaign_ops.due_queue.core import backing_off, database_now
+from campaign_ops.due_queue.defs import (
+    DUE_SENSOR_NAME,
+    de_enrollment_due_sensor,
+    de_enrollment_latency_job,
+)
+from campaign_ops.pause import WRITES_TAG, clear_pause, set_pause
+from campaign_ops.resources import DatabaseResource
+from campaign_ops_tests.alerts.conftest import FakeSlack, SensorDriver
+from campaign_ops_tests.de_enrollment.conftest import make_client
+from campaign_ops_tests.due_queue.conftest import queued
+
+AT = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # only recorded in the pause flag, never compared with the clock
+
+
+def tick(instance: dg.DagsterInstance, db_url: str) -> dg.RunRequest | dg.SkipReason:
+    context = dg.build_sensor_context(
+        instance=instance, sensor_name=DUE_SENSOR_NAME, resources={"database": DatabaseResource(url=db_url)}
+    )
+    result = de_enrollment_due_sensor(context)
+    assert isinstance(result, dg.RunRequest | dg.SkipReason), result
+    return result
+
+
+def launch(instance: dg.DagsterInstance, request: dg.RunRequest, status: dg.DagsterRunStatus) -> dg.DagsterRun:
+    """What the daemon makes of the request: a run of the sweep job with its config and tags."""
+    return instance.create_run_for_job(
+        de_enrollment_sweep_job, run_config=request.run_config, tags=request.tags, status=status
+    )
+
+
+def test_the_sensor_is_on_by_default_every_few_seconds_and_stopped_by_pause() -> None:
+    sensor = defs.resolve_sensor_def(DUE_SENSOR_NAME)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.minimum_interval_seconds is not None and sensor.minimum_interval_seconds <= 10
+    assert sensor.tags.get(WRITES_TAG) == "true"
+    assert sensor.job_name == "de_enrollment_sweep_job"
+
+
+def test_nothing_due_skips_with_a_reason(conn: Connection, db_url: str) -> None:
+    make_client(conn, due=0)
+    conn.execute(text("UPDATE leads SET opted_out = false, booked_meeting = false"))
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        result = tick(instance, db_url)
+    assert isinstance(result, dg.SkipReason)
+    assert "no active client has due leads" in (result.skip_message or "")
+
+
+def test_due_leads_in_three_clients_give_one_run_for_exactly_them(conn: Connection, db_url: str) -> None:
+    due = [make_client(conn, due=n) for n in (1, 2, 3)]
+    quiet = make_client(conn, due=0)
+    conn.execute(
+        text("UPDATE leads SET opted_out = false, booked_meeting = false WHERE client_id = :c"), {"c": quiet.client_id}
+    )
+    make_client(conn, active=False)  # due leads of an inactive client: not its run
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        request = tick(instance, db_url)
+        assert isinstance(request, dg.RunRequest)
+        scope = request.run_config["ops"]["de_enrollment_sweep"]["config"]["client_ids"]
+        assert sorted(scope) == sorted(c.client_id for c in due)
+        assert request.tags["campaign_ops/sweep"] == "due_clients"
+        assert request.tags["campaign_ops/due_leads"] == str(3 + 4 + 5)  # each: due + opted out + booked
+        assert request.run_key == "de_enrollment_due:after:none"
+
+
+def test_a_run_in_flight_means_no_second_run_and_the_next_window_gets_a_new_key(conn: Connection, db_url: str) -> None:
+    make_client(conn, due=2)
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        first = tick(instance, db_url)
+        assert isinstance(first, dg.RunRequest)
+        run = launch(instance, first, dg.DagsterRunStatus.STARTED)
+        waiting = tick(instance, db_url)
+        assert isinstance(waiting, dg.SkipReason)
+        assert run.run_id in (waiting.skip_message or "") and "one at a time" in (waiting.skip_message or "")
+        # the run ended without taking the leads (its clients' locks were held, say): the next window's run
+        instance.report_run_failed(run)
+        second = tick(instance, db_url)
+        assert isinstance(second, dg.RunRequest)
+        assert second.run_key == f"de_enrollment_due:after:{run.run_id}" != first.run_key
+        # a tick evaluated twice in one window asks for the same run key: Dagster launches it once
+        assert tick(instance, db_url).run_key == second.run_key  # type: ignore[union-attr]
+
+
+def test_while_paused_the_sensor_launches_nothing(conn: Connection, db_url: str) -> None:
+    make_client(conn, due=2)
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        set_pause(instance, by="ops", at=AT, reason="incident")
+        result = tick(instance, db_url)
+        assert isinstance(result, dg.SkipReason) and "paused by ops" in (result.skip_message or "")
+        clear_pause(instance)
+        assert isinstance(tick(instance, db_url), dg.RunRequest)
+
+
+def test_the_launched_run_de_enrolls_those_clients_and_records_their_latency(
+    conn: Connection, db_url: str, db_env: str
+) -> None:
+    a, b = make_client(conn, due=2), make_client(conn, due=3)
+    conn.commit()
+    with dg.instance_for_test() as instance:
+        request = tick(instance, db_url)
+        assert isinstance(request, dg.RunRequest)
+        # scoped to a only, as if b's leads had become due just after the tick
+        request.run_config["ops"]["de_enrollment_sweep"]["config"]["client_ids"] = [a.client_id]
+        result = de_enrollment_sweep_job.execute_in_process(
+            run_config=request.run_config,
+            instance=instance,
+            tags=request.tags,
+            resources={"database": DatabaseResource(url=db_url)},
+        )
+        assert result.success
+        output = next(e for e in result.all_events if e.event_type_value == "STEP_OUTPUT").event_specific_data.metadata  # type: ignore[union-attr]
+        assert output["clients"].value == 1 and output["leads_de_enrolled"].value == 4
+        assert output["latency_leads"].value == 4 and output["latency_p95_s"].value >= 0
+        latest = instance.get_latest_materialization_event(de_enrollment_latency_asset.key)
+        assert latest is not None and latest.asset_materialization.metadata["latency_leads"].value == 4
+        assert set(latest.asset_materialization.metadata["latency_per_client"].value) == {a.client_id}  # type: ignore[arg-type]
+        # the per-client figures are stored once, on the materialization, not again on the run's output
+        assert not [k for k in output if k.startswith("latency_p95_s · ") or k == "latency_per_client"]
+        # each client's p95 is a number of its own, plotted per client: a's only (b had none de-enrolled)
+        per_client = [k for k in latest.asset_materialization.metadata if k.startswith("latency_p95_s · ")]
+        assert per_client == [k for k in per_client if k.endswith(f" · {a.client_id[:8]}")] and len(per_client) == 1
+        # the other client's due leads are still queued, a's are settled: the next tick asks for b only
+        assert queued(conn) == {*b.due_completed, *b.opted_out, *b.booked}
+        per_lead = conn.execute(
+            text(
+                "SELECT count(*) FROM de_enrollment_lead_log WHERE client_id = :c AND action = 'de_enrolled'"
+                " AND due_since IS NOT NULL AND processed_at >= due_since"
+            ),
+            {"c": a.client_id},
+        ).scalar_one()
+        conn.commit()
+        assert per_lead == 4
+        after = tick(instance, db_url)
+        assert isinstance(after, dg.RunRequest)
+        assert after.run_config["ops"]["de_enrollment_sweep"]["config"]["client_ids"] == [b.client_id]
+        assert after.run_key == f"de_enrollment_due:after:{result.run_id}"
+        # the integrity checks do not follow every due run (they run hourly and after the 15-minute sweep)
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and isinstance(integrity_checks_after(run, instance), dg.SkipReason)
+
+
+def _lead_log_rows(conn: Connection, client_id: str, waited_seconds: list[int]) -> None:
+    """De-enrollments processed now whose leads became due `waited_seconds` earlier (the database's clock)."""
+    run_id = conn.execute(
+        text("INSERT INTO de_enrollment_runs (client_id, status) VALUES (:c, 'success') RETURNING id"),
+        {"c": client_id},
+    ).scalar_one()
+    lead_ids = conn.execute(text("SELECT id FROM leads WHERE client_id = :c"), {"c": client_id}).scalars().all()
+    for lead_id, seconds in zip(lead_ids, waited_seconds, strict=False):
+        conn.execute(
+            text(
+                "INSERT INTO de_enrollment_lead_log (run_id, lead_id, client_id, action, outcome, due_since)"
+                " VALUES (:r, :l, :c, 'de_enrolled', 'completed', now() - make_interval(secs => :s))"
+            ),
+            {"r": run_id, "l": lead_id, "c": client_id, "s": seconds},
+        )
+    conn.commit()
+
+
+def _check(instance: dg.DagsterInstance, db_url: str) -> dg.AssetCheckEvaluation:
+    result = de_enrollment_latency_job.resolve(asset_graph=defs.resolve_asset_graph()).execute_in_process(
+        instance=instance, resources={"database": DatabaseResource(url=db_url)}
+    )
+    assert result.success
+    evaluations = result.get_asset_check_evaluations()
+    assert len(evaluations) == 1
+    return evaluations[0]
+
+
+def test_latency_check_warns_above_two_minutes_and_the_alert_pipeline_sends_it(
+    conn: Connection, db_url: str, driver: SensorDriver, slack: FakeSlack
+) -> None:
+    fast, slow = make_client(conn, due=6), make_client(conn, due=6)
+    conn.commit()
+    _lead_log_rows(conn, fast.client_id, [5, 8, 10, 12, 15])
+    evaluation = _check(driver.instance, db_url)
+    assert evaluation.passed and evaluation.metadata["latency_leads"].value == 5
+    assert evaluation.metadata["latency_p95_s"].value < 120
+
+    _lead_log_rows(conn, slow.client_id, [200, 260, 300, 400, 500, 600, 700, 800, 900, 1000])
+    evaluation = _check(driver.instance, db_url)
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert evaluation.metadata["latency_p95_s"].value > 120
+    assert slow.client_id in (evaluation.description or "") and fast.client_id not in (evaluation.description or "")
+    assert evaluation.metadata["slow_clients_count"].value == 1
+
+    driver.tick("asset_check_alert_sensor")
+    assert any("de_enrollment_latency_p95" in title and "WARN" in title for title in slack.titles()), slack.titles()
+
+
+def test_latency_check_passes_with_nothing_to_measure(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    make_client(conn, due=1)
+    conn.commit()
+    evaluation = _check(instance, db_url)
+    assert evaluation.passed and "no de-enrollment" in (evaluation.description or "")
+
+
+# --- backing off clients whose passes fail ------------------------------------------------------------------------
+
+
+def _passes(conn: Connection, client_id: str, statuses: list[str], minutes_ago: float = 0.0) -> None:
+    """Passes of the client, oldest first, one second apart, the newest `minutes_ago` (the database's clock)."""
+    for i, status in enumerate(statuses):
+        conn.execute(
+            text(
+                "INSERT INTO de_enrollment_runs (client_id, status, run_at, finished_at)"
+                " VALUES (:c, :s, now() - make_interval(secs => :ago), now() - make_interval(secs => :ago))"
+            ),
+            {"c": client_id, "s": status, "ago": minutes_ago * 60 + len(statuses) - 1 - i},
+        )
+    conn.commit()
+
+
+def _older(conn: Connection, client_id: str, minutes: float) -> None:
+    """Time passes for the client's passes: each moved `minutes` into the past."""
+    conn.execute(
+        text(
+            "UPDATE de_enrollment_runs SET run_at = run_at - make_interval(secs => :s),"
+            " finished_at = finished_at - make_interval(secs => :s) WHERE client_id = :c"
+        ),
+        {"c": client_id, "s": minutes * 60},
+    )
+    conn.commit()
+
+
+def _scope(request: dg.RunRequest | dg.SkipReason) -> list[str]:
+    assert isinstance(request, dg.RunRequest), request
+    return request.run_config["ops"]["de_enrollment_sweep"]["config"]["client_ids"]
+
+
+def test_a_client_failing_three_times_backs_off_while_another_is_launched_then_is_tried_again(
+    conn: Connection, db_url: str
+) -> None:
+    failing, healthy = make_client(conn, due=2), make_client(conn, due=1)
+    conn.commit()
+    _passes(conn, failing.client_id, ["success", "failed", "failed", "failed"])
+    with dg.instance_for_test() as instance:
+        request = tick(instance, db_url)
+        assert _scope(request) == [healthy.client_id]
+        assert request.tags["campaign_ops/backing_off"] == "1"  # type: ignore[union-attr]
+        # a pass of the healthy client ends the window; now the failing one alone is due
+        run = launch(instance, request, dg.DagsterRunStatus.SUCCESS)  # type: ignore[arg-type]
+        conn.execute(text("DELETE FROM de_enrollment_due_queue WHERE client_id = :c"), {"c": healthy.client_id})
+        conn.commit()
+        skipped = tick(instance, db_url)
+        assert isinstance(skipped, dg.SkipReason)
+        message = skipped.skip_message or ""
+        assert "1 client(s) with due leads backing off" in message, message
+        assert f"({failing.client_id}): 3 failed pass(es), until " in message and " UTC" in message
+        # three failures in a row: 4 minutes from the newest; after 3 it still waits, after 4 it is tried again
+        _older(conn, failing.client_id, 3)
+        assert isinstance(tick(instance, db_url), dg.SkipReason)
+        _older(conn, failing.client_id, 1.1)
+        again = tick(instance, db_url)
+        assert _scope(again) == [failing.client_id]
+        assert "campaign_ops/backing_off" not in again.tags  # type: ignore[union-attr]
+        assert again.run_key == f"de_enrollment_due:after:{run.run_id}"  # type: ignore[union-attr]
+
+
+def test_a_success_resets_the_backoff_and_skipped_or_running_passes_do_not(conn: Connection, db_url: str) -> None:
+    client = make_client(conn, due=2)
+    conn.commit()
+    _passes(conn, client.client_id, ["failed", "failed", "skipped", "running"])
+    with dg.instance_for_test() as instance:
+        assert isinstance(tick(instance, db_url), dg.SkipReason)  # lock held, pass under way: still backing off
+        _passes(conn, client.client_id, ["success"])
+        assert _scope(tick(instance, db_url)) == [client.client_id]
+        _passes(conn, client.client_id, ["partial"])  # ran out of budget: no failure either
+        assert _scope(tick(instance, db_url)) == [client.client_id]
+
+
+def test_the_delay_doubles_with_each_failure_up_to_the_schedules_interval(conn: Connection) -> None:
+    client = make_client(conn, due=1)
+    conn.commit()
+    now = database_now(conn)
+    expected_minutes = [1, 2, 4, 8, 15, 15, 15]
+    for failures, minutes in enumerate(expected_minutes, start=1):
+        _passes(conn, client.client_id, ["failed"])
+        (backoff,) = backing_off(conn, [client.client_id])
+        newest = conn.execute(
+            text("SELECT max(finished_at) FROM de_enrollment_runs WHERE client_id = :c"), {"c": client.client_id}
+        ).scalar_one()
+        conn.commit()
+        assert backoff.failures == min(failures, 5)  # past five in a row the delay is capped: not read further
+        assert backoff.until - newest == timedelta(minutes=minutes)
+    # injected now: past the 15 minutes nothing backs off; an unknown or healthy client never does
+    assert backing_off(conn, [client.client_id], now=now + timedelta(minutes=16)) == []
+    assert backing_off(conn, [make_client(conn).client_id]) == []
+    assert backing_off(conn, []) == []
