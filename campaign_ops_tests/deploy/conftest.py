@@ -76,7 +76,7 @@ def deployment(image_build_seconds: float) -> Iterator[Deployment]:
         }
         # migrate and seed as an operator would, from one-off containers of the same image
         print(layout.once(["campaign-ops", "db", "upgrade"], env).strip().splitlines()[-1])
-        seed = ["campaign-ops", "demo", "seed", "--clients", "3", "--campaigns-per-client", "2", "--leads", "20000"]
+        seed = ["campaign-ops", "demo", "seed", "--clients", "4", "--campaigns-per-client", "2", "--leads", "24000"]
         print(layout.once([*seed, "--seed", "3"], env).strip().splitlines()[-1])
 
         code_server = layout.start("code-server", ip=CODE_SERVER_IP, env=env)
