@@ -45,7 +45,7 @@ test-e2e: install browser
 test-deploy: install
 	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null \
 		|| (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc mmdebstrap)
-	$(BIN)/pytest -p no:cacheprovider -n 0 -m deploy campaign_ops_tests/deploy $(PYTEST_ARGS)
+	$(BIN)/pytest -p no:cacheprovider -n 0 -s -m deploy campaign_ops_tests/deploy $(PYTEST_ARGS)
 
 ## deploy/constraints.txt, the exact versions the image installs, from pyproject's dependencies (newest allowed).
 constraints:
