@@ -4,7 +4,8 @@ For the project's pooled storage (dagster.yaml's `PooledPostgresStorage`) and Da
 (the chart's daemon and webserver use it): code server, webserver and daemon each in its own container of the
 image, every automation as shipped, on a migrated empty app database. After a warm-up, over a window: sessions
 opened on the instance database per minute (PostgreSQL's pg_stat_database.sessions, less the bench's own reads),
-CPU seconds per minute and RSS of each container's processes (PostgreSQL's too). Also the image's size and build time (cached).
+CPU seconds per minute and RSS of each container's processes
+(PostgreSQL's too). Also the image's size and build time (cached).
 
     .venv/bin/python -m bench.container_bench [--window 120] [--warmup 60]
 """
