@@ -52,7 +52,7 @@ constraints:
 	rm -rf $(VENV)-lock && $(PY) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/pip install --quiet --upgrade setuptools && $(VENV)-lock/bin/pip install --quiet ".[container]"
 	{ sed -n '/^#/p' deploy/constraints.txt; $(VENV)-lock/bin/pip freeze --all --exclude pip --exclude campaign-ops; } \
-		> deploy/constraints.txt.new && mv deploy/constraints.txt.new deploy/constraints.txt && rm -rf $(VENV)-lock
+		> deploy/constraints.txt.new && mv deploy/constraints.txt.new deploy/constraints.txt && rm -rf $(VENV)-lock build
 
 ## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep, the due sensor (prints figures).
 bench: install

@@ -1,1 +1,0 @@
-SELECT id, until, lifted_at FROM alert_silences WHERE id = :id

@@ -1,1 +1,0 @@
-ANALYZE de_enrollment_runs_archive, de_enrollment_lead_log_archive

@@ -1,3 +1,0 @@
-from campaign_ops.cli import main
-
-main()

@@ -1,1 +1,0 @@
-SELECT refresh_campaign_counters(CAST(:campaign_ids AS uuid[]))

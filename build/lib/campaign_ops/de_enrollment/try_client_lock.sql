@@ -1,1 +1,0 @@
-SELECT pg_try_advisory_lock(client_lock_key(CAST(:client_id AS uuid)))

@@ -1,1 +1,0 @@
-SELECT count(*) AS campaigns FROM campaigns WHERE client_id = CAST(:client_id AS uuid)
