@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo dev test test-e2e test-fast lint bench clean stop-db
+.PHONY: install browser demo dev test test-e2e test-deploy constraints test-fast lint bench clean stop-db
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +39,20 @@ test: install browser
 ## Only the end-to-end tests (real code server, daemon, webserver and chromium), screenshots in artifacts/e2e/.
 test-e2e: install browser
 	$(BIN)/pytest -m e2e $(PYTEST_ARGS)
+
+## The container layout (deploy/Dockerfile built with podman; PostgreSQL, code server, daemon, webserver each in its
+## own container on an internal network): a run, a killed code server, SIGTERM. Installs podman & co. with apt if missing.
+test-deploy: install
+	@command -v podman >/dev/null && command -v runc >/dev/null && command -v mmdebstrap >/dev/null \
+		|| (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q podman runc mmdebstrap)
+	$(BIN)/pytest -p no:cacheprovider -n 0 -s -m deploy campaign_ops_tests/deploy $(PYTEST_ARGS)
+
+## deploy/constraints.txt, the exact versions the image installs, from pyproject's dependencies (newest allowed).
+constraints:
+	rm -rf $(VENV)-lock && $(PY) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet --upgrade setuptools && $(VENV)-lock/bin/pip install --quiet ".[container]"
+	{ sed -n '/^#/p' deploy/constraints.txt; $(VENV)-lock/bin/pip freeze --all --exclude pip --exclude campaign-ops; } \
+		> deploy/constraints.txt.new && mv deploy/constraints.txt.new deploy/constraints.txt && rm -rf $(VENV)-lock build
 
 ## De-enrollment on 1M leads: the physical limit, the project, the Dagster sweep, the due sensor (prints figures).
 bench: install
