@@ -7,10 +7,12 @@ PYTEST_ARGS ?=
 
 .PHONY: install browser demo dev test test-e2e test-deploy constraints test-fast lint bench clean stop-db
 
-$(STAMP): pyproject.toml
+# the project's dependencies at the exact versions of deploy/constraints.txt, the image's: what is tested is what
+# is deployed (the test tools are not pinned)
+$(STAMP): pyproject.toml deploy/constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c deploy/constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
