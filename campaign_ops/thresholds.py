@@ -48,3 +48,7 @@ REPEATED_FAILURE_WINDOW_MINUTES = 120
 # event-driven de-enrollment (the due queue) ----------------------------------------------------------------------
 LATENCY_P95_WARN_ABOVE_SECONDS = 120.0
 """The p95 of due -> de-enrolled over the last hour above this (2 minutes): WARNING."""
+
+# on call ------------------------------------------------------------------------------------------------------------
+ACK_MINUTES = 30
+"""An ERROR alert nobody acknowledged for this long pages the person on call by SMS (ALERT_ACK_MINUTES)."""

@@ -25,7 +25,15 @@ from sqlalchemy import Connection
 
 from campaign_ops.alerts.check_alerts import evaluations_alerts
 from campaign_ops.alerts.check_evaluation import clients_of
-from campaign_ops.alerts.config import SlackConfig, alert_settings_from_env, slack_config_from_env
+from campaign_ops.alerts.config import (
+    PagerDutyConfig,
+    SlackConfig,
+    TwilioConfig,
+    alert_settings_from_env,
+    pagerduty_config_from_env,
+    slack_config_from_env,
+    twilio_config_from_env,
+)
 from campaign_ops.alerts.dispatch import DispatchReport, dispatch
 from campaign_ops.alerts.events import (
     EventCursor,
@@ -36,7 +44,7 @@ from campaign_ops.alerts.events import (
     same_code_location,
 )
 from campaign_ops.alerts.model import Alert, LogSink, Notifier, Resolution, ResolveScope, utc_now
-from campaign_ops.alerts.notifiers import build_notifier
+from campaign_ops.alerts.notifiers import build_notifier, build_pagers
 from campaign_ops.alerts.policy import AlertSettings
 from campaign_ops.alerts.run_alerts import TypeKey, put, run_event_alerts
 from campaign_ops.alerts.sources import client_pass_problems
@@ -55,7 +63,9 @@ class SlackAlertResource(dg.ConfigurableResource):
 
     Fields left unset are read from the environment when a tick runs: ALERT_WEBHOOK_URL (or the SOP's
     DE_ENROLLMENT_ALERT_WEBHOOK), else SLACK_BOT_TOKEN + SLACK_ALERT_CHANNEL, DAGSTER_UI_URL,
-    ALERT_SUPPRESSION_HOURS (6), ALERT_ESCALATION_HOURS (12). They are read this way rather than with `dg.EnvVar`
+    ALERT_SUPPRESSION_HOURS (6), ALERT_ESCALATION_HOURS (12); for the alerts that page, TWILIO_ACCOUNT_SID,
+    TWILIO_AUTH_TOKEN, TWILIO_NUMBER, ADMIN_PHONE, TWILIO_API_URL, PAGERDUTY_ROUTING_KEY, PAGERDUTY_API_URL,
+    ALERT_SMS_TYPES and ALERT_ACK_MINUTES (30). They are read this way rather than with `dg.EnvVar`
     because an EnvVar cannot be optional (an unset one fails the code location; dagster issue #16232), and with
     nothing configured alerts must still go to the log. Secrets therefore never appear in the resource config the UI
     shows.
@@ -69,6 +79,15 @@ class SlackAlertResource(dg.ConfigurableResource):
     timeout_seconds: float = Field(default=5.0, description="Per-request timeout towards Slack.")
     suppression_hours: float | None = Field(default=None, description="Same alert not re-sent within (default 6).")
     escalation_hours: float | None = Field(default=None, description="A WARN still failing this long escalates (12).")
+    twilio_account_sid: str | None = Field(default=None, description="Default TWILIO_ACCOUNT_SID.")
+    twilio_auth_token: str | None = Field(default=None, description="Default TWILIO_AUTH_TOKEN.")
+    twilio_number: str | None = Field(default=None, description="The SMS sender, E.164; default TWILIO_NUMBER.")
+    admin_phone: str | None = Field(default=None, description="Who gets SMS, E.164, comma-separated; ADMIN_PHONE.")
+    twilio_api_url: str | None = Field(default=None, description="Twilio's API base URL; default TWILIO_API_URL.")
+    pagerduty_routing_key: str | None = Field(default=None, description="Default PAGERDUTY_ROUTING_KEY.")
+    pagerduty_api_url: str | None = Field(default=None, description="Events API base URL; PAGERDUTY_API_URL.")
+    sms_types: str | None = Field(default=None, description="Types that page at ERROR; default ALERT_SMS_TYPES.")
+    ack_minutes: float | None = Field(default=None, description="An unacknowledged ERROR pages after (30).")
 
     def slack_config(self) -> SlackConfig:
         return slack_config_from_env(
@@ -82,8 +101,32 @@ class SlackAlertResource(dg.ConfigurableResource):
     def notifier(self, log: LogSink | None = None) -> Notifier:
         return build_notifier(self.slack_config(), log)
 
+    def twilio_config(self) -> TwilioConfig | None:
+        return twilio_config_from_env(
+            account_sid=self.twilio_account_sid,
+            auth_token=self.twilio_auth_token,
+            from_number=self.twilio_number,
+            admin_phone=self.admin_phone,
+            api_url=self.twilio_api_url,
+            timeout_seconds=self.timeout_seconds,
+        )
+
+    def pagerduty_config(self) -> PagerDutyConfig | None:
+        return pagerduty_config_from_env(
+            routing_key=self.pagerduty_routing_key, api_url=self.pagerduty_api_url, timeout_seconds=self.timeout_seconds
+        )
+
+    def pagers(self) -> list[Notifier]:
+        """The paging channels (SMS, PagerDuty) configured; a wrong configuration fails each delivery, loudly."""
+        return build_pagers(self.twilio_config, self.pagerduty_config)
+
     def settings(self) -> AlertSettings:
-        return alert_settings_from_env(suppression_hours=self.suppression_hours, escalation_hours=self.escalation_hours)
+        return alert_settings_from_env(
+            suppression_hours=self.suppression_hours,
+            escalation_hours=self.escalation_hours,
+            sms_types=self.sms_types,
+            ack_minutes=self.ack_minutes,
+        )
 
     def ui_url(self) -> str:
         return dagster_ui_url(self.dagster_ui_url)
@@ -158,6 +201,7 @@ def dispatch_in_tick(
         resolve_scopes=resolve_scopes,
         now=now,
         notifier=slack_alerts.notifier(context.log),
+        pagers=slack_alerts.pagers(),
         settings=slack_alerts.settings(),
         log=context.log,
     )

@@ -37,6 +37,15 @@ ALERT_TYPES: dict[str, str] = {
 }
 """Every alert type and what it means (silences name these; onboarding and lifecycle add their own here)."""
 
+CRITICAL_TYPES: tuple[str, ...] = (
+    "STUCK_CLIENT",
+    "PAYMENT_BLOCK",
+    "POOL_EMPTY",
+    "REPEATED_FAILURE",
+    "INVARIANT_VIOLATION",
+)
+"""The hardening report's critical alerts: they page the person on call (SMS, PagerDuty) from their first message."""
+
 
 def severity_rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else 0
@@ -75,6 +84,8 @@ class Alert:
     """Alerts of the same group sent in one dispatch become one message."""
     group_title: str | None = None
     """Title of the aggregated message; `{n}` is replaced by the number of alerts in it."""
+    client_name: str | None = None
+    """The client's name, where the rule knows it (an SMS names the client, not its id)."""
 
     def __post_init__(self) -> None:
         if not self.alert_type or self.alert_type != self.alert_type.upper():
@@ -99,6 +110,7 @@ class Alert:
             "link_label": self.link_label,
             "group": self.group,
             "group_title": self.group_title,
+            "client_name": self.client_name,
         }
 
     @classmethod
@@ -117,6 +129,7 @@ class Alert:
             link_label=p.get("link_label") or "Open in Dagster",
             group=p.get("group"),
             group_title=p.get("group_title"),
+            client_name=p.get("client_name"),
         )
 
 

@@ -140,6 +140,20 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "silence_id",
         "attempted_at",
     ),
+    # alerts: the paging channels' delivery state and acknowledgements (0043)
+    "alert_channel_states": (
+        "alert_log_id",
+        "channel",
+        "last_sent_at",
+        "last_sent_severity",
+        "escalated_at",
+        "pending_kind",
+        "next_attempt_at",
+        "attempt_count",
+        "last_error",
+        "updated_at",
+    ),
+    "alert_acks": ("id", "alert_log_id", "acked_by", "reason", "severity", "acked_at", "until"),
     # reconciliation, archival: its tables
     "stats_reconciliation_log": (
         "id",
@@ -302,6 +316,8 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "alert_logs_open_idx",
     "alert_deliveries_alert_log_id_idx",
     "alert_deliveries_attempted_at_idx",
+    "alert_channel_states_pending_idx",
+    "alert_acks_alert_log_id_idx",
     "de_enrollment_runs_dagster_run_id_idx",
     "de_enrollment_runs_running_idx",
     # onboarding, lifecycle
