@@ -27,6 +27,9 @@ from campaign_ops.errors import mask_secrets
 SMS_LIMIT = 160
 """One SMS: 160 characters of the GSM 03.38 alphabet (a character of its extension table counts two)."""
 
+NAME_LIMIT = 40
+"""A client's name is cut here, leaving the fact room."""
+
 _GSM7_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
     "abcdefghijklmnopqrstuvwxyzäöñüà"
@@ -104,9 +107,10 @@ def render_sms(message: OutgoingMessage, secrets: tuple[str, ...] = ()) -> str:
     head = f"[{_label(message)}] "
     if len(message.items) == 1:
         client = _client(first)
+        client = _fit(client, NAME_LIMIT) if client else None
         body = f"{first.alert_type} {client}: {_fact(first)}" if client else f"{first.alert_type}: {_fact(first)}"
     else:
-        names = [_client(i.alert) or i.alert.key for i in message.items]
+        names = [_fit(_client(i.alert) or i.alert.key, NAME_LIMIT) for i in message.items]
         body = f"{len(message.items)}x {first.alert_type}: {', '.join(names)}"
     link = short_link(first.link)
     head, body = gsm7(mask_secrets(head, secrets)), gsm7(mask_secrets(body, secrets))
