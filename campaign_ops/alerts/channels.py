@@ -22,6 +22,9 @@ from campaign_ops.alerts.policy import AlertSettings, AlertState, FiringDecision
 from campaign_ops.alerts.rendering import follow_up_note, worse_note
 from campaign_ops.sqlfiles import load_sql
 
+PAGING_CHANNELS = ("sms", "pagerduty")
+"""The paging channels' names (alert_channel_states.channel, alert_deliveries.channel)."""
+
 ChannelPlan = tuple[str, PlannedMessage]
 """A message owed on one paging channel."""
 

@@ -23,6 +23,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Connection
 
+from campaign_ops.alerts.acks import acknowledge
 from campaign_ops.alerts.check_alerts import evaluations_alerts
 from campaign_ops.alerts.check_evaluation import clients_of
 from campaign_ops.alerts.config import (
@@ -47,6 +48,7 @@ from campaign_ops.alerts.model import Alert, LogSink, Notifier, Resolution, Reso
 from campaign_ops.alerts.notifiers import build_notifier, build_pagers
 from campaign_ops.alerts.policy import AlertSettings
 from campaign_ops.alerts.run_alerts import TypeKey, put, run_event_alerts
+from campaign_ops.alerts.silences import parse_duration
 from campaign_ops.alerts.sources import client_pass_problems
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.errors import mask_secrets
@@ -246,9 +248,43 @@ def build_alert_sensors(clock: Clock = utc_now) -> list[dg.SensorDefinition]:
     return [run_status_alert_sensor, asset_check_alert_sensor]
 
 
+class AckConfig(dg.Config):
+    alert_id: int = Field(description="The alert's # in `campaign-ops alerts list`.")
+    by: str = Field(description="Who is on it (shown to the others).")
+    duration: str = Field(default="2h", description="How long: 30m, 2h, 1d (at most 30d).")
+    reason: str = Field(default="", description="Why, or what you are doing about it.")
+
+
+@dg.op(name="acknowledge_alert", description="Acknowledge an open alert: no re-send, escalation or page meanwhile.")
+def acknowledge_alert_op(context: dg.OpExecutionContext, config: AckConfig, database: DatabaseResource) -> None:
+    with database.connect() as conn:
+        ack = acknowledge(
+            conn,
+            config.alert_id,
+            by=config.by,
+            duration=parse_duration(config.duration),
+            reason=config.reason or None,
+            now=utc_now(),
+        )
+    context.log.info(
+        f"alert #{ack.alert_id} {ack.alert_type} {ack.alert_key} acknowledged by {ack.acked_by} until {ack.until}"
+    )
+
+
+@dg.job(
+    name="acknowledge_alert_job",
+    executor_def=dg.in_process_executor,
+    description="Acknowledge an alert (Launchpad config: alert_id, by, duration, reason). "
+    "Same as `campaign-ops alerts ack ID --by NAME --for 2h --reason …`.",
+)
+def acknowledge_alert_job() -> None:
+    acknowledge_alert_op()
+
+
 run_status_alert_sensor, asset_check_alert_sensor = build_alert_sensors()
 
 defs = dg.Definitions(
+    jobs=[acknowledge_alert_job],
     sensors=[run_status_alert_sensor, asset_check_alert_sensor],
     resources={"slack_alerts": SlackAlertResource()},
 )

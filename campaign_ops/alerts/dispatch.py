@@ -165,11 +165,13 @@ def dispatch(
             paged.extend(owed_paged)
 
         started = time.monotonic()
+        # every channel's secrets, in every channel's texts: an answer may echo another channel's (a shared relay)
+        secrets = tuple(s for n in (notifier, *pagers) for s in notifier_secrets(n))
         audible = _withhold_silenced(conn, planned, silences, now, log, report)
-        _deliver(conn, audible, notifier, MAIN_CHANNEL, now, settings, log, report, started)
+        _deliver(conn, audible, notifier, MAIN_CHANNEL, secrets, now, settings, log, report, started)
         for pager in pagers:
             plans = [p for c, p in paged if c == pager.channel and matching_silence(silences, p.alert) is None]
-            _deliver(conn, plans, pager, paging_channel(pager.channel), now, settings, log, report, started)
+            _deliver(conn, plans, pager, paging_channel(pager.channel), secrets, now, settings, log, report, started)
         conn.commit()
     except Exception:
         conn.rollback()
@@ -233,6 +235,7 @@ def _deliver(
     audible: Sequence[PlannedMessage],
     notifier: Notifier,
     records: Records,
+    secrets: tuple[str, ...],
     now: datetime,
     settings: AlertSettings,
     log: LogSink,
@@ -240,8 +243,7 @@ def _deliver(
     started: float,
 ) -> None:
     """Deliver one channel's messages (a group of alerts as one message where the channel groups), and record
-    each outcome in that channel's state and in alert_deliveries."""
-    secrets = notifier_secrets(notifier)
+    each outcome in that channel's state and in alert_deliveries (masked with `secrets`)."""
     groups: dict[tuple[str, str], list[PlannedMessage]] = {}
     for plan in audible:
         whole = plan.alert.group if getattr(notifier, "groups", True) else None

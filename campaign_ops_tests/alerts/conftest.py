@@ -178,6 +178,8 @@ class FakeTwilio:
 
     server: HTTPServer
     status: int = 201
+    echo: str = "The 'To' number is not a valid phone number."
+    """What a failed answer's message says (a relay may echo what it was sent)."""
     received: list[dict[str, str]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
 
@@ -190,7 +192,7 @@ class FakeTwilio:
         self.received.append(body)
         self.authorizations.append(request.headers.get("Authorization", ""))
         if self.status >= 400:
-            error = {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": self.status}
+            error = {"code": 21211, "message": self.echo, "status": self.status}
             return Response(json.dumps(error), status=self.status, mimetype="application/json")
         message = {
             "sid": f"SM{len(self.received):032d}",
@@ -221,6 +223,7 @@ class FakePagerDuty:
 
     server: HTTPServer
     status: int = 202
+    echo: str = "busy"
     received: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -231,7 +234,7 @@ class FakePagerDuty:
         body = request.get_json()
         self.received.append(body)
         if self.status != 202:
-            return Response(json.dumps({"status": "error", "message": "busy"}), status=self.status)
+            return Response(json.dumps({"status": "error", "message": self.echo}), status=self.status)
         answer = {"status": "success", "message": "Event processed", "dedup_key": body.get("dedup_key")}
         return Response(json.dumps(answer), status=202, mimetype="application/json")
 
