@@ -111,7 +111,7 @@ def render_sms(message: OutgoingMessage, secrets: tuple[str, ...] = ()) -> str:
         body = f"{first.alert_type} {client}: {_fact(first)}" if client else f"{first.alert_type}: {_fact(first)}"
     else:
         names = [_fit(_client(i.alert) or i.alert.key, NAME_LIMIT) for i in message.items]
-        body = f"{len(message.items)}x {first.alert_type}: {', '.join(names)}"
+        body = f"{len(message.items)}x {first.alert_type}: {', '.join(sorted(names))}"
     link = short_link(first.link)
     head, body = gsm7(mask_secrets(head, secrets)), gsm7(mask_secrets(body, secrets))
     tail = f" {gsm7(mask_secrets(link, secrets))}" if link else ""
