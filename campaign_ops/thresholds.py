@@ -52,3 +52,9 @@ LATENCY_P95_WARN_ABOVE_SECONDS = 120.0
 # on call ------------------------------------------------------------------------------------------------------------
 ACK_MINUTES = 30
 """An ERROR alert nobody acknowledged for this long pages the person on call by SMS (ALERT_ACK_MINUTES)."""
+ALERT_SENSOR_STALE_INTERVALS = 3
+"""An alert sensor that has not ticked for this many of its intervals (plus two minutes) is late: alerting broken."""
+ALERT_RETRY_STUCK_ATTEMPTS = 5
+"""A message that failed this many times in a row is stuck in retry: alerting broken."""
+ALERT_RETRY_OVERDUE_MINUTES = 15
+"""A retry due this long ago and not attempted is stuck: no tick is retrying it."""

@@ -45,3 +45,11 @@ CREATE INDEX alert_acks_alert_log_id_idx ON alert_acks (alert_log_id, acked_at);
 ALTER TABLE alert_deliveries DROP CONSTRAINT alert_deliveries_channel_known;
 ALTER TABLE alert_deliveries ADD CONSTRAINT alert_deliveries_channel_known
     CHECK (channel IN ('slack_webhook', 'slack_api', 'log', 'none', 'sms', 'pagerduty'));
+
+-- The alert pipeline watches itself: each alert sensor's last completed tick. A sensor that stops ticking (stopped,
+-- or failing at every tick) goes stale here, and the heartbeat stops while it does.
+CREATE TABLE alert_sensor_ticks (
+    sensor_name  text PRIMARY KEY,
+    last_tick_at timestamptz NOT NULL,
+    summary      text
+);

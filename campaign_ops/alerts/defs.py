@@ -16,6 +16,7 @@ retries happen there, once. A tick never raises because of Slack or of one bad e
 the tick fails with one clear error and its cursor stays where it was.
 """
 
+import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -52,6 +53,8 @@ from campaign_ops.alerts.silences import parse_duration
 from campaign_ops.alerts.sources import client_pass_problems
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.errors import mask_secrets
+from campaign_ops.oncall.core import HEARTBEAT_ENV_VAR, HELD_WHEN_PAUSED, record_tick
+from campaign_ops.pause import pause_state
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.ui_url import dagster_ui_url
 
@@ -67,7 +70,7 @@ class SlackAlertResource(dg.ConfigurableResource):
     DE_ENROLLMENT_ALERT_WEBHOOK), else SLACK_BOT_TOKEN + SLACK_ALERT_CHANNEL, DAGSTER_UI_URL,
     ALERT_SUPPRESSION_HOURS (6), ALERT_ESCALATION_HOURS (12); for the alerts that page, TWILIO_ACCOUNT_SID,
     TWILIO_AUTH_TOKEN, TWILIO_NUMBER, ADMIN_PHONE, TWILIO_API_URL, PAGERDUTY_ROUTING_KEY, PAGERDUTY_API_URL,
-    ALERT_SMS_TYPES and ALERT_ACK_MINUTES (30). They are read this way rather than with `dg.EnvVar`
+    ALERT_SMS_TYPES, ALERT_ACK_MINUTES (30) and ALERT_HEARTBEAT_URL. They are read this way rather than with `dg.EnvVar`
     because an EnvVar cannot be optional (an unset one fails the code location; dagster issue #16232), and with
     nothing configured alerts must still go to the log. Secrets therefore never appear in the resource config the UI
     shows.
@@ -90,6 +93,10 @@ class SlackAlertResource(dg.ConfigurableResource):
     pagerduty_api_url: str | None = Field(default=None, description="Events API base URL; PAGERDUTY_API_URL.")
     sms_types: str | None = Field(default=None, description="Types that page at ERROR; default ALERT_SMS_TYPES.")
     ack_minutes: float | None = Field(default=None, description="An unacknowledged ERROR pages after (30).")
+    heartbeat_url: str | None = Field(default=None, description="Pinged while healthy; ALERT_HEARTBEAT_URL.")
+
+    def heartbeat(self) -> str | None:
+        return self.heartbeat_url or os.environ.get(HEARTBEAT_ENV_VAR, "").strip() or None
 
     def slack_config(self) -> SlackConfig:
         return slack_config_from_env(
@@ -194,9 +201,11 @@ def dispatch_in_tick(
     resolutions: Sequence[Resolution] = (),
     resolve_scopes: Sequence[ResolveScope] = (),
 ) -> DispatchReport:
-    """The one way a sensor raises or resolves alerts: the resource's channel and policy, the tick's log.
-    Other capabilities' alert sensors (the critical alerts) call this too — there is no second alert path."""
-    return dispatch(
+    """The one way a sensor raises or resolves alerts: the resource's channels and policy, the tick's log.
+    Other capabilities' alert sensors (the critical alerts) call this too — there is no second alert path.
+    While processing is paused, the alerts that follow from the pause are held (campaign_ops.oncall); the
+    completed tick is recorded for the heartbeat's check of the pipeline."""
+    report = dispatch(
         conn,
         firing=firing,
         resolutions=resolutions,
@@ -206,7 +215,20 @@ def dispatch_in_tick(
         pagers=slack_alerts.pagers(),
         settings=slack_alerts.settings(),
         log=context.log,
+        held_types=HELD_WHEN_PAUSED if pause_state(context.instance) is not None else frozenset(),
     )
+    name = sensor_name(context)
+    if name is not None:
+        record_tick(conn, name, now, report.summary())
+    return report
+
+
+def sensor_name(context: dg.SensorEvaluationContext) -> str | None:
+    """The ticking sensor's name (None in a context built without one)."""
+    try:
+        return context.sensor_name
+    except Exception:  # dagster raises a CheckError when the context was built without a name
+        return None
 
 
 def alert_tick_result(

@@ -62,6 +62,8 @@ class DispatchReport:
     paged: int = 0
     """Alerts delivered on a paging channel (SMS, PagerDuty); an alert paged on two channels counts twice."""
     paging_failed: int = 0
+    held: int = 0
+    """Messages held back by a root cause (processing paused)."""
     messages: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -79,6 +81,8 @@ class DispatchReport:
         ]
         if self.retried:
             parts.append(f"{self.retried} retried")
+        if self.held:
+            parts.append(f"{self.held} held")
         if self.paged or self.paging_failed:
             parts.append(f"{self.paged} paged, {self.paging_failed} paging failed")
         if self.errors:
@@ -98,6 +102,7 @@ def dispatch(
     settings: AlertSettings | None = None,
     log: LogSink | None = None,
     retry_due: bool = True,
+    held_types: frozenset[str] = frozenset(),
 ) -> DispatchReport:
     """Decide, deliver and record the given alerts (and retry owed messages that are due), then commit.
 
@@ -105,6 +110,9 @@ def dispatch(
     (SMS, PagerDuty), which get the alerts that page, each with its own delivery state (campaign_ops.alerts.channels).
     Each alert is decided under its row lock inside a savepoint: one bad alert is reported in `errors` and
     skipped, the rest go on. Delivery errors never raise; they are recorded and retried later.
+
+    Messages about `held_types` (alerts that follow from a root cause said in its own alert, e.g. a pause) are
+    held: observed and recorded, not delivered, so that they are said once the cause is gone.
     """
     settings = settings or AlertSettings()
     log = log or logger
@@ -164,6 +172,10 @@ def dispatch(
             report.retried += len(owed_paged)
             paged.extend(owed_paged)
 
+        if held_types:
+            report.held = sum(p.alert.alert_type in held_types for p in planned)
+            planned = [p for p in planned if p.alert.alert_type not in held_types]
+            paged = [(c, p) for c, p in paged if p.alert.alert_type not in held_types]
         started = time.monotonic()
         # every channel's secrets, in every channel's texts: an answer may echo another channel's (a shared relay)
         secrets = tuple(s for n in (notifier, *pagers) for s in notifier_secrets(n))

@@ -34,6 +34,10 @@ ALERT_TYPES: dict[str, str] = {
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
     "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
     "INVARIANT_VIOLATION": "schema_contract failed, or a completed lead is still active",
+    # the alert pipeline about itself and the root causes that hold other alerts back (campaign_ops/oncall)
+    "ALERT_PIPELINE": "an alert sensor stopped ticking, or deliveries are stuck in retry: alerts may not arrive",
+    "DATABASE_UNREACHABLE": "the application database cannot be reached: no alert about the data can be raised",
+    "PROCESSING_PAUSED": "processing is paused: alerts that follow from it are held until it resumes",
 }
 """Every alert type and what it means (silences name these; onboarding and lifecycle add their own here)."""
 

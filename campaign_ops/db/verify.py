@@ -154,6 +154,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
     ),
     "alert_acks": ("id", "alert_log_id", "acked_by", "reason", "severity", "acked_at", "until"),
+    "alert_sensor_ticks": ("sensor_name", "last_tick_at", "summary"),
     # reconciliation, archival: its tables
     "stats_reconciliation_log": (
         "id",
