@@ -60,14 +60,15 @@ def observe(
     now: datetime,
     settings: AlertSettings,
     channels: Sequence[str],
-) -> list[ChannelPlan]:
+) -> list[ChannelPlan] | None:
     """What one observation of a firing alert sends on each paging channel (`state` is its alert_logs row as it was
-    before this observation)."""
+    before this observation); None when the alert does not page (a message still owed is then retried as any
+    other, when due)."""
     if not channels:
-        return []
+        return None
     active_since = now if decision.new_incident else state.active_since
     if not pages(alert.alert_type, decision.severity, active_since, state.acked_severity is not None, now, settings):
-        return []
+        return None
     rows = {
         r["channel"]: r
         for r in conn.execute(

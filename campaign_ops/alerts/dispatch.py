@@ -121,6 +121,7 @@ def dispatch(
     planned: list[PlannedMessage] = []
     paged: list[ChannelPlan] = []
     touched: set[int] = set()
+    paging_touched: set[int] = set()
     try:
         silences = incidents.active_silences(conn, now)
         firing_keys: dict[str, set[str]] = {}
@@ -140,7 +141,9 @@ def dispatch(
                 firing_keys.setdefault(alert.alert_type, set()).add(alert.key)
                 if plan:
                     planned.append(plan)
-                paged.extend(channel_plans)
+                if channel_plans is not None:
+                    paging_touched.add(state.id)
+                    paged.extend(channel_plans)
             except Exception as exc:  # one bad alert must not stop the others
                 report.errors.append(f"{alert.alert_type} {alert.key}: {mask_secrets(str(exc))}")
                 log.error(f"alert {alert.alert_type} {alert.key} could not be processed: {mask_secrets(str(exc))}")
@@ -160,6 +163,7 @@ def dispatch(
             planned.extend(plans)
         report.resolved += len(ended)
         touched.update(message.row_id for message, _ in ended)
+        paging_touched.update(message.row_id for message, _ in ended)
         paged.extend(channels.resolve(conn, ended, now, paging))
 
         if retry_due:
@@ -167,7 +171,7 @@ def dispatch(
             report.errors.extend(errors)
             report.retried += len(owed)
             planned.extend(owed)
-            owed_paged, errors = channels.owed_messages(conn, now, touched, settings, paging)
+            owed_paged, errors = channels.owed_messages(conn, now, paging_touched, settings, paging)
             report.errors.extend(errors)
             report.retried += len(owed_paged)
             paged.extend(owed_paged)

@@ -298,3 +298,21 @@ def test_a_group_is_one_sms() -> None:
     body = render_sms(message(*alerts))
     assert body.startswith("[HIGH] 30x STUCK_CLIENT: Client 0, Client 1, ")
     assert gsm7_length(body) <= 160
+
+
+def test_an_sms_owed_when_the_alert_stops_paging_is_still_retried_not_stuck(
+    conn: Connection, slack: FakeSlack, twilio: FakeTwilio
+) -> None:
+    from campaign_ops.alerts.acks import acknowledge
+
+    sms = TwilioSmsNotifier(sms_config(twilio))
+    settings = AlertSettings(ack_after=timedelta(minutes=30))
+    run(conn, slack, [sms], T0, run_failed(), settings=settings)
+    twilio.status = 500
+    run(conn, slack, [sms], T0 + timedelta(minutes=30), run_failed(), settings=settings)  # pages; the SMS fails
+    alert_id = alert_row(conn, run_failed().key)["id"]
+    acknowledge(conn, alert_id, by="sam", duration=timedelta(hours=1), reason=None, now=T0 + timedelta(minutes=31))
+    twilio.status = 201
+    report = run(conn, slack, [sms], T0 + timedelta(minutes=32), run_failed(), settings=settings)
+    assert (report.retried, report.paged) == (1, 1)
+    assert [d["status"] for d in channel_deliveries(conn, run_failed().key, "sms")] == ["failed", "sent"]
