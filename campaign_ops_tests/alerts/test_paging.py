@@ -316,3 +316,17 @@ def test_an_sms_owed_when_the_alert_stops_paging_is_still_retried_not_stuck(
     report = run(conn, slack, [sms], T0 + timedelta(minutes=32), run_failed(), settings=settings)
     assert (report.retried, report.paged) == (1, 1)
     assert [d["status"] for d in channel_deliveries(conn, run_failed().key, "sms")] == ["failed", "sent"]
+
+
+def test_an_alert_that_paged_is_one_alert_in_the_statistics(
+    conn: Connection, slack: FakeSlack, twilio: FakeTwilio, pagerduty: FakePagerDuty
+) -> None:
+    from campaign_ops.alerts.stats import alert_stats
+
+    pagers: list[Notifier] = [
+        TwilioSmsNotifier(sms_config(twilio)),
+        PagerDutyNotifier(PagerDutyConfig(PAGERDUTY_KEY, pagerduty.api_url, 1.0)),
+    ]
+    run(conn, slack, pagers, T0, pool_empty())
+    stats = alert_stats(conn, hours=24, now=T0 + timedelta(minutes=1))
+    assert (stats.alerts, stats.by_type) == (1, {"POOL_EMPTY": 1})
