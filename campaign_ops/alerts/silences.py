@@ -65,6 +65,8 @@ class OpenAlert:
     last_error: str | None
     acked_by: str | None = None
     acked_until: datetime | None = None
+    paging: str | None = None
+    """What the paging channels did (`sms paged; pagerduty failing (2x): …`)."""
 
 
 def parse_duration(text: str) -> timedelta:

@@ -109,6 +109,8 @@ def list_command(include_ended: bool) -> None:
         status = a.delivery_status
         if a.pending_kind:
             status += f", {a.pending_kind} owed, next attempt {_when(a.next_attempt_at)}"
+        if a.paging:
+            status += f", {a.paging}"
         if a.acked_by and a.acked_until:
             status += f", acknowledged by {a.acked_by} until {_when(a.acked_until)}"
         click.echo(

@@ -78,6 +78,8 @@ def test_a_critical_alert_acknowledged_is_not_reminded_on_any_channel(
     now = datetime.now(UTC)
     tick(conn, slack, [sms], now, pool_empty())
     alert_id = alert_row(conn, "pool_empty")["id"]
+    assert f"#{alert_id} HIGH     POOL_EMPTY" in CliRunner().invoke(main, ["alerts", "list"]).output
+    assert ", sms paged" in CliRunner().invoke(main, ["alerts", "list"]).output
     assert CliRunner().invoke(main, ["alerts", "ack", str(alert_id), "--by", "sam"]).exit_code == 0  # 2h default
     tick(conn, slack, [sms], now + timedelta(hours=1), pool_empty())
     assert (len(slack.received), len(twilio.received)) == (1, 1)
