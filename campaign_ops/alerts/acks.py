@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from campaign_ops.alerts.config import PagerDutyConfig
 from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
 
@@ -34,6 +35,8 @@ class Ack:
     acked_at: datetime
     until: datetime
     reason: str | None
+    paged_on: tuple[str, ...] = ()
+    """The paging channels told about the incident (PagerDuty is then told of the acknowledgement too)."""
 
 
 def acknowledge(
@@ -61,6 +64,7 @@ def acknowledge(
         "until": now + duration,
     }
     ack_id = conn.execute(load_sql(__file__, "insert_ack.sql"), params).scalar_one()
+    paged_on = tuple(conn.execute(load_sql(__file__, "paged_channels.sql"), {"id": alert_id}).scalars())
     conn.commit()
     return Ack(
         id=ack_id,
@@ -73,4 +77,17 @@ def acknowledge(
         acked_at=now,
         until=params["until"],
         reason=params["reason"],
+        paged_on=paged_on,
     )
+
+
+def tell_pagerduty(ack: Ack, config: PagerDutyConfig | None) -> str | None:
+    """PagerDuty's incident about the alert acknowledged too (when it was triggered there): a line to show."""
+    if config is None or "pagerduty" not in ack.paged_on:
+        return None
+    from campaign_ops.alerts.pagerduty import PagerDutyNotifier
+
+    result = PagerDutyNotifier(config).acknowledge(ack.alert_key)
+    if result.status == "sent":
+        return "PagerDuty: incident acknowledged"
+    return f"PagerDuty: not acknowledged there ({result.error}); acknowledge it in PagerDuty"

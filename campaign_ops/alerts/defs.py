@@ -24,7 +24,7 @@ import dagster as dg
 from pydantic import Field
 from sqlalchemy import Connection
 
-from campaign_ops.alerts.acks import acknowledge
+from campaign_ops.alerts.acks import acknowledge, tell_pagerduty
 from campaign_ops.alerts.check_alerts import evaluations_alerts
 from campaign_ops.alerts.check_evaluation import clients_of
 from campaign_ops.alerts.config import (
@@ -278,7 +278,9 @@ class AckConfig(dg.Config):
 
 
 @dg.op(name="acknowledge_alert", description="Acknowledge an open alert: no re-send, escalation or page meanwhile.")
-def acknowledge_alert_op(context: dg.OpExecutionContext, config: AckConfig, database: DatabaseResource) -> None:
+def acknowledge_alert_op(
+    context: dg.OpExecutionContext, config: AckConfig, database: DatabaseResource, slack_alerts: SlackAlertResource
+) -> None:
     with database.connect() as conn:
         ack = acknowledge(
             conn,
@@ -291,6 +293,9 @@ def acknowledge_alert_op(context: dg.OpExecutionContext, config: AckConfig, data
     context.log.info(
         f"alert #{ack.alert_id} {ack.alert_type} {ack.alert_key} acknowledged by {ack.acked_by} until {ack.until}"
     )
+    told = tell_pagerduty(ack, slack_alerts.pagerduty_config())
+    if told:
+        context.log.info(told)
 
 
 @dg.job(

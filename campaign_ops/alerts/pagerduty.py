@@ -62,9 +62,21 @@ class PagerDutyNotifier:
         self.secrets = config.secrets
 
     def deliver(self, message: OutgoingMessage) -> DeliveryResult:
+        return self._post(event(message, self.config.routing_key))
+
+    def acknowledge(self, alert_key: str) -> DeliveryResult:
+        """Someone is on it: PagerDuty stops escalating its incident."""
+        body = {
+            "routing_key": self.config.routing_key,
+            "dedup_key": dedup_key(alert_key),
+            "event_action": "acknowledge",
+        }
+        return self._post(body)
+
+    def _post(self, body: dict[str, Any]) -> DeliveryResult:
         request = urllib.request.Request(
             f"{self.config.api_url}/v2/enqueue",
-            data=json.dumps(event(message, self.config.routing_key)).encode(),
+            data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )

@@ -7,7 +7,7 @@ from datetime import datetime
 import click
 from sqlalchemy import Connection
 
-from campaign_ops.alerts.acks import DEFAULT_ACK, acknowledge
+from campaign_ops.alerts.acks import DEFAULT_ACK, acknowledge, tell_pagerduty
 from campaign_ops.alerts.config import (
     alert_settings_from_env,
     pagerduty_config_from_env,
@@ -150,6 +150,9 @@ def ack_command(alert_id: int, acked_by: str, duration_text: str | None, reason:
         f"alert #{ack.alert_id} {ack.alert_type} {ack.alert_key} ({ack.severity}) acknowledged by {ack.acked_by} "
         f"until {_when(ack.until)}{why}"
     )
+    told = tell_pagerduty(ack, pagerduty_config_from_env())
+    if told:
+        click.echo(told)
 
 
 @alerts_group.command("test")

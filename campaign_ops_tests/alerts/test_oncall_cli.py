@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
 from campaign_ops.alerts.config import SlackConfig
-from campaign_ops.alerts.defs import acknowledge_alert_job
+from campaign_ops.alerts.defs import SlackAlertResource, acknowledge_alert_job
 from campaign_ops.alerts.dispatch import DispatchReport, dispatch
 from campaign_ops.alerts.model import Alert
 from campaign_ops.alerts.notifiers import Notifier, build_notifier
@@ -108,7 +108,9 @@ def test_the_acknowledge_job_does_what_the_command_does(db_url: str, conn: Conne
     config = {"ops": {"acknowledge_alert": {"config": {"alert_id": alert_id, "by": "ui user", "duration": "30m"}}}}
     with dg.instance_for_test() as instance:
         result = acknowledge_alert_job.execute_in_process(
-            run_config=config, instance=instance, resources={"database": DatabaseResource(url=db_url)}
+            run_config=config,
+            instance=instance,
+            resources={"database": DatabaseResource(url=db_url), "slack_alerts": SlackAlertResource()},
         )
     assert result.success
     ack = ack_row(conn)
@@ -161,3 +163,19 @@ def test_alerts_test_critical_when_twilio_fails_exits_1_after_slack_got_it(
     assert "error: the test alert was not delivered" in result.output
     [failed] = channel_deliveries(conn, "test:critical:manual", "sms")
     assert failed["error"] == "+44…23: HTTP 400: Unable to create record: The 'To' number is not a valid phone number."
+
+
+def test_ack_acknowledges_the_pagerduty_incident_too(
+    db_env: str, conn: Connection, slack: FakeSlack, pagerduty: FakePagerDuty
+) -> None:
+    from campaign_ops.alerts.config import PagerDutyConfig
+    from campaign_ops.alerts.pagerduty import PagerDutyNotifier
+
+    pd = PagerDutyNotifier(PagerDutyConfig(PAGERDUTY_KEY, pagerduty.api_url, 1.0))
+    tick(conn, slack, [pd], datetime.now(UTC), pool_empty())
+    alert_id = alert_row(conn, "pool_empty")["id"]
+    env = {"PAGERDUTY_ROUTING_KEY": PAGERDUTY_KEY, "PAGERDUTY_API_URL": pagerduty.api_url}
+    result = CliRunner().invoke(main, ["alerts", "ack", str(alert_id), "--by", "sam"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "PagerDuty: incident acknowledged"
+    assert pagerduty.actions() == [("trigger", "pool_empty"), ("acknowledge", "pool_empty")]
