@@ -5,7 +5,7 @@
 -- alert_channel_states keeps, per alert and paging channel, what alert_logs keeps for the main one: the last
 -- message delivered, the escalation, and the message still owed after a failure (retried with its own back-off),
 -- so that a failing SMS gateway neither holds back Slack nor makes Slack repeat itself.
--- No foreign key to alert_logs, as for alert_deliveries: seed 004's rollback (`DROP TABLE alert_logs;`) must run.
+-- No foreign key to alert_logs, as for alert_deliveries: the documented rollback `DROP TABLE alert_logs;` must run.
 CREATE TABLE alert_channel_states (
     alert_log_id       bigint      NOT NULL,
     channel            text        NOT NULL,

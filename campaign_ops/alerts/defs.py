@@ -1,4 +1,5 @@
-"""Dagster objects of alerts: the Slack resource and the two alert sensors.
+"""Dagster objects of alerts: the alert resource (Slack, SMS, PagerDuty), the two alert sensors and
+`acknowledge_alert_job`.
 
 - `run_status_alert_sensor`: failed runs of campaign-ops jobs (client, job, error, link to the run) and runs that
   left clients partial/failed in de_enrollment_runs; a later successful run of the same job and scope resolves

@@ -4,12 +4,14 @@ recorded, shared by every alert sensor and the CLI.
 A caller (a sensor tick, `campaign-ops alerts test`) builds `Alert`s for what is wrong now and `Resolution`s /
 `ResolveScope`s for what is fine again, and calls `dispatch`. Under a row lock on each alert's `alert_logs` row
 (unique alert_type + alert_key) the policy decides (campaign_ops.alerts.policy: new incident, suppression,
-reminder, escalation, silence, resolution); here the messages are grouped, delivered through the caller's
-notifier and recorded in alert_logs and alert_deliveries.
+reminder, escalation, acknowledgement, silence, resolution); here the messages are grouped, delivered through
+the caller's notifier (Slack, or the log) and its pagers (SMS, PagerDuty: campaign_ops.alerts.channels decides
+what pages, each with its own state) and recorded in alert_logs, alert_channel_states and alert_deliveries.
 
-A failed delivery (HTTP error, 429, timeout, DNS) is recorded with the message still owed and the time of the
-next attempt, the alert is written to the log, and any later dispatch retries it. After one failure no further
-delivery is tried in the same dispatch: Slack is not hammered and a tick stays short.
+A failed delivery (HTTP error, 429, timeout, DNS) is recorded with the message still owed on that channel and the
+time of its next attempt, the alert is written to the log, and any later dispatch retries it. After one failure
+no further delivery is tried on that channel in the same dispatch: it is not hammered and a tick stays short; the
+other channels go on.
 
 Alerts of one `group` dispatched together become one message ("3 clients: …") while each keeps its own row.
 Everything takes `now` from the caller, so tests drive the clock.

@@ -1,6 +1,6 @@
 """The channels an alert message is delivered to: Slack through slack-sdk (an incoming webhook, or a bot token
 with a channel), the log when no Slack is configured, and a channel that fails with the one reason when Slack is
-half configured.
+half configured; `build_pagers` adds the paging channels (campaign_ops.alerts.sms, campaign_ops.alerts.pagerduty).
 
 Every notifier returns a `DeliveryResult` and never raises: HTTP errors, 429 (with its Retry-After), timeouts and
 unreachable hosts become a failed result whose text carries no webhook URL or token. slack-sdk's own retries are
