@@ -179,7 +179,15 @@ def dispatch(
             paged.extend(owed_paged)
 
         if held_types:
-            report.held = sum(p.alert.alert_type in held_types for p in planned)
+            # owed from now on, every tick anew: said once the cause is gone, never "stuck in retry" meanwhile
+            held = [(MAIN_CHANNEL, p) for p in planned if p.alert.alert_type in held_types]
+            held += [(paging_channel(c), p) for c, p in paged if p.alert.alert_type in held_types]
+            for records, plan in held:
+                conn.execute(
+                    load_sql(__file__, records.deferred),
+                    {"ids": [plan.row_id], "kind": plan.kind.value, "now": now, "error": HELD, **records.params},
+                )
+            report.held = len(held)
             planned = [p for p in planned if p.alert.alert_type not in held_types]
             paged = [(c, p) for c, p in paged if p.alert.alert_type not in held_types]
         started = time.monotonic()
@@ -324,6 +332,8 @@ def _deliver(
             conn, ids, message.kind, severity, result.channel, result.status, result.http_status, error_text, None, now
         )
 
+
+HELD = "held: it follows from a root cause said in its own alert (processing paused)"
 
 CHANNEL_NAMES = {"slack_webhook": "Slack", "slack_api": "Slack", "sms": "SMS", "pagerduty": "PagerDuty"}
 

@@ -189,3 +189,25 @@ def test_while_paused_the_alerts_that_follow_are_held_and_one_says_why(
     assert twilio.bodies() == [
         f"[HIGH] REPEATED_FAILURE Acme: First failure {twilio.bodies()[0].split('First failure ')[1]}"
     ]
+
+
+def test_a_held_message_is_owed_afresh_each_tick_never_stuck(conn: Connection, slack: FakeSlack) -> None:
+    from campaign_ops.alerts.config import SlackConfig
+    from campaign_ops.alerts.dispatch import dispatch
+    from campaign_ops.alerts.notifiers import build_notifier
+    from campaign_ops.oncall.core import pipeline_health
+    from campaign_ops_tests.alerts.test_paging import T0, run_failed
+
+    notifier = build_notifier(SlackConfig(webhook_url=slack.webhook_url, timeout_seconds=1.0))
+    slack.answer(500)
+    dispatch(conn, firing=[run_failed()], now=T0, notifier=notifier)  # owed before the pause
+    slack.answer(200)
+    held = frozenset({"RUN_FAILED"})
+    for minutes in (20, 40):
+        now = T0 + timedelta(minutes=minutes)
+        assert dispatch(conn, firing=[run_failed()], now=now, notifier=notifier, held_types=held).held == 1
+        assert pipeline_health(conn, now, {}, now).healthy
+    assert len(slack.received) == 1
+    report = dispatch(conn, firing=[run_failed()], now=T0 + timedelta(minutes=41), notifier=notifier)
+    assert report.sent == 1  # the pause is over: said at once
+    assert len(slack.received) == 2
