@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from campaign_ops.alerts.incidents import PlannedMessage
 from campaign_ops.alerts.model import Alert, MessageKind
 from campaign_ops.alerts.policy import AlertSettings, AlertState, FiringDecision, decide_firing, pages
-from campaign_ops.alerts.rendering import follow_up_note, worse_note
+from campaign_ops.alerts.rendering import follow_up_note, format_duration, worse_note
 from campaign_ops.sqlfiles import load_sql
 
 PAGING_CHANNELS = ("sms", "pagerduty")
@@ -133,4 +133,35 @@ def owed_messages(
         plans.append(
             (row["channel"], PlannedMessage(row["id"], alert, kind, row["severity"], note, row["attempt_count"]))
         )
+    return plans, errors
+
+
+def unacknowledged_pages(
+    conn: Connection, now: datetime, skip_ids: Iterable[int], settings: AlertSettings, channels: Sequence[str]
+) -> tuple[list[ChannelPlan], list[str]]:
+    """Open ERRORs nobody acknowledged within `settings.ack_after` that a paging channel was not told about (but
+    for the rows in `skip_ids`, decided by their observation), locked: their page."""
+    if not channels:
+        return [], []
+    rows = conn.execute(
+        load_sql(__file__, "lock_unacknowledged.sql"),
+        {
+            "now": now,
+            "ack_seconds": settings.ack_after.total_seconds(),
+            "skip_ids": sorted(skip_ids),
+            "channels": list(channels),
+            "limit": settings.retry_batch,
+        },
+    ).mappings()
+    plans: list[ChannelPlan] = []
+    errors: list[str] = []
+    for row in rows:
+        try:
+            alert = Alert.from_payload(row["last_payload"], row)
+        except (ValueError, TypeError) as exc:
+            errors.append(f"{row['alert_type']} {row['alert_key']}: unreadable payload: {exc}")
+            continue
+        note = f"Not acknowledged for {format_duration(now - row['active_since'])}."
+        message = PlannedMessage(row["id"], alert, MessageKind.FIRING, row["severity"], note, 0)
+        plans.extend((channel, message) for channel in row["untold"])
     return plans, errors

@@ -177,6 +177,12 @@ def dispatch(
             report.errors.extend(errors)
             report.retried += len(owed_paged)
             paged.extend(owed_paged)
+            # an ERROR raised once (a failed run) is not observed again: its page, if nobody acknowledged it
+            due_pages, errors = channels.unacknowledged_pages(
+                conn, now, paging_touched | {p.row_id for _, p in owed_paged}, settings, paging
+            )
+            report.errors.extend(errors)
+            paged.extend(due_pages)
 
         if held_types:
             # owed from now on, every tick anew: said once the cause is gone, never "stuck in retry" meanwhile

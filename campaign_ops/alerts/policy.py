@@ -144,6 +144,8 @@ def pages(
     """Whether an open alert (at its effective `severity`) goes to the paging channels too."""
     if alert_type in CRITICAL_TYPES or severity == "CRITICAL":
         return True
+    if alert_type == "TEST":  # a test pages only when sent as critical (`alerts test --critical`)
+        return False
     if severity_rank(severity) < severity_rank("ERROR"):
         return False
     if alert_type in settings.sms_types:

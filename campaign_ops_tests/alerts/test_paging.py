@@ -2,6 +2,7 @@
 server on 127.0.0.1, on real PostgreSQL, with an injected clock; each channel keeps its own delivery state."""
 
 import base64
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -283,7 +284,7 @@ def test_an_sms_fits_one_gsm7_message_whatever_the_alert_says() -> None:
         "http://dagster.example:3000/assets/onboarding_states"
     )
     assert "xoxb" not in body and "token" not in body
-    short = render_sms(message(alert.__class__(**{**alert.__dict__, "client_name": "Acme"})))
+    short = render_sms(message(replace(alert, client_name="Acme")))
     assert short == (
         "[HIGH] STUCK_CLIENT Acme: State S9_FAILED -> needs a person {x} "
         "http://dagster.example:3000/assets/onboarding_states"
@@ -330,3 +331,35 @@ def test_an_alert_that_paged_is_one_alert_in_the_statistics(
     run(conn, slack, pagers, T0, pool_empty())
     stats = alert_stats(conn, hours=24, now=T0 + timedelta(minutes=1))
     assert (stats.alerts, stats.by_type) == (1, {"POOL_EMPTY": 1})
+
+
+def test_an_error_raised_once_pages_when_nobody_acknowledged_it_in_time(
+    conn: Connection, slack: FakeSlack, twilio: FakeTwilio
+) -> None:
+    """A failed run is one event: its alert is not observed again, yet it pages 30 minutes on, at any later tick;
+    an acknowledged one and a WARN do not; nor does a test alert."""
+    from campaign_ops.alerts.acks import acknowledge
+
+    sms = TwilioSmsNotifier(sms_config(twilio))
+    settings = AlertSettings(ack_after=timedelta(minutes=30))
+    acked = Alert("RUN_FAILED", "run_failed:other_job:all", "ERROR", "other_job failed", "boom")
+    test = Alert("TEST", "test:manual", "ERROR", "campaign-ops test alert", "")
+    run(
+        conn,
+        slack,
+        [sms],
+        T0,
+        run_failed(),
+        acked,
+        replace(run_failed("WARN"), key="w"),
+        test,
+        settings=settings,
+    )
+    acknowledge(conn, alert_row(conn, acked.key)["id"], by="sam", duration=timedelta(hours=2), reason=None, now=T0)
+    run(conn, slack, [sms], T0 + timedelta(minutes=29), settings=settings)
+    assert twilio.received == []
+    run(conn, slack, [sms], T0 + timedelta(minutes=31), settings=settings)  # another alert's tick, nothing firing
+    assert twilio.bodies() == ["[ERROR] RUN_FAILED: Job reconciliation_job"]
+    run(conn, slack, [sms], T0 + timedelta(minutes=40), settings=settings)
+    assert len(twilio.received) == 1  # paged once
+    assert [d["kind"] for d in channel_deliveries(conn, run_failed().key, "sms")] == ["firing"]
