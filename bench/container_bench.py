@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 import yaml
+from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 from sqlalchemy import Engine
 
 from campaign_ops.db.engine import make_engine
@@ -31,7 +32,6 @@ from campaign_ops_tests.deploy.conftest import (
     listening,
     location_loaded,
 )
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 
 MB = 1024 * 1024
 INSTANCE_YAML_IN_IMAGE = "/opt/dagster/dagster_home/dagster.yaml"

@@ -13,6 +13,7 @@ from campaign_ops.de_enrollment import defs as de_enrollment
 from campaign_ops.due_queue import defs as due_queue
 from campaign_ops.lifecycle import defs as lifecycle
 from campaign_ops.onboarding import defs as onboarding
+from campaign_ops.oncall import defs as oncall
 from campaign_ops.pause import defs as pause
 from campaign_ops.reconciliation import defs as reconciliation
 from campaign_ops.reports import defs as reports
@@ -42,6 +43,7 @@ defs = _with_source_links(
         lifecycle.defs,
         alerts.defs,
         critical_alerts.defs,
+        oncall.defs,
         retention.defs,
         run_tags.defs,
         pause.defs,

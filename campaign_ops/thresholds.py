@@ -59,3 +59,13 @@ CLIENT_LOCK_RETRY_SECONDS = 10.0
 """A de-enrollment sweep retries such a client after all the others, waiting at most this long in all for its lock
 (a killed worker's statement goes on in the server for a few seconds); only then is it recorded `skipped`, with
 the session holding the lock."""
+
+# on call ------------------------------------------------------------------------------------------------------------
+ACK_MINUTES = 30
+"""An ERROR alert nobody acknowledged for this long pages the person on call by SMS (ALERT_ACK_MINUTES)."""
+ALERT_SENSOR_STALE_INTERVALS = 3
+"""An alert sensor that has not ticked for this many of its intervals (plus two minutes) is late: alerting broken."""
+ALERT_RETRY_STUCK_ATTEMPTS = 5
+"""A message that failed this many times in a row is stuck in retry: alerting broken."""
+ALERT_RETRY_OVERDUE_MINUTES = 15
+"""A retry due this long ago and not attempted is stuck: no tick is retrying it."""

@@ -269,6 +269,7 @@ def _no_recent_success_or_warning(
         summary=f"Last success: {iso_text(last_success) if last_success else 'never'}. SOP: check the schedule "
         "and the last runs' errors now.",
         client_id=client_id_or_none(client),
+        client_name=str(name),
         facts=(*facts, ("Run", evaluation.run_text)),
         link=f"{ui_url}/assets/de_enrollment_runs?{query}",
         link_label="Open the client's de-enrollment runs",
@@ -304,6 +305,7 @@ def _stuck_onboarding_client(
             title=f"{name} blocked at S5_CONFIRM_LIVE without payment",
             summary="Check the payment provider; once paid, set clients.payment_active and the client can reply READY.",
             client_id=client_id,
+            client_name=str(name),
             facts=where,
             link=link,
             group="payment_block",
@@ -317,6 +319,7 @@ def _stuck_onboarding_client(
             title=f"{name} stuck in {state} (needs a person)",
             summary="A terminal onboarding state: the client will not move on without help. Call them.",
             client_id=client_id,
+            client_name=str(name),
             facts=where,
             link=link,
             group="stuck_client",

@@ -36,8 +36,9 @@ def active_silences(conn: Connection, now: datetime) -> list[Silence]:
 
 def observe(
     conn: Connection, alert: Alert, now: datetime, settings: AlertSettings
-) -> tuple[int, FiringDecision, PlannedMessage | None]:
-    """Record one observation of a firing alert (its row created on first sight) and decide what to send."""
+) -> tuple[AlertState, FiringDecision, PlannedMessage | None]:
+    """Record one observation of a firing alert (its row created on first sight) and decide what to send: (its
+    state before this observation, with the acknowledgement holding for it; the decision; the message)."""
     params = {
         "alert_type": alert.alert_type,
         "alert_key": alert.key,
@@ -51,13 +52,23 @@ def observe(
     conn.execute(load_sql(__file__, "ensure_alert.sql"), params)
     row = conn.execute(load_sql(__file__, "lock_alert.sql"), params).mappings().one()
     state = AlertState.from_row(row)
+    if state.is_open:
+        ack = (
+            conn.execute(
+                load_sql(__file__, "active_ack.sql"), {"id": state.id, "active_since": state.active_since, "now": now}
+            )
+            .mappings()
+            .first()
+        )
+        if ack is not None:
+            state = replace(state, acked_severity=ack["severity"])
     decision = decide_firing(state, alert, now, settings)
     conn.execute(
         load_sql(__file__, "observe_alert.sql"),
         {**params, "id": state.id, "severity": decision.severity, "new_incident": decision.new_incident},
     )
     if decision.action != "send":
-        return state.id, decision, None
+        return state, decision, None
     assert decision.kind is not None
     note = (
         None
@@ -67,7 +78,7 @@ def observe(
     if decision.worse_than is not None:
         note = worse_note(decision.worse_than, decision.severity, state.active_since)
     attempts = 0 if decision.new_incident else state.attempt_count
-    return state.id, decision, PlannedMessage(state.id, alert, decision.kind, decision.severity, note, attempts)
+    return state, decision, PlannedMessage(state.id, alert, decision.kind, decision.severity, note, attempts)
 
 
 def lock_alert(conn: Connection, alert_type: str, key: str) -> Sequence[RowMapping]:
@@ -98,24 +109,26 @@ def lock_open_alerts(conn: Connection, scope: ResolveScope, keep_keys: Iterable[
 
 def resolve(
     conn: Connection, rows: Iterable[RowMapping], note: str, link: str | None, now: datetime
-) -> tuple[int, list[PlannedMessage]]:
-    """Resolve the open incidents among the locked `rows`: (how many, the "resolved" messages owed — one for each
-    incident a message was delivered about)."""
-    resolved = 0
+) -> tuple[list[PlannedMessage], list[tuple[PlannedMessage, datetime | None]]]:
+    """Resolve the open incidents among the locked `rows`: (the "resolved" messages owed on the main channel — one
+    for each incident a message was delivered about; every incident ended, with its "resolved" message and its
+    start, for the paging channels)."""
     planned: list[PlannedMessage] = []
+    ended: list[tuple[PlannedMessage, datetime | None]] = []
     for row in rows:
         state = AlertState.from_row(row)
         if not state.is_open:
             continue
         conn.execute(load_sql(__file__, "mark_resolved.sql"), {"id": state.id, "now": now})
-        resolved += 1
+        alert = Alert.from_payload(row["last_payload"], row)
+        if link:
+            alert = replace(alert, link=link)
+        text = resolved_note(note, state.active_since)
+        message = PlannedMessage(state.id, alert, MessageKind.RESOLVED, state.severity, text, 0)
+        ended.append((message, state.active_since))
         if state.notified_in_incident:
-            alert = Alert.from_payload(row["last_payload"], row)
-            if link:
-                alert = replace(alert, link=link)
-            text = resolved_note(note, state.active_since)
-            planned.append(PlannedMessage(state.id, alert, MessageKind.RESOLVED, state.severity, text, 0))
-    return resolved, planned
+            planned.append(message)
+    return planned, ended
 
 
 def owed_messages(

@@ -34,8 +34,21 @@ ALERT_TYPES: dict[str, str] = {
     "POOL_EMPTY": "no AVAILABLE number in the Twilio number pool",
     "REPEATED_FAILURE": "a client's last 5 de-enrollment passes all failed (within a few sweep cadences)",
     "INVARIANT_VIOLATION": "schema_contract failed, or a completed lead is still active",
+    # the alert pipeline about itself and the root causes that hold other alerts back (campaign_ops/oncall)
+    "ALERT_PIPELINE": "an alert sensor stopped ticking, or deliveries are stuck in retry: alerts may not arrive",
+    "DATABASE_UNREACHABLE": "the application database cannot be reached: no alert about the data can be raised",
+    "PROCESSING_PAUSED": "processing is paused: alerts that follow from it are held until it resumes",
 }
 """Every alert type and what it means (silences name these; onboarding and lifecycle add their own here)."""
+
+CRITICAL_TYPES: tuple[str, ...] = (
+    "STUCK_CLIENT",
+    "PAYMENT_BLOCK",
+    "POOL_EMPTY",
+    "REPEATED_FAILURE",
+    "INVARIANT_VIOLATION",
+)
+"""The hardening report's critical alerts: they page the person on call (SMS, PagerDuty) from their first message."""
 
 
 def severity_rank(severity: str) -> int:
@@ -75,6 +88,8 @@ class Alert:
     """Alerts of the same group sent in one dispatch become one message."""
     group_title: str | None = None
     """Title of the aggregated message; `{n}` is replaced by the number of alerts in it."""
+    client_name: str | None = None
+    """The client's name, where the rule knows it (an SMS names the client, not its id)."""
 
     def __post_init__(self) -> None:
         if not self.alert_type or self.alert_type != self.alert_type.upper():
@@ -99,6 +114,7 @@ class Alert:
             "link_label": self.link_label,
             "group": self.group,
             "group_title": self.group_title,
+            "client_name": self.client_name,
         }
 
     @classmethod
@@ -117,6 +133,7 @@ class Alert:
             link_label=p.get("link_label") or "Open in Dagster",
             group=p.get("group"),
             group_title=p.get("group_title"),
+            client_name=p.get("client_name"),
         )
 
 

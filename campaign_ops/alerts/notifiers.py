@@ -1,6 +1,6 @@
 """The channels an alert message is delivered to: Slack through slack-sdk (an incoming webhook, or a bot token
 with a channel), the log when no Slack is configured, and a channel that fails with the one reason when Slack is
-half configured.
+half configured; `build_pagers` adds the paging channels (campaign_ops.alerts.sms, campaign_ops.alerts.pagerduty).
 
 Every notifier returns a `DeliveryResult` and never raises: HTTP errors, 429 (with its Retry-After), timeouts and
 unreachable hosts become a failed result whose text carries no webhook URL or token. slack-sdk's own retries are
@@ -11,16 +11,17 @@ requests (slack-sdk logs the webhook URL at DEBUG level).
 import logging
 import socket
 import urllib.error
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from campaign_ops.alerts.config import SlackConfig
+from campaign_ops.alerts.config import PagerDutyConfig, SlackConfig, TwilioConfig
 from campaign_ops.alerts.model import DeliveryResult, LogSink, Notifier, OutgoingMessage, logger
 from campaign_ops.alerts.rendering import build_blocks, cut, fallback_text, render_text
-from campaign_ops.errors import mask_secrets
+from campaign_ops.errors import ConfigError, mask_secrets
 
 
 def _sdk_logger() -> logging.Logger:
@@ -56,15 +57,40 @@ class LogNotifier:
 
 
 class MisconfiguredNotifier:
-    """Half a Slack configuration: every delivery fails with the one clear reason (recorded, logged, retried)."""
+    """Half a configuration (Slack's, or a paging channel's with a wrong number): every delivery fails with the
+    one clear reason (recorded, logged, retried), while the other channels go on."""
 
-    channel = "none"
-
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, channel: str = "none") -> None:
         self.reason = reason
+        self.channel = channel
 
     def deliver(self, message: OutgoingMessage) -> DeliveryResult:
         return DeliveryResult(status="failed", channel=self.channel, error=self.reason)
+
+
+def build_pagers(
+    twilio: Callable[[], TwilioConfig | None], pagerduty: Callable[[], PagerDutyConfig | None]
+) -> list[Notifier]:
+    """The paging channels configured: SMS through Twilio, PagerDuty. A configuration that is wrong (half of
+    Twilio's variables, a number not in E.164) becomes a channel whose every delivery fails with that one line,
+    so that Slack still gets the alert and the error is on record and in the log at every tick."""
+    from campaign_ops.alerts.pagerduty import PagerDutyNotifier
+    from campaign_ops.alerts.sms import TwilioSmsNotifier
+
+    pagers: list[Notifier] = []
+    try:
+        sms = twilio()
+        if sms is not None:
+            pagers.append(TwilioSmsNotifier(sms))
+    except ConfigError as exc:
+        pagers.append(MisconfiguredNotifier(f"SMS is misconfigured: {exc}", "sms"))
+    try:
+        pd = pagerduty()
+        if pd is not None:
+            pagers.append(PagerDutyNotifier(pd))
+    except ConfigError as exc:
+        pagers.append(MisconfiguredNotifier(f"PagerDuty is misconfigured: {exc}", "pagerduty"))
+    return pagers
 
 
 class SlackWebhookNotifier:

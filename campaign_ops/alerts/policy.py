@@ -9,7 +9,15 @@ Pure functions over values (no I/O); `campaign_ops.alerts.incidents` applies the
 - a **silence** in force withholds the message; it is recorded (delivery_status 'silenced'), not sent;
 - an open incident that is fine again gets **one "resolved" message** if a message about it was delivered;
 - a **failed delivery** (HTTP error, 429, timeout, DNS) leaves the message owed, with the time of the next
-  attempt (Retry-After, else back-off).
+  attempt (Retry-After, else back-off);
+- an **acknowledged** alert is neither reminded nor escalated until it gets worse than it was when acknowledged
+  or the acknowledgement runs out;
+- what **pages** the person on call (SMS, PagerDuty, besides Slack): the critical types and CRITICAL severity
+  from their first message, an ERROR of a type the operator listed, and any other ERROR nobody acknowledged
+  within `ack_after`.
+
+Each channel applies these rules to its own delivery state: Slack's in alert_logs, each paging channel's in
+alert_channel_states (campaign_ops.alerts.channels).
 """
 
 import hashlib
@@ -19,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from campaign_ops.alerts.model import Alert, DeliveryResult, MessageKind, severity_rank
+from campaign_ops.alerts.model import CRITICAL_TYPES, Alert, DeliveryResult, MessageKind, severity_rank
 
 ESCALATES_TO: dict[str, str] = {"WARN": "ERROR", "MEDIUM": "HIGH"}
 """What a still-failing alert escalates to after `AlertSettings.escalation_after`
@@ -36,6 +44,10 @@ class AlertSettings:
     delivery_budget_seconds: float = 30.0
     """Wall time one dispatch may spend delivering; the rest is owed to the next one (a sensor tick must end well
     within Dagster's 60 s sensor timeout, even when Slack answers slowly)."""
+    sms_types: frozenset[str] = frozenset()
+    """Alert types that page at ERROR from their first message, besides the critical ones (ALERT_SMS_TYPES)."""
+    ack_after: timedelta = timedelta(minutes=30)
+    """An ERROR nobody acknowledged for this long pages (ALERT_ACK_MINUTES)."""
 
     def __post_init__(self) -> None:
         if self.suppression <= timedelta(0) or self.escalation_after <= timedelta(0):
@@ -57,10 +69,12 @@ class AlertState:
     attempt_count: int
     last_sent_severity: str | None = None
     """The severity of the last message delivered about the alert."""
+    acked_severity: str | None = None
+    """An acknowledgement holds for this incident: the alert's severity when it was acknowledged."""
 
     @classmethod
     def from_row(cls, row: Mapping[Any, Any]) -> "AlertState":
-        return cls(**{f: row[f] for f in cls.__dataclass_fields__})
+        return cls(**{f: row[f] for f in cls.__dataclass_fields__ if f in row})
 
     @property
     def is_open(self) -> bool:
@@ -98,10 +112,18 @@ def decide_firing(state: AlertState, alert: Alert, now: datetime, settings: Aler
     severity = ESCALATES_TO.get(base, base) if state.escalated_at is not None else base
     if state.pending_kind is not None and state.next_attempt_at is not None and state.next_attempt_at > now:
         return FiringDecision(False, "deferred", None, severity)
-    if base in ESCALATES_TO and state.escalated_at is None and now - state.active_since >= settings.escalation_after:
+    acked = state.acked_severity is not None and severity_rank(severity) <= severity_rank(state.acked_severity)
+    if (
+        not acked
+        and base in ESCALATES_TO
+        and state.escalated_at is None
+        and now - state.active_since >= settings.escalation_after
+    ):
         return FiringDecision(False, "send", MessageKind.ESCALATION, ESCALATES_TO[base])
     if state.pending_kind is not None and state.pending_kind != MessageKind.RESOLVED:
         return FiringDecision(False, "send", MessageKind(state.pending_kind), severity)
+    if acked:  # someone is on it: nothing more until it gets worse or the acknowledgement runs out
+        return FiringDecision(False, "suppressed", None, severity)
     if not state.notified_in_incident:
         # earlier observations were silenced (or their delivery never succeeded): say it now
         return FiringDecision(False, "send", MessageKind.FIRING, severity)
@@ -114,6 +136,21 @@ def decide_firing(state: AlertState, alert: Alert, now: datetime, settings: Aler
     if now - state.last_sent_at >= settings.suppression:
         return FiringDecision(False, "send", MessageKind.REMINDER, severity)
     return FiringDecision(False, "suppressed", None, severity)
+
+
+def pages(
+    alert_type: str, severity: str, active_since: datetime | None, acked: bool, now: datetime, settings: AlertSettings
+) -> bool:
+    """Whether an open alert (at its effective `severity`) goes to the paging channels too."""
+    if alert_type in CRITICAL_TYPES or severity == "CRITICAL":
+        return True
+    if alert_type == "TEST":  # a test pages only when sent as critical (`alerts test --critical`)
+        return False
+    if severity_rank(severity) < severity_rank("ERROR"):
+        return False
+    if alert_type in settings.sms_types:
+        return True
+    return not acked and active_since is not None and now - active_since >= settings.ack_after
 
 
 def next_attempt(now: datetime, attempts_before: int, result: DeliveryResult, settings: AlertSettings) -> datetime:

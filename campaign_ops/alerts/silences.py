@@ -49,6 +49,7 @@ class SilenceRow:
 
 @dataclass(frozen=True)
 class OpenAlert:
+    id: int
     alert_type: str
     alert_key: str
     severity: str
@@ -62,6 +63,10 @@ class OpenAlert:
     pending_kind: str | None
     next_attempt_at: datetime | None
     last_error: str | None
+    acked_by: str | None = None
+    acked_until: datetime | None = None
+    paging: str | None = None
+    """What the paging channels did (`sms paged; pagerduty failing (2x): …`)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -146,5 +151,6 @@ def lift_silences(conn: Connection, *, now: datetime, lifted_by: str, ids: list[
     return sorted(lifted)
 
 
-def open_alerts(conn: Connection, limit: int = 100) -> list[OpenAlert]:
-    return [OpenAlert(**r) for r in conn.execute(load_sql(__file__, "open_alerts.sql"), {"limit": limit}).mappings()]
+def open_alerts(conn: Connection, now: datetime, limit: int = 100) -> list[OpenAlert]:
+    rows = conn.execute(load_sql(__file__, "open_alerts.sql"), {"limit": limit, "now": now}).mappings()
+    return [OpenAlert(**r) for r in rows]

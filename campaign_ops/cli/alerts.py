@@ -1,13 +1,21 @@
-"""`campaign-ops alerts …`: silence, list, unsilence, and send a test alert through the same pipeline as the sensors."""
+"""`campaign-ops alerts …`: silence, list, unsilence, acknowledge, and send a test alert through the same pipeline as
+the sensors."""
 
 import getpass
 from datetime import datetime
 
 import click
+from sqlalchemy import Connection
 
-from campaign_ops.alerts.config import alert_settings_from_env, slack_config_from_env
+from campaign_ops.alerts.acks import DEFAULT_ACK, acknowledge, tell_pagerduty
+from campaign_ops.alerts.config import (
+    alert_settings_from_env,
+    pagerduty_config_from_env,
+    slack_config_from_env,
+    twilio_config_from_env,
+)
 from campaign_ops.alerts.dispatch import dispatch
-from campaign_ops.alerts.model import ALERT_TYPES, SEVERITIES, Alert, utc_now
+from campaign_ops.alerts.model import ALERT_TYPES, SEVERITIES, Alert, Notifier, utc_now
 from campaign_ops.alerts.notifiers import build_notifier
 from campaign_ops.alerts.rendering import format_utc
 from campaign_ops.alerts.silences import (
@@ -18,7 +26,7 @@ from campaign_ops.alerts.silences import (
     open_alerts,
     parse_duration,
 )
-from campaign_ops.cli.types import MAX_HOURS, positive_int
+from campaign_ops.cli.types import MAX_HOURS, NON_BLANK, positive_int
 from campaign_ops.db.engine import disposing_connection
 from campaign_ops.errors import CampaignOpsError, ConfigError
 
@@ -85,7 +93,7 @@ def list_command(include_ended: bool) -> None:
     now = utc_now()
     with disposing_connection() as conn:
         silences = list_silences(conn, now=now, include_ended=include_ended)
-        alerts = open_alerts(conn)
+        alerts = open_alerts(conn, now)
     click.echo(f"Silences{' (all)' if include_ended else ' in force'}: {len(silences)}")
     for s in silences:
         state = s.state(now)
@@ -101,8 +109,12 @@ def list_command(include_ended: bool) -> None:
         status = a.delivery_status
         if a.pending_kind:
             status += f", {a.pending_kind} owed, next attempt {_when(a.next_attempt_at)}"
+        if a.paging:
+            status += f", {a.paging}"
+        if a.acked_by and a.acked_until:
+            status += f", acknowledged by {a.acked_by} until {_when(a.acked_until)}"
         click.echo(
-            f"  {a.severity:<8} {a.alert_type:<18} {a.alert_key}  since {_when(a.active_since)}, "
+            f"  #{a.id} {a.severity:<8} {a.alert_type:<18} {a.alert_key}  since {_when(a.active_since)}, "
             f"last sent {_when(a.last_sent_at)} ({a.send_count}×), {status}"
         )
 
@@ -122,30 +134,77 @@ def unsilence_command(silence_id: int | None, lift_all: bool, lifted_by: str | N
     click.echo(f"lifted {len(lifted)} silence(s){': ' + ', '.join(f'#{i}' for i in lifted) if lifted else ''}")
 
 
+@alerts_group.command("ack")
+@click.argument("alert_id", type=positive_int(2**63 - 1))
+@click.option("--by", "acked_by", required=True, type=NON_BLANK, help="Who is on it (shown to the others).")
+@click.option("--for", "duration_text", help="How long: 30m, 2h, 1d (default 2h, at most 30d).")
+@click.option("--reason", help="Why, or what you are doing about it.")
+def ack_command(alert_id: int, acked_by: str, duration_text: str | None, reason: str | None) -> None:
+    """Acknowledge an open alert (its # in `alerts list`): no re-send, escalation or page until it gets worse or
+    the acknowledgement runs out."""
+    duration = parse_duration(duration_text) if duration_text else DEFAULT_ACK
+    with disposing_connection() as conn:
+        ack = acknowledge(conn, alert_id, by=acked_by, duration=duration, reason=reason, now=utc_now())
+    why = f" — {ack.reason}" if ack.reason else ""
+    click.echo(
+        f"alert #{ack.alert_id} {ack.alert_type} {ack.alert_key} ({ack.severity}) acknowledged by {ack.acked_by} "
+        f"until {_when(ack.until)}{why}"
+    )
+    told = tell_pagerduty(ack, pagerduty_config_from_env())
+    if told:
+        click.echo(told)
+
+
 @alerts_group.command("test")
 @click.option("--severity", type=click.Choice(SEVERITIES, case_sensitive=False), default="INFO", show_default=True)
 @click.option("--key", default="manual", show_default=True, help="Same key again within the window is suppressed.")
 @click.option("--message", default="Test alert from campaign-ops: alerting works.", show_default=True)
-def test_command(severity: str, key: str, message: str) -> None:
-    """Send a TEST alert through the sensors' pipeline (Slack from the environment, or the log); exit 1 if the
-    delivery failed."""
+@click.option(
+    "--critical", is_flag=True, help="A CRITICAL test alert through every channel: Slack, SMS, PagerDuty (the phone)."
+)
+def test_command(severity: str, key: str, message: str, critical: bool) -> None:
+    """Send a TEST alert through the sensors' pipeline (Slack from the environment, or the log; with --critical
+    also SMS and PagerDuty); exit 1 if a delivery failed."""
     config = slack_config_from_env()
+    pagers: list[Notifier] = []
+    if critical:
+        # configured wrong (a number not in E.164, half of Twilio's variables): one line, before anything is sent
+        from campaign_ops.alerts.pagerduty import PagerDutyNotifier
+        from campaign_ops.alerts.sms import TwilioSmsNotifier
+
+        sms, pd = twilio_config_from_env(), pagerduty_config_from_env()
+        pagers = [*([TwilioSmsNotifier(sms)] if sms else []), *([PagerDutyNotifier(pd)] if pd else [])]
+        severity, key = "CRITICAL", f"critical:{key}"
     title = "campaign-ops test alert"
     alert = Alert(alert_type="TEST", key=f"test:{key}", severity=severity.upper(), title=title, summary=message)
+    now = utc_now()
     with disposing_connection() as conn:
         report = dispatch(
             conn,
             firing=[alert],
-            now=utc_now(),
+            now=now,
             notifier=build_notifier(config),
+            pagers=pagers,
             settings=alert_settings_from_env(),
             retry_due=False,
         )
-    click.echo(f"destination: {config.description}")
+        if critical:  # a test has nothing to resolve: close it without a message, so the next test is sent too
+            close_test_alert(conn, alert, now)
+    destinations = [config.description, *(p.config.description for p in pagers)]  # type: ignore[attr-defined]
+    click.echo(f"destination: {'; '.join(destinations)}")
     click.echo(f"result: {report.summary()}")
-    if report.failed or report.errors:
+    if report.failed or report.paging_failed or report.errors:
         raise CampaignOpsError("the test alert was not delivered; see `alerts list` for the recorded error")
 
+
+def close_test_alert(conn: Connection, alert: Alert, now: datetime) -> None:
+    """End a test alert's incident without telling anyone (its owed retries end with it)."""
+    from campaign_ops.alerts import channels, incidents
+
+    rows = incidents.lock_alert(conn, alert.alert_type, alert.key)
+    _, ended = incidents.resolve(conn, rows, "test", None, now)
+    channels.resolve(conn, ended, now, channels.PAGING_CHANNELS)
+    conn.commit()
 
 
 

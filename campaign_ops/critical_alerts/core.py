@@ -26,10 +26,8 @@ from campaign_ops.alerts.model import Alert, ResolveScope
 from campaign_ops.alerts.rendering import format_utc
 from campaign_ops.sqlfiles import load_sql
 
-CRITICAL_TYPES = ("STUCK_CLIENT", "PAYMENT_BLOCK", "POOL_EMPTY", "REPEATED_FAILURE", "INVARIANT_VIOLATION")
-"""Seed 004's types. Their meanings are listed with every other alert type in campaign_ops.alerts.model.ALERT_TYPES;
-STUCK_CLIENT, PAYMENT_BLOCK and the schema contract's INVARIANT_VIOLATION come from asset checks
-(campaign_ops.alerts.check_alerts)."""
+# CRITICAL_TYPES (seed 004's types) live with every other alert type in campaign_ops.alerts.model; STUCK_CLIENT,
+# PAYMENT_BLOCK and the schema contract's INVARIANT_VIOLATION come from asset checks (campaign_ops.alerts.check_alerts).
 _DETECTED_HERE = (
     ("POOL_EMPTY", "pool_empty"),
     ("REPEATED_FAILURE", "repeated_failure:"),
@@ -76,8 +74,9 @@ def find_critical_alerts(conn: Connection, now: datetime, settings: CriticalSett
                 title=f"{settings.repeated_failures} de-enrollment passes in a row failed for client {f['client_id']}",
                 summary=f"Last error: {f['last_error'] or 'unknown'}",
                 client_id=f["client_id"],
+                client_name=f["company_name"],
                 facts=(
-                    ("Client", f["client_id"]),
+                    ("Client", f"{f['company_name']} ({f['client_id']})" if f["company_name"] else f["client_id"]),
                     ("First failure", format_utc(f["first_failure_at"])),
                     ("Last failure", format_utc(f["last_failure_at"])),
                 ),

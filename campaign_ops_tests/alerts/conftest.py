@@ -163,3 +163,101 @@ def deliveries(conn: Connection, key: str) -> list[dict[str, Any]]:
     result = [dict(r) for r in rows]
     conn.commit()
     return result
+
+
+TWILIO_SID = "AC0000000000000000000000000000sid1"
+TWILIO_TOKEN = "tw1l10AuthT0kenS3cret"
+TWILIO_FROM = "+15005550006"
+PAGERDUTY_KEY = "pdR0ut1ngK3yS3cret0000000000000"
+
+
+@dataclass
+class FakeTwilio:
+    """Plays Twilio's Messages API (POST /2010-04-01/Accounts/<sid>/Messages.json, form-encoded), answering 201
+    with a message resource, or `status` with Twilio's error body."""
+
+    server: HTTPServer
+    status: int = 201
+    echo: str = "The 'To' number is not a valid phone number."
+    """What a failed answer's message says (a relay may echo what it was sent)."""
+    received: list[dict[str, str]] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url_for("/").rstrip("/")
+
+    def handle(self, request: Request) -> Response:
+        body = dict(request.form)
+        self.received.append(body)
+        self.authorizations.append(request.headers.get("Authorization", ""))
+        if self.status >= 400:
+            error = {"code": 21211, "message": self.echo, "status": self.status}
+            return Response(json.dumps(error), status=self.status, mimetype="application/json")
+        message = {
+            "sid": f"SM{len(self.received):032d}",
+            "account_sid": TWILIO_SID,
+            "to": body.get("To"),
+            "from": body.get("From"),
+            "body": body.get("Body"),
+            "status": "queued",
+            "num_segments": "1",
+        }
+        return Response(json.dumps(message), status=201, mimetype="application/json")
+
+    def bodies(self) -> list[str]:
+        return [m["Body"] for m in self.received]
+
+
+@pytest.fixture
+def twilio(httpserver: HTTPServer) -> FakeTwilio:
+    fake = FakeTwilio(httpserver)
+    path = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json"
+    httpserver.expect_request(path, method="POST").respond_with_handler(fake.handle)
+    return fake
+
+
+@dataclass
+class FakePagerDuty:
+    """Plays PagerDuty's Events API v2 (POST /v2/enqueue): 202 with the dedup key, or `status`."""
+
+    server: HTTPServer
+    status: int = 202
+    echo: str = "busy"
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url_for("/").rstrip("/")
+
+    def handle(self, request: Request) -> Response:
+        body = request.get_json()
+        self.received.append(body)
+        if self.status != 202:
+            return Response(json.dumps({"status": "error", "message": self.echo}), status=self.status)
+        answer = {"status": "success", "message": "Event processed", "dedup_key": body.get("dedup_key")}
+        return Response(json.dumps(answer), status=202, mimetype="application/json")
+
+    def actions(self) -> list[tuple[str, str]]:
+        return [(e["event_action"], e["dedup_key"]) for e in self.received]
+
+
+@pytest.fixture
+def pagerduty(httpserver: HTTPServer) -> FakePagerDuty:
+    fake = FakePagerDuty(httpserver)
+    httpserver.expect_request("/v2/enqueue", method="POST").respond_with_handler(fake.handle)
+    return fake
+
+
+def twilio_env(twilio: FakeTwilio, phones: str = "+447700900123") -> dict[str, str]:
+    return {
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_NUMBER": TWILIO_FROM,
+        "ADMIN_PHONE": phones,
+        "TWILIO_API_URL": twilio.api_url,
+    }
+
+
+def channel_deliveries(conn: Connection, key: str, channel: str) -> list[dict[str, Any]]:
+    return [d for d in deliveries(conn, key) if d["channel"] == channel]

@@ -65,7 +65,10 @@ def test_silence_list_unsilence(conn: Connection, db_env: str) -> None:
         (["silence", "--for", "2x"], "error: --for: expected a duration like 30m, 2h, 1d or 1h30m, got '2x'"),
         (["silence", "--for", "0m"], "error: --for: the duration must be longer than zero"),
         (["silence", "--for", "31d"], "error: --for: at most 30d; a longer silence is a muted alert, fix or remove it"),
-        (["silence", "--for", "1h", "--type", "nope"], "error: unknown alert type 'nope'; known: CHECK_FAILED, "),
+        (
+            ["silence", "--for", "1h", "--type", "nope"],
+            "error: unknown alert type 'nope'; known: ALERT_PIPELINE, CHECK_FAILED, ",
+        ),
         (["silence", "--for", "1h", "--client", "123"], "error: client id '123' is not a uuid"),
         (
             ["silence", "--for", "1h", "--client", "00000000-0000-0000-0000-000000000001"],

@@ -1,7 +1,8 @@
 """No secret is ever printed, logged or stored: every command and every alert path that can report an error, run with
 secrets planted in the database URL (user:password@, `?password=`, `&sslpassword=`), in the webhook (its path
-and each of its segments, echoed back by a relay) and in the bot token; all output, logs, the Dagster event log,
-Slack's messages and the alert tables are searched for them."""
+and each of its segments, echoed back by a relay), in the bot token, in Twilio's account SID and auth token and
+in PagerDuty's routing key; all output, logs, the Dagster event log, Slack's messages, the SMS and the alert tables
+are searched for them."""
 
 import logging
 from pathlib import Path
@@ -16,7 +17,18 @@ from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.checks.defs import database_schema_asset, schema_contract_check, schema_contract_job
 from campaign_ops.cli import main
 from campaign_ops.resources import DatabaseResource
-from campaign_ops_tests.alerts.conftest import UI_URL, FakeSlack, SensorDriver
+from campaign_ops_tests.alerts.conftest import (
+    PAGERDUTY_KEY,
+    TWILIO_FROM,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    UI_URL,
+    FakePagerDuty,
+    FakeSlack,
+    FakeTwilio,
+    SensorDriver,
+    twilio_env,
+)
 
 USERINFO_PASSWORD = "Us3rInf0Pw"
 QUERY_PASSWORD = "S3cretPw"
@@ -32,6 +44,10 @@ SECRETS = (
     "t0k3nS3cr3t",
     "xoxb-1111",
     ODD_TOKEN,
+    # Twilio's account SID is its user name, in every request's path (urllib3 logs that at DEBUG): our own texts
+    # mask it all the same; the auth token is the secret
+    TWILIO_TOKEN,
+    PAGERDUTY_KEY,
 )
 
 
@@ -45,6 +61,7 @@ def closed_url(database: str) -> str:
 
 # every command with arguments that get it past click's own validation to its first database access
 COMMAND_ARGS: dict[str, list[str]] = {
+    "alerts ack": ["1", "--by", "sam"],
     "alerts list": [],
     "alerts silence": ["--for", "2h", "--type", "TEST"],
     "alerts stats": [],
@@ -102,7 +119,7 @@ def test_every_command_is_listed_here() -> None:
 
 
 def test_no_command_prints_or_logs_a_database_password(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, slack: FakeSlack
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, slack: FakeSlack, twilio: FakeTwilio
 ) -> None:
     caplog.set_level(logging.DEBUG)
     env = {
@@ -111,6 +128,8 @@ def test_no_command_prints_or_logs_a_database_password(
         "DAGSTER_HOME": str(tmp_path),
         "ALERT_WEBHOOK_URL": slack.webhook_url,
         "SLACK_BOT_TOKEN": ODD_TOKEN,
+        **twilio_env(twilio),
+        "PAGERDUTY_ROUTING_KEY": PAGERDUTY_KEY,
     }
     failed_on_database = 0
     for name, args in COMMAND_ARGS.items():
@@ -237,4 +256,68 @@ def test_alerts_test_through_an_echoing_relay_leaks_nothing(
     assert errors == "HTTP 500: no route to *** (segments ***, ***)"
     assert_no_secret("`alerts test`", result.output)
     assert_no_secret("alert_logs", errors)
+    assert_no_secret("the log", "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug"))
+
+
+def test_no_paging_path_leaks_a_secret(
+    driver: SensorDriver,
+    slack: FakeSlack,
+    twilio: FakeTwilio,
+    pagerduty: FakePagerDuty,
+    conn: Connection,
+    caplog: pytest.LogCaptureFixture,
+    db_env: str,
+) -> None:
+    """Real ticks of the critical alert sensor (an empty number pool: POOL_EMPTY) with Twilio and PagerDuty
+    failing, each echoing the secrets it was sent, then answering; and `alerts test --critical` the same way."""
+    from campaign_ops.critical_alerts.defs import build_critical_alert_sensor
+
+    caplog.set_level(logging.DEBUG)
+    paging = SlackAlertResource(
+        webhook_url=slack.webhook_url,
+        dagster_ui_url=UI_URL,
+        timeout_seconds=1,
+        twilio_account_sid=TWILIO_SID,
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_number=TWILIO_FROM,
+        admin_phone="+447700900123",
+        twilio_api_url=twilio.api_url,
+        pagerduty_routing_key=PAGERDUTY_KEY,
+        pagerduty_api_url=pagerduty.api_url,
+    )
+    sensor = build_critical_alert_sensor(clock=driver.clock)
+    echo = f"account {TWILIO_SID} token {TWILIO_TOKEN} key {PAGERDUTY_KEY}"
+    twilio.status, pagerduty.status = 500, 500
+    twilio.echo = pagerduty.echo = echo
+    for _ in range(2):
+        context = dg.build_sensor_context(
+            instance=driver.instance, resources={"database": driver.database, "slack_alerts": paging}
+        )
+        sensor(context)
+        twilio.status, pagerduty.status = 201, 202
+        driver.clock.advance(minutes=5)
+    assert len(twilio.received) == 2 and len(pagerduty.received) == 2
+    env = {
+        "ALERT_WEBHOOK_URL": slack.webhook_url,
+        **twilio_env(twilio),
+        "PAGERDUTY_ROUTING_KEY": PAGERDUTY_KEY,
+        "PAGERDUTY_API_URL": pagerduty.api_url,
+    }
+    twilio.status = 500
+    cli = CliRunner().invoke(main, ["alerts", "test", "--critical"], env=env)
+    assert cli.exit_code == 1
+    stored = conn.execute(
+        text(
+            "SELECT concat_ws(' ', (SELECT string_agg(concat_ws(' ', last_error, last_payload::text), ' ')"
+            "                          FROM alert_logs),"
+            " (SELECT string_agg(coalesce(error, ''), ' ') FROM alert_deliveries),"
+            " (SELECT string_agg(coalesce(last_error, ''), ' ') FROM alert_channel_states))"
+        )
+    ).scalar()
+    conn.commit()
+    assert "account *** token *** key ***" in (stored or "")  # the echo was recorded, masked
+    assert_no_secret("the alert tables", stored or "")
+    assert_no_secret("SMS", "\n".join(twilio.bodies()))
+    assert_no_secret("Slack messages", "\n".join(str(m) for m in slack.received))
+    assert_no_secret("`alerts test --critical`", cli.output)
     assert_no_secret("the log", "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug"))

@@ -1,2 +1,10 @@
 # The alert tests' real-HTTP Slack, clock and resources, shared (the same fixtures, not copies).
-from campaign_ops_tests.alerts.conftest import clock, database, instance, slack, slack_alerts  # noqa: F401
+from campaign_ops_tests.alerts.conftest import (  # noqa: F401
+    clock,
+    database,
+    instance,
+    pagerduty,
+    slack,
+    slack_alerts,
+    twilio,
+)

@@ -12,7 +12,7 @@ from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
 from campaign_ops.critical_alerts.defs import build_critical_alert_sensor
 from campaign_ops.resources import DatabaseResource
-from campaign_ops_tests.alerts.conftest import FakeClock, FakeSlack, SensorDriver
+from campaign_ops_tests.alerts.conftest import FakeClock, FakePagerDuty, FakeSlack, FakeTwilio, SensorDriver
 from campaign_ops_tests.factories import add_client
 
 
@@ -179,3 +179,55 @@ def test_silenced_critical_alert_is_recorded_not_sent(
     assert slack.received == []
     status = conn.execute(text("SELECT delivery_status FROM alert_logs WHERE alert_key = 'pool_empty'")).scalar()
     assert status == "silenced"
+
+
+def test_critical_alerts_page_by_sms_and_pagerduty_in_real_ticks(
+    conn: Connection,
+    instance: dg.DagsterInstance,
+    database: DatabaseResource,
+    slack: FakeSlack,
+    clock: FakeClock,
+    twilio: FakeTwilio,
+    pagerduty: FakePagerDuty,
+    quiet: None,
+) -> None:
+    """Two clients whose last 5 passes failed: one Slack message and one SMS naming both, one PagerDuty incident
+    each; the next tick (5 minutes on) sends nothing; a client that passes again is resolved on every channel."""
+    from campaign_ops_tests.alerts.conftest import PAGERDUTY_KEY, TWILIO_FROM, TWILIO_SID, TWILIO_TOKEN
+
+    paging = SlackAlertResource(
+        webhook_url=slack.webhook_url,
+        dagster_ui_url="http://ui.example:3000",
+        timeout_seconds=1,
+        twilio_account_sid=TWILIO_SID,
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_number=TWILIO_FROM,
+        admin_phone="+447700900123",
+        twilio_api_url=twilio.api_url,
+        pagerduty_routing_key=PAGERDUTY_KEY,
+        pagerduty_api_url=pagerduty.api_url,
+    )
+    acme, globex = add_client(conn, name="Acme"), add_client(conn, name="Globex")
+    for client in (acme, globex):
+        fail_runs(conn, client, clock.now - timedelta(minutes=1), 5, 15)
+    conn.commit()
+    tick(instance, database, paging, clock)
+    assert len(slack.received) == 1
+    assert twilio.bodies() == [
+        "[HIGH] 2x REPEATED_FAILURE: Acme, Globex http://ui.example:3000/assets/de_enrollment_runs"
+    ]
+    assert sorted(pagerduty.actions()) == sorted(
+        ("trigger", f"repeated_failure:de_enrollment:{c}") for c in (acme, globex)
+    )
+    clock.advance(minutes=5)
+    tick(instance, database, paging, clock)
+    assert (len(slack.received), len(twilio.received), len(pagerduty.received)) == (1, 1, 2)
+    conn.execute(
+        text("INSERT INTO de_enrollment_runs (client_id, status, run_at) VALUES (:c, 'success', :t)"),
+        {"c": acme, "t": clock.now - timedelta(seconds=30)},
+    )
+    conn.commit()
+    clock.advance(minutes=5)
+    tick(instance, database, paging, clock)
+    assert twilio.bodies()[-1].startswith("[RESOLVED] REPEATED_FAILURE Acme: ")
+    assert pagerduty.actions()[-1] == ("resolve", f"repeated_failure:de_enrollment:{acme}")

@@ -1,0 +1,1 @@
+"""On call: the alert pipeline watching itself (heartbeat), and root causes holding other alerts back."""
