@@ -48,3 +48,11 @@ REPEATED_FAILURE_WINDOW_MINUTES = 120
 # event-driven de-enrollment (the due queue) ----------------------------------------------------------------------
 LATENCY_P95_WARN_ABOVE_SECONDS = 120.0
 """The p95 of due -> de-enrolled over the last hour above this (2 minutes): WARNING."""
+
+# compliance: revocations (opt-outs) honored, and nothing sent after them ------------------------------------------
+SENDS_AFTER_REVOCATION_WINDOW_HOURS = 24
+"""messages_after_opt_out fails (ERROR) while a message sent after revocation was recorded within this window."""
+UNHONORED_OPT_OUT_WARN_ABOVE_SECONDS = 5 * 60
+"""The oldest opt-out still not honored (its lead still active) older than this (5 minutes): WARNING."""
+UNHONORED_OPT_OUT_ERROR_ABOVE_SECONDS = 60 * 60
+"""... older than this (1 hour): ERROR."""

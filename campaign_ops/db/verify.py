@@ -82,6 +82,7 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
         "updated_at",
         "completed_at",
         "campaign_history",
+        "campaign_sequence_length",  # 0044: the due triggers decide on the row
     ),
     "de_enrollment_runs": RUN_COLUMNS,
     "de_enrollment_lead_log": LEAD_LOG_COLUMNS,
@@ -203,6 +204,20 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     # 0035: leads due for de-enrollment, kept by a trigger on leads
     "de_enrollment_due_queue": ("lead_id", "client_id", "campaign_id", "enrolled_at", "due_since", "version"),
+    # 0044: messages sent after revocation, recorded by a trigger on leads
+    "compliance_sends_after_revocation": (
+        "id",
+        "lead_id",
+        "client_id",
+        "campaign_id",
+        "enrolled_at",
+        "old_position",
+        "new_position",
+        "sent_at",
+        "revoked_as",
+        "revoked_at",
+        "de_enrolled_by_run",
+    ),
     "lifecycle_campaign_metrics": (
         "id",
         "campaign_schedule_id",
@@ -275,6 +290,11 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     # 0035: the rule's lead-side part and the trigger that marks due leads
     "de_enrollment_lead_due",
     "de_enrollment_mark_due",
+    # 0044: sends after revocation recorded; the leads' campaign sequence length kept on write
+    "compliance_record_send_after_revocation",
+    "campaign_sequence_length",
+    "leads_set_sequence_length",
+    "campaigns_propagate_sequence_length",
 )
 EXPECTED_INDEXES: tuple[str, ...] = (
     "campaigns_client_id_idx",
@@ -311,6 +331,10 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "lifecycle_campaign_metrics_schedule_idx",
     # 0035
     "de_enrollment_due_queue_client_idx",
+    # 0044
+    "compliance_sends_after_revocation_client_sent_idx",
+    "compliance_sends_after_revocation_lead_idx",
+    "compliance_sends_after_revocation_sent_idx",
 )
 
 

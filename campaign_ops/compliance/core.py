@@ -1,0 +1,233 @@
+"""Compliance evidence: nobody is messaged after they said stop, and each lead's history proves it.
+
+- A message sent after revocation (the platform advancing `current_message_position` on a lead that had opted out
+  or was no longer active) is recorded as it happens by a trigger on leads (sql/0044) in
+  `compliance_sends_after_revocation`; `messages_after_opt_out` fails (ERROR) while any was recorded in the last
+  day, naming the clients and the leads.
+- `unhonored_opt_outs`: the oldest opt-out still not honored (its lead still active), per client: WARN past 5
+  minutes, ERROR past 1 hour (campaign_ops.thresholds), because a p95 hides the one lead that waited a day.
+
+Plain functions over a connection; the Dagster checks (defs.py) and the CLI call the same ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from campaign_ops import thresholds as sop
+from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, level_for
+from campaign_ops.clients.scope import resolve_scope
+from campaign_ops.errors import ConfigError
+from campaign_ops.sqlfiles import load_sql
+
+# leads named per client in a failing evaluation's findings (all of them are in its table)
+LEADS_NAMED_PER_CLIENT = 10
+
+
+# --- messages sent after revocation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendAfterRevocation:
+    id: int
+    lead_id: str
+    client_id: str
+    campaign_id: str | None
+    old_position: int
+    new_position: int
+    sent_at: datetime
+    revoked_as: str
+    revoked_at: datetime | None
+    seconds_after: float | None
+
+
+@dataclass(frozen=True)
+class SendsAfterRevocationResult(CheckOutcome):
+    """Every message recorded as sent after revocation in the window: any is an ERROR (each can cost $500-1,500
+    under the TCPA), the clients and leads named."""
+
+    sends: list[SendAfterRevocation]
+    window_hours: int
+    sample_size: int = 50
+    name: str = "messages_after_opt_out"
+
+    @property
+    def level(self) -> Level:
+        return Level.ERROR if self.sends else Level.PASSED
+
+    @property
+    def summary(self) -> str:
+        if not self.sends:
+            return f"no message sent after an opt-out or de-enrollment in the last {self.window_hours} h"
+        leads = len({s.lead_id for s in self.sends})
+        clients = len({s.client_id for s in self.sends})
+        return (
+            f"{len(self.sends)} message(s) sent after revocation to {leads} lead(s) in {clients} client(s) in the "
+            f"last {self.window_hours} h: the platform sent to leads that opted out or were de-enrolled; stop the "
+            "client's sending and see `campaign-ops lead history --lead-id <lead>`"
+        )
+
+    def figures(self) -> Figures:
+        return {
+            "messages_after_revocation": len(self.sends),
+            "leads_messaged_after_revocation": len({s.lead_id for s in self.sends}),
+            "clients_messaging_after_revocation": len({s.client_id for s in self.sends}),
+        }
+
+    def tables(self) -> dict[str, str]:
+        rows = [
+            (
+                s.client_id,
+                s.lead_id,
+                s.campaign_id,
+                f"{s.old_position} -> {s.new_position}",
+                s.sent_at,
+                s.revoked_as,
+                s.revoked_at,
+                None if s.seconds_after is None else round(s.seconds_after, 1),
+            )
+            for s in self.sends[: self.sample_size]
+        ]
+        return {
+            "messages_after_revocation": markdown_table(
+                ("client", "lead", "campaign", "position", "sent at", "lead was", "revoked at", "seconds after"), rows
+            )
+        }
+
+    def client_findings(self) -> dict[str, dict[str, Any]]:
+        by_client: dict[str, list[SendAfterRevocation]] = {}
+        for s in self.sends:
+            by_client.setdefault(s.client_id, []).append(s)
+        findings: dict[str, dict[str, Any]] = {}
+        for client, sends in sorted(by_client.items()):
+            leads = sorted({s.lead_id for s in sends})
+            findings[client] = {
+                "messages_after_revocation": len(sends),
+                "leads": leads[:LEADS_NAMED_PER_CLIENT]
+                + ([f"{len(leads) - LEADS_NAMED_PER_CLIENT} more"] if len(leads) > LEADS_NAMED_PER_CLIENT else []),
+                "level": Level.ERROR.value,
+            }
+        return findings
+
+
+def evaluate_messages_after_opt_out(
+    conn: Connection,
+    client_ids: Sequence[str] | None = None,
+    window_hours: int = sop.SENDS_AFTER_REVOCATION_WINDOW_HOURS,
+) -> SendsAfterRevocationResult:
+    """The messages recorded as sent after revocation in the last `window_hours` (every client's by default)."""
+    if window_hours <= 0:
+        raise ConfigError(f"window_hours must be positive, got {window_hours}")
+    scope = resolve_scope(conn, client_ids)
+    rows = conn.execute(
+        load_sql(__file__, "sends_after_revocation.sql"), {"client_ids": scope, "window_hours": window_hours}
+    )
+    return SendsAfterRevocationResult(
+        sends=[SendAfterRevocation(**r._asdict()) for r in rows], window_hours=window_hours
+    )
+
+
+# --- the oldest opt-out not honored -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnhonoredThresholds:
+    warn_above_seconds: float = sop.UNHONORED_OPT_OUT_WARN_ABOVE_SECONDS
+    error_above_seconds: float = sop.UNHONORED_OPT_OUT_ERROR_ABOVE_SECONDS
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.warn_above_seconds <= self.error_above_seconds:
+            raise ConfigError(
+                f"unhonored opt-out lines must satisfy 0 <= warn ({self.warn_above_seconds}) <= error "
+                f"({self.error_above_seconds})"
+            )
+
+
+@dataclass(frozen=True)
+class ClientUnhonored:
+    client_id: str
+    waiting: int
+    oldest_lead_id: str
+    oldest_seen_at: datetime
+    oldest_waiting_s: float
+
+
+@dataclass(frozen=True)
+class UnhonoredOptOutsResult(CheckOutcome):
+    """The worst case, not a percentile: the opt-out waiting longest to be honored, per client."""
+
+    thresholds: UnhonoredThresholds
+    clients: list[ClientUnhonored]
+    name: str = "unhonored_opt_outs"
+
+    def _level(self, seconds: float) -> Level:
+        t = self.thresholds
+        return level_for(seconds, warn_above=t.warn_above_seconds, error_above=t.error_above_seconds)
+
+    @property
+    def oldest_s(self) -> float:
+        return max((c.oldest_waiting_s for c in self.clients), default=0.0)
+
+    @property
+    def level(self) -> Level:
+        return self._level(self.oldest_s)
+
+    @property
+    def summary(self) -> str:
+        t = self.thresholds
+        lines = f"warn above {t.warn_above_seconds:g} s, error above {t.error_above_seconds:g} s"
+        if not self.clients:
+            return f"every opt-out is honored (no opted-out lead still active; {lines})"
+        oldest = min(self.clients, key=lambda c: c.oldest_seen_at)
+        waiting = sum(c.waiting for c in self.clients)
+        return (
+            f"{waiting} opt-out(s) not honored yet in {len(self.clients)} client(s); the oldest, lead "
+            f"{oldest.oldest_lead_id}, has waited {oldest.oldest_waiting_s:.0f} s since "
+            f"{oldest.oldest_seen_at.isoformat(timespec='seconds')} ({lines})"
+        )
+
+    def figures(self) -> Figures:
+        return {
+            "oldest_unhonored_opt_out_s": round(self.oldest_s, 1),
+            "unhonored_opt_outs": sum(c.waiting for c in self.clients),
+        }
+
+    def tables(self) -> dict[str, str]:
+        rows = [
+            (c.client_id, c.waiting, c.oldest_lead_id, c.oldest_seen_at, round(c.oldest_waiting_s, 1))
+            for c in sorted(self.clients, key=lambda c: -c.oldest_waiting_s)
+        ]
+        return {
+            "unhonored_opt_outs": markdown_table(
+                ("client", "waiting", "oldest lead", "opt-out seen at", "waiting s"), rows
+            )
+        }
+
+    def client_findings(self) -> dict[str, dict[str, Any]]:
+        return {
+            c.client_id: {
+                "unhonored_opt_outs": c.waiting,
+                "oldest_lead": c.oldest_lead_id,
+                "oldest_waiting_s": round(c.oldest_waiting_s, 1),
+                "level": self._level(c.oldest_waiting_s).value,
+            }
+            for c in self.clients
+            if self._level(c.oldest_waiting_s) != Level.PASSED
+        }
+
+
+def evaluate_unhonored_opt_outs(
+    conn: Connection, client_ids: Sequence[str] | None = None, thresholds: UnhonoredThresholds | None = None
+) -> UnhonoredOptOutsResult:
+    """Per client, the opt-outs still waiting to be honored and the oldest of them."""
+    scope = resolve_scope(conn, client_ids)
+    rows = conn.execute(load_sql(__file__, "unhonored_opt_outs.sql"), {"client_ids": scope})
+    return UnhonoredOptOutsResult(
+        thresholds=thresholds or UnhonoredThresholds(), clients=[ClientUnhonored(**r._asdict()) for r in rows]
+    )

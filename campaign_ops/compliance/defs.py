@@ -1,0 +1,92 @@
+"""Compliance in Dagster: the checks that a revocation is honored and nothing is sent after it.
+
+- `messages_after_opt_out` on `leads` (ERROR): messages the trigger of sql/0044 recorded as sent after an opt-out
+  or a de-enrollment in the last day, naming the clients and the leads;
+- `unhonored_opt_outs` on `leads`: the oldest opt-out still not honored, WARN past 5 minutes, ERROR past 1 hour.
+Both are evaluated every 5 minutes with the other alerting checks (`alerting_checks_sensor`, in its tick) and go
+through the one alert pipeline (asset_check_alert_sensor: CHECK_FAILED per client).
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from campaign_ops import thresholds as sop
+from campaign_ops.assets import LEADS
+from campaign_ops.check_kit.dagster_result import run_check
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
+from campaign_ops.compliance.core import (
+    UnhonoredThresholds,
+    evaluate_messages_after_opt_out,
+    evaluate_unhonored_opt_outs,
+)
+from campaign_ops.resources import DatabaseResource
+
+
+class _ComplianceCheckConfig(dg.Config):
+    statement_timeout_ms: int = Field(
+        default=DEFAULT_STATEMENT_TIMEOUT_MS, description="A query running longer is cancelled: the check errors."
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="Check only this client (its id); default: the run's campaign_ops/client tag, else every client.",
+    )
+
+
+class MessagesAfterOptOutConfig(_ComplianceCheckConfig):
+    window_hours: int = Field(
+        default=sop.SENDS_AFTER_REVOCATION_WINDOW_HOURS,
+        description="Fail while a message sent after revocation was recorded within this many hours.",
+    )
+
+
+class UnhonoredOptOutsConfig(_ComplianceCheckConfig):
+    warn_above_seconds: float = Field(
+        default=sop.UNHONORED_OPT_OUT_WARN_ABOVE_SECONDS, description="WARN when the oldest waits longer."
+    )
+    error_above_seconds: float = Field(
+        default=sop.UNHONORED_OPT_OUT_ERROR_ABOVE_SECONDS, description="ERROR when the oldest waits longer."
+    )
+
+
+@dg.asset_check(
+    asset=LEADS,
+    name="messages_after_opt_out",
+    description="Messages sent after revocation (the platform advanced the position of a lead that had opted out "
+    f"or was de-enrolled), recorded as they happen; ERROR while any was in the last "
+    f"{sop.SENDS_AFTER_REVOCATION_WINDOW_HOURS} h, naming the clients and leads.",
+)
+def messages_after_opt_out_check(
+    context: dg.AssetCheckExecutionContext, config: MessagesAfterOptOutConfig, database: DatabaseResource
+) -> dg.AssetCheckResult:
+    return run_check(
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_messages_after_opt_out(c, s, config.window_hours),
+        client_id=config.client_id,
+    )
+
+
+@dg.asset_check(
+    asset=LEADS,
+    name="unhonored_opt_outs",
+    description="The oldest opt-out still not honored (its lead still active), per client: WARN past "
+    f"{sop.UNHONORED_OPT_OUT_WARN_ABOVE_SECONDS / 60:g} min, ERROR past "
+    f"{sop.UNHONORED_OPT_OUT_ERROR_ABOVE_SECONDS / 3600:g} h.",
+)
+def unhonored_opt_outs_check(
+    context: dg.AssetCheckExecutionContext, config: UnhonoredOptOutsConfig, database: DatabaseResource
+) -> dg.AssetCheckResult:
+    thresholds = UnhonoredThresholds(config.warn_above_seconds, config.error_above_seconds)
+    return run_check(
+        context,
+        database,
+        config.statement_timeout_ms,
+        lambda c, s: evaluate_unhonored_opt_outs(c, s, thresholds),
+        client_id=config.client_id,
+    )
+
+
+COMPLIANCE_CHECKS = [messages_after_opt_out_check, unhonored_opt_outs_check]
+
+defs = dg.Definitions(asset_checks=COMPLIANCE_CHECKS)
