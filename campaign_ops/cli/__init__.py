@@ -21,6 +21,7 @@ CAPABILITIES = (
     "alerts",
     "onboarding",
     "lifecycle",
+    "compliance",
     "pause",
     "db",
     "demo",

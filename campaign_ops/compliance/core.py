@@ -12,17 +12,20 @@ Plain functions over a connection; the Dagster checks (defs.py) and the CLI call
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import Connection
 
 from campaign_ops import thresholds as sop
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, level_for
-from campaign_ops.clients.scope import resolve_scope
+from campaign_ops.clients.scope import require_clients, resolve_scope
 from campaign_ops.errors import ConfigError
 from campaign_ops.sqlfiles import load_sql
 
@@ -231,3 +234,146 @@ def evaluate_unhonored_opt_outs(
     return UnhonoredOptOutsResult(
         thresholds=thresholds or UnhonoredThresholds(), clients=[ClientUnhonored(**r._asdict()) for r in rows]
     )
+
+
+# --- a revocation covers the person ------------------------------------------------------------------------------
+
+
+def revoke_person(conn: Connection, client_ids: Sequence[str], run_ids: Sequence[str]) -> dict[str, int]:
+    """In the caller's transaction, before the pass's de-enrollment statement: de-enroll every other active
+    enrollment of each person (same E.164 phone or same email, same client) whose opt-out the pass is about to
+    honor, unless the client's setting narrows revocation to the one lead. Returns the leads revoked per client
+    (also added to each client's run row)."""
+    rows = conn.execute(
+        load_sql(__file__, "revoke_person.sql"), {"client_ids": list(client_ids), "run_ids": list(run_ids)}
+    )
+    return {r.client_id: int(r.revoked) for r in rows}
+
+
+# --- each lead's history is evidence ------------------------------------------------------------------------------
+
+EMAIL_SHAPE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
+
+def phone_region(conn: Connection) -> str:
+    """The default region national phone formats are read with (US unless set)."""
+    return str(conn.execute(load_sql(__file__, "phone_region.sql")).scalar_one())
+
+
+def normalize_phone(raw: str, region: str) -> str:
+    """`raw` in E.164 (national formats read as `region`'s), or one clear ConfigError line."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ConfigError(f"--phone {raw!r} is not a phone number ({exc})") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ConfigError(f"--phone {raw!r} is not a possible phone number (read as {region} when national)")
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalize_email(raw: str) -> str:
+    email = raw.strip().lower()
+    if not EMAIL_SHAPE.match(email):
+        raise ConfigError(f"--email {raw!r} is not an email address")
+    return email
+
+
+def normalize_lead_id(raw: str) -> str:
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except ValueError:
+        raise ConfigError(f"--lead-id {raw!r} is not a uuid") from None
+
+
+@dataclass
+class LeadHistory:
+    """One lead of the person asked for: its row as it is now and everything recorded about it, oldest first."""
+
+    lead: dict[str, Any]
+    events: list[dict[str, Any]]
+
+    def summary(self) -> dict[str, Any]:
+        """The evidence a reviewer asks for: when the revocation was first seen, when and by which run it was
+        honored, how long that took, restores and operators' decisions, and every send after revocation."""
+        de_enrolled = [e for e in self.events if e["source"] == "lead_log" and e["what"] == "de_enrolled"]
+        last = de_enrolled[-1] if de_enrolled else None
+        pending = next((e for e in self.events if e["source"] == "due_queue"), None)
+        seen = last["seen_at"] if last else (pending["seen_at"] if pending else None)
+        latency = (last["at"] - last["seen_at"]).total_seconds() if last and last["seen_at"] else None
+        return {
+            "revocation": last["outcome"] if last else ("pending" if pending else None),
+            "first_seen_at": seen,
+            "de_enrolled_at": last["at"] if last else None,
+            "de_enrolled_by_run": last["run_id"] if last else None,
+            "dagster_run_id": last["dagster_run_id"] if last else None,
+            "latency_s": latency,
+            "reason": last["note"] if last else None,
+            "decisions": [e for e in self.events if e["what"] in ("restored", "resolved", "skipped")],
+            "sends_after_revocation": [e for e in self.events if e["source"] == "send_after_revocation"],
+        }
+
+
+def lead_history(
+    conn: Connection,
+    *,
+    lead_id: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    client_ids: Sequence[str] | None = None,
+) -> list[LeadHistory]:
+    """Every lead of the person asked for (one lead id and its person's other leads with that client, or a phone, or
+    an email), each with its history from the live and archived lead logs, the sends after revocation and the due
+    queue. Index look-ups only: the time does not grow with the client's leads."""
+    given = [x for x in (lead_id, phone, email) if x is not None]
+    if len(given) != 1:
+        raise ConfigError("give exactly one of --lead-id, --phone, --email")
+    params: dict[str, Any] = {"lead_id": None, "phone": None, "email": None, "client_ids": None}
+    if lead_id is not None:
+        params["lead_id"] = normalize_lead_id(lead_id)
+    elif phone is not None:
+        params["phone"] = normalize_phone(phone, phone_region(conn))
+    elif email is not None:
+        params["email"] = normalize_email(email)
+    if client_ids:
+        params["client_ids"] = require_clients(conn, client_ids, active=False)
+    leads = [dict(r._mapping) for r in conn.execute(load_sql(__file__, "history_leads.sql"), params)]
+    events: dict[str, list[dict[str, Any]]] = {lead["lead_id"]: [] for lead in leads}
+    if leads:
+        rows = conn.execute(load_sql(__file__, "history_events.sql"), {"lead_ids": list(events)})
+        for row in rows:
+            events[row.lead_id].append(dict(row._mapping))
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return [
+        LeadHistory(
+            lead=lead,
+            events=sorted(
+                events[lead["lead_id"]],
+                key=lambda e: (e["at"] or e["seen_at"] or epoch, e["source"] != "lead_log", e["event_id"] or 0),
+            ),
+        )
+        for lead in leads
+    ]
+
+
+def set_phone_region(conn: Connection, region: str) -> int:
+    """Read national phone formats as `region`'s from now on, and normalize the stored ones again (set-based);
+    returns how many changed. One ConfigError line for a region phonenumbers does not know."""
+    code = region.strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"unknown phone region {region!r} (an ISO 3166 code such as US, GB, DE)")
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(code)
+    prefix = (metadata.national_prefix if metadata is not None else None) or ""
+    params = {
+        "region": code,
+        "calling_code": str(phonenumbers.country_code_for_region(code)),
+        "national_prefix": prefix,
+    }
+    return int(conn.execute(load_sql(__file__, "set_phone_region.sql"), params).scalar_one())
+
+
+def set_revoke_all(conn: Connection, client_id: str, on: bool, reason: str, by: str | None) -> None:
+    """Whether an opt-out ends every active enrollment of the person with this client (on by default)."""
+    if not reason.strip():
+        raise ConfigError("--reason must say why")
+    [client] = require_clients(conn, [client_id], active=False)
+    conn.execute(load_sql(__file__, "set_revoke_all.sql"), {"client_id": client, "on": on, "reason": reason, "by": by})
