@@ -298,8 +298,9 @@ class LeadHistory:
         de_enrolled = [e for e in self.events if e["source"] == "lead_log" and e["what"] == "de_enrolled"]
         last = de_enrolled[-1] if de_enrolled else None
         pending = next((e for e in self.events if e["source"] == "due_queue"), None)
-        seen = last["seen_at"] if last else (pending["seen_at"] if pending else None)
-        latency = (last["at"] - last["seen_at"]).total_seconds() if last and last["seen_at"] else None
+        # the lead-log row carries it once the run settled the queue; until then the queue still has it
+        seen = (last["seen_at"] if last else None) or (pending["seen_at"] if pending else None)
+        latency = (last["at"] - seen).total_seconds() if last and seen else None
         return {
             "revocation": last["outcome"] if last else ("pending" if pending else None),
             "first_seen_at": seen,
