@@ -7,8 +7,15 @@ from typing import Any
 import click
 
 from campaign_ops.check_kit.markdown import markdown_table
+from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.cli.clients import accepts_client_names
-from campaign_ops.compliance.core import LeadHistory, lead_history, set_phone_region, set_revoke_all
+from campaign_ops.compliance.core import (
+    LeadHistory,
+    lead_history,
+    monthly_compliance_report,
+    set_phone_region,
+    set_revoke_all,
+)
 from campaign_ops.db.engine import disposing_connection
 
 
@@ -123,6 +130,28 @@ def revoke_all_command(client_id: str | None, on: bool, reason: str, by: str | N
     with disposing_connection() as conn, conn.begin():
         set_revoke_all(conn, client_id, on, reason, by)
     click.echo(f"client {client_id}: an opt-out ends {'every enrollment of the person' if on else 'only that lead'}")
+
+
+@compliance_group.command("report")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The calendar month (UTC).")
+@click.option("--json", "as_json", is_flag=True, help="The figures per client as JSON.")
+def report_command(month: str, as_json: bool) -> None:
+    """The month's compliance report per client (what the monthly_compliance_report asset records)."""
+    try:
+        first = datetime.strptime(month, "%Y-%m").date()
+    except ValueError:
+        raise click.BadParameter(f"{month!r} is not a month (YYYY-MM)", param_hint="--month") from None
+    with disposing_connection() as conn, read_only_snapshot(conn):
+        report = monthly_compliance_report(conn, first)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"month": month, "figures": report.figures(), "clients": [c.__dict__ for c in report.clients]}, indent=2
+            )
+        )
+    else:
+        click.echo(report.markdown())
+        click.echo("\n" + " | ".join(f"{k}: {v}" for k, v in report.figures().items()))
 
 
 commands: list[click.Command] = [lead_group, compliance_group]

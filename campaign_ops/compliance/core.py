@@ -16,7 +16,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import phonenumbers
@@ -378,3 +378,86 @@ def set_revoke_all(conn: Connection, client_id: str, on: bool, reason: str, by: 
         raise ConfigError("--reason must say why")
     [client] = require_clients(conn, [client_id], active=False)
     conn.execute(load_sql(__file__, "set_revoke_all.sql"), {"client_id": client, "on": on, "reason": reason, "by": by})
+
+
+# --- the monthly compliance report --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientMonth:
+    client_id: str
+    client_name: str
+    opt_outs_honored: int
+    other_enrollments_revoked: int
+    p50_s: float | None
+    p95_s: float | None
+    max_s: float | None
+    sends_after_revocation: int
+    leads_messaged_after_revocation: int
+
+
+@dataclass(frozen=True)
+class ComplianceReport:
+    """One month, per client: opt-outs honored, time to honor (p50/p95/max), sends after revocation."""
+
+    month: date
+    clients: list[ClientMonth]
+
+    def figures(self) -> Figures:
+        worst = [c.max_s for c in self.clients if c.max_s is not None]
+        return {
+            "opt_outs_honored": sum(c.opt_outs_honored for c in self.clients),
+            "other_enrollments_revoked": sum(c.other_enrollments_revoked for c in self.clients),
+            "max_time_to_honor_s": round(max(worst), 1) if worst else 0.0,
+            "sends_after_revocation": sum(c.sends_after_revocation for c in self.clients),
+            "clients_with_sends_after_revocation": sum(1 for c in self.clients if c.sends_after_revocation),
+        }
+
+    def tables(self) -> dict[str, str]:
+        def s(v: float | None) -> float | None:
+            return None if v is None else round(v, 1)
+
+        rows = [
+            (
+                c.client_name,
+                c.client_id,
+                c.opt_outs_honored,
+                c.other_enrollments_revoked,
+                s(c.p50_s),
+                s(c.p95_s),
+                s(c.max_s),
+                c.sends_after_revocation,
+                c.leads_messaged_after_revocation,
+            )
+            for c in self.clients
+        ]
+        headers = (
+            "client",
+            "id",
+            "opt-outs honored",
+            "other enrollments revoked",
+            "p50 s",
+            "p95 s",
+            "max s",
+            "sends after revocation",
+            "leads messaged after",
+        )
+        return {"compliance_by_client": markdown_table(headers, rows)}
+
+    def markdown(self) -> str:
+        return f"# Compliance report {self.month:%Y-%m}\n\n" + self.tables()["compliance_by_client"]
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    start = month.replace(day=1)
+    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, end
+
+
+def monthly_compliance_report(conn: Connection, month: date) -> ComplianceReport:
+    """The month's figures per client (UTC calendar month), from the live and archived evidence."""
+    start, end = month_bounds(month)
+    rows = conn.execute(
+        load_sql(__file__, "monthly_report.sql"), {"month_start": f"{start} 00:00+00", "month_end": f"{end} 00:00+00"}
+    )
+    return ComplianceReport(month=start, clients=[ClientMonth(**r._asdict()) for r in rows])

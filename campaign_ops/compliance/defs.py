@@ -7,18 +7,23 @@ Both are evaluated every 5 minutes with the other alerting checks (`alerting_che
 through the one alert pipeline (asset_check_alert_sensor: CHECK_FAILED per client).
 """
 
+from datetime import date
+
 import dagster as dg
 from pydantic import Field
+from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops import thresholds as sop
-from campaign_ops.assets import LEADS
+from campaign_ops.assets import DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.check_kit.dagster_result import run_check
-from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
+from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.compliance.core import (
     UnhonoredThresholds,
     evaluate_messages_after_opt_out,
     evaluate_unhonored_opt_outs,
+    monthly_compliance_report,
 )
+from campaign_ops.errors import CampaignOpsError, error_line
 from campaign_ops.resources import DatabaseResource
 
 
@@ -89,4 +94,54 @@ def unhonored_opt_outs_check(
 
 COMPLIANCE_CHECKS = [messages_after_opt_out_check, unhonored_opt_outs_check]
 
-defs = dg.Definitions(asset_checks=COMPLIANCE_CHECKS)
+
+# --- the monthly report ------------------------------------------------------------------------------------------
+
+# the first month the report can be asked for (the evidence tables exist from sql/0044 on; earlier months read
+# the lead logs alone)
+months = dg.MonthlyPartitionsDefinition(start_date="2025-01-01")
+
+
+@dg.asset(
+    name="monthly_compliance_report",
+    group_name="reports",
+    partitions_def=months,
+    deps=[LEADS, DE_ENROLLMENT_RUNS],
+    kinds={"postgres"},
+    description="Per client, one calendar month (UTC): opt-outs honored, the person's other enrollments revoked "
+    "with them, p50/p95/max time to honor, messages sent after revocation (live and archived evidence).",
+)
+def monthly_compliance_report_asset(
+    context: dg.AssetExecutionContext, database: DatabaseResource
+) -> dg.MaterializeResult:
+    month = date.fromisoformat(context.partition_key)
+    try:
+        with database.connect() as conn, read_only_snapshot(conn):
+            report = monthly_compliance_report(conn, month)
+    except (CampaignOpsError, SQLAlchemyError) as exc:
+        raise dg.Failure(description=f"report could not be built: {error_line(exc)}") from None
+    context.log.info(report.markdown())
+    tables = {name: dg.MetadataValue.md(table) for name, table in report.tables().items()}
+    return dg.MaterializeResult(metadata={**report.figures(), **tables})
+
+
+monthly_compliance_report_job = dg.define_asset_job(
+    "monthly_compliance_report_job",
+    selection=dg.AssetSelection.assets(monthly_compliance_report_asset),
+    executor_def=dg.in_process_executor,
+    description="The month's compliance report per client.",
+)
+# on the 1st at 05:00 UTC, for the month that just ended (after the 02:00 archival: it reads live and archive)
+monthly_compliance_report_schedule = dg.build_schedule_from_partitioned_job(
+    monthly_compliance_report_job,
+    name="monthly_compliance_report_schedule",
+    hour_of_day=5,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(
+    assets=[monthly_compliance_report_asset],
+    asset_checks=COMPLIANCE_CHECKS,
+    jobs=[monthly_compliance_report_job],
+    schedules=[monthly_compliance_report_schedule],
+)
