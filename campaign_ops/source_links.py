@@ -25,6 +25,7 @@ SOURCES: Mapping[str, str] = {
     "lifecycle_campaign_schedules": "campaign_ops.lifecycle.core:round_integrity",
     "onboarding_states": "campaign_ops.onboarding.core:detect_stuck_clients",
     "de_enrollment_latency": "campaign_ops.due_queue.core:latency",
+    "monthly_compliance_report": "campaign_ops.compliance.core:monthly_compliance_report",
 }
 
 

@@ -98,7 +98,7 @@ class SendsAfterRevocationResult(CheckOutcome):
             for s in self.sends[: self.sample_size]
         ]
         return {
-            "messages_after_revocation": markdown_table(
+            "sends_after_revocation_list": markdown_table(
                 ("client", "lead", "campaign", "position", "sent at", "lead was", "revoked at", "seconds after"), rows
             )
         }
@@ -207,7 +207,7 @@ class UnhonoredOptOutsResult(CheckOutcome):
             for c in sorted(self.clients, key=lambda c: -c.oldest_waiting_s)
         ]
         return {
-            "unhonored_opt_outs": markdown_table(
+            "unhonored_opt_outs_by_client": markdown_table(
                 ("client", "waiting", "oldest lead", "opt-out seen at", "waiting s"), rows
             )
         }

@@ -3,8 +3,9 @@
 - `messages_after_opt_out` on `leads` (ERROR): messages the trigger of sql/0044 recorded as sent after an opt-out
   or a de-enrollment in the last day, naming the clients and the leads;
 - `unhonored_opt_outs` on `leads`: the oldest opt-out still not honored, WARN past 5 minutes, ERROR past 1 hour.
-Both are evaluated every 5 minutes with the other alerting checks (`alerting_checks_sensor`, in its tick) and go
-through the one alert pipeline (asset_check_alert_sensor: CHECK_FAILED per client).
+Both are evaluated every 5 minutes by `compliance_checks_sensor` in its tick, without a run, as the other 5-minute
+checks are (check_kit), and go through the one alert pipeline (asset_check_alert_sensor: CHECK_FAILED per client).
+`monthly_compliance_report`: per client and calendar month, opt-outs honored, time to honor, sends after revocation.
 """
 
 from datetime import date
@@ -15,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops import thresholds as sop
 from campaign_ops.assets import DE_ENROLLMENT_RUNS, LEADS
+from campaign_ops.check_kit.dagster_jobs import check_job, check_sensor
 from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.compliance.core import (
@@ -93,6 +95,20 @@ def unhonored_opt_outs_check(
 
 
 COMPLIANCE_CHECKS = [messages_after_opt_out_check, unhonored_opt_outs_check]
+compliance_checks_job = check_job(
+    "compliance_checks_job",
+    COMPLIANCE_CHECKS,
+    "Messages sent after revocation and the oldest opt-out not honored, over every client.",
+)
+# every 5 minutes, in the sensor's tick (as the alerting checks): a run worker's start would cost more than the
+# two indexed queries
+compliance_checks_sensor = check_sensor(
+    compliance_checks_job,
+    COMPLIANCE_CHECKS,
+    300,
+    "Every 5 minutes: messages sent after revocation (ERROR) and the oldest opt-out not honored (WARN past 5 "
+    "minutes, ERROR past 1 hour) over every client.",
+)
 
 
 # --- the monthly report ------------------------------------------------------------------------------------------
@@ -106,7 +122,8 @@ months = dg.MonthlyPartitionsDefinition(start_date="2025-01-01")
     name="monthly_compliance_report",
     group_name="reports",
     partitions_def=months,
-    deps=[LEADS, DE_ENROLLMENT_RUNS],
+    # every client's partition of the lead and run data feeds each month
+    deps=[dg.AssetDep(k, partition_mapping=dg.AllPartitionMapping()) for k in (LEADS, DE_ENROLLMENT_RUNS)],
     kinds={"postgres"},
     description="Per client, one calendar month (UTC): opt-outs honored, the person's other enrollments revoked "
     "with them, p50/p95/max time to honor, messages sent after revocation (live and archived evidence).",
@@ -142,6 +159,7 @@ monthly_compliance_report_schedule = dg.build_schedule_from_partitioned_job(
 defs = dg.Definitions(
     assets=[monthly_compliance_report_asset],
     asset_checks=COMPLIANCE_CHECKS,
-    jobs=[monthly_compliance_report_job],
+    jobs=[compliance_checks_job, monthly_compliance_report_job],
     schedules=[monthly_compliance_report_schedule],
+    sensors=[compliance_checks_sensor],
 )

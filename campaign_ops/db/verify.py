@@ -204,6 +204,16 @@ EXPECTED_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     # 0035: leads due for de-enrollment, kept by a trigger on leads
     "de_enrollment_due_queue": ("lead_id", "client_id", "campaign_id", "enrolled_at", "due_since", "version"),
+    # 0045: each lead's phone (E.164) and email (lower case); the compliance settings
+    "lead_contacts": ("lead_id", "client_id", "phone_e164", "email_lower"),
+    "compliance_settings": (
+        "id",
+        "phone_region",
+        "phone_calling_code",
+        "phone_national_prefix",
+        "updated_at",
+    ),
+    "compliance_client_settings": ("client_id", "revoke_all_enrollments", "changed_by", "reason", "updated_at"),
     # 0044: messages sent after revocation, recorded by a trigger on leads
     "compliance_sends_after_revocation": (
         "id",
@@ -295,6 +305,11 @@ EXPECTED_FUNCTIONS: tuple[str, ...] = (
     "campaign_sequence_length",
     "leads_set_sequence_length",
     "campaigns_propagate_sequence_length",
+    # 0045: a revocation covers the person; leads found by phone or email
+    "phone_e164",
+    "lead_contacts_keep",
+    "lead_contacts_keep_inserted",
+    "compliance_revoke_person",
 )
 EXPECTED_INDEXES: tuple[str, ...] = (
     "campaigns_client_id_idx",
@@ -335,6 +350,9 @@ EXPECTED_INDEXES: tuple[str, ...] = (
     "compliance_sends_after_revocation_client_sent_idx",
     "compliance_sends_after_revocation_lead_idx",
     "compliance_sends_after_revocation_sent_idx",
+    # 0045
+    "lead_contacts_phone_idx",
+    "lead_contacts_email_idx",
 )
 
 

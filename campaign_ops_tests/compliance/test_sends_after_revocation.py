@@ -92,7 +92,7 @@ def test_the_check_names_client_and_lead_and_forgets_after_its_window(conn: Conn
     assert outcome.level == Level.ERROR
     assert outcome.figures()["messages_after_revocation"] == 1
     assert outcome.client_findings()[client]["leads"] == [lead]
-    assert lead in outcome.tables()["messages_after_revocation"]
+    assert lead in outcome.tables()["sends_after_revocation_list"]
     # another client's scope does not see it
     other = add_client(conn)
     conn.commit()
