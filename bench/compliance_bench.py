@@ -3,11 +3,12 @@ long a lead's history takes.
 
 On one seeded database (default 10,000 clients, 1M leads):
 (1) the platform's UPDATE as it sends a message (`current_message_position + 1` on one active lead, autocommit,
-    one server-side prepared statement: the cheapest way to send it) measured side by side in one run, in
-    alternated rounds: no trigger on leads at all (the baseline), the due queue's triggers alone, and every
-    trigger on leads (the due queue's and the record of sends after revocation). Printed: median per UPDATE of
-    each and the ratios to the baseline. Two workloads: advances that leave the lead not due (almost every
-    message) and advances that make it due (its last message).
+    one server-side prepared statement: the cheapest way to send it) with every trigger on leads (whoever owns it:
+    the due queue's, the record of sends after revocation, the sequence length and contacts kept on write) and
+    with none, side by side: two sessions, statements interleaved one by one. Printed: the median per UPDATE of
+    each and their ratio. Workloads: advances that leave the lead not due (almost every message), with and
+    without waiting for the WAL flush, and advances that make it due (its last message). Needs a superuser (the
+    session without triggers sets session_replication_role).
 (2) `campaign-ops lead history` by lead id, by phone and by email (core function, warm): median of 20.
 Prints a markdown table.
 """
@@ -16,7 +17,7 @@ import argparse
 import random
 import statistics
 import time
-from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -27,7 +28,6 @@ from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
 
 APP_DB = "co_compliance_bench"
-DUE_TRIGGERS = ("leads_mark_due_on_update", "leads_mark_due_on_insert")
 # every trigger on leads, whoever owns it, read from the catalog: a trigger added later is counted too
 ALL_TRIGGERS_SQL = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'leads'::regclass AND NOT tgisinternal"
 UPDATE_SQL = (
@@ -69,39 +69,50 @@ def pick_leads(engine: Engine, n: int, becoming_due: bool) -> list[str]:
     return ids
 
 
-def set_triggers(engine: Engine, on: Sequence[str]) -> None:
-    with engine.begin() as conn:
-        names = list(conn.execute(text(ALL_TRIGGERS_SQL)).scalars())
-        for name in names:
-            verb = "ENABLE" if name in on else "DISABLE"
-            conn.exec_driver_sql(f'ALTER TABLE leads {verb} TRIGGER "{name}"')
-
-
-def timed(engine: Engine, leads: list[str], synchronous_commit: bool) -> float:
-    """Seconds per UPDATE, one autocommit UPDATE per lead through one prepared statement. Without synchronous
-    commit the figure is the server's work alone (no wait for the WAL flush, which on a shared disk varies more
-    than the triggers cost)."""
+def _session(engine: Engine, *, triggers: bool, synchronous_commit: bool) -> Any:
+    """A raw autocommit connection with the platform's UPDATE prepared once (the cheapest way to send it). Without
+    triggers: `session_replication_role = replica`, under which PostgreSQL fires no ordinary trigger (nor the
+    foreign keys' internal ones, which an UPDATE of these columns does not queue anyway): the same table, the same
+    indexes, the same statement, only the triggers left out."""
     raw = engine.raw_connection()
+    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+    cur = raw.cursor()
+    cur.execute("SELECT set_config('synchronous_commit', %s, false)", ("on" if synchronous_commit else "off",))
+    cur.execute("SELECT set_config('session_replication_role', %s, false)", ("origin" if triggers else "replica",))
+    cur.execute(f"PREPARE advance(uuid) AS {UPDATE_SQL}")
+    return raw
+
+
+def side_by_side(engine: Engine, leads: list[str], synchronous_commit: bool) -> tuple[list[float], list[float]]:
+    """Seconds of each UPDATE without and with every trigger, the two interleaved statement by statement (in a
+    random order per pair) on two sessions, so both see the same load on a shared machine."""
+    plain = _session(engine, triggers=False, synchronous_commit=synchronous_commit)
+    full = _session(engine, triggers=True, synchronous_commit=synchronous_commit)
+    rng = random.Random(len(leads))
+    off: list[float] = []
+    on: list[float] = []
     try:
-        raw.driver_connection.autocommit = True  # type: ignore[union-attr]
-        cur = raw.cursor()
-        cur.execute("SELECT set_config('synchronous_commit', %s, false)", ("on" if synchronous_commit else "off",))
-        cur.execute(f"PREPARE advance(uuid) AS {UPDATE_SQL}")
-        cur.execute("EXECUTE advance(%s)", (leads[0],))  # warm: plan, caches
-        started = time.perf_counter()
-        for lead in leads[1:]:
-            cur.execute("EXECUTE advance(%s)", (lead,))
-        elapsed = time.perf_counter() - started
-        cur.execute("DEALLOCATE advance")
+        cursors = {False: plain.cursor(), True: full.cursor()}
+        for c in cursors.values():  # warm: plans, caches
+            c.execute("SELECT 1")
+        for i in range(0, len(leads) - 1, 2):
+            pair = [(False, leads[i]), (True, leads[i + 1])]
+            if rng.random() < 0.5:
+                pair.reverse()
+            for with_triggers, lead in pair:
+                started = time.perf_counter()
+                cursors[with_triggers].execute("EXECUTE advance(%s)", (lead,))
+                (on if with_triggers else off).append(time.perf_counter() - started)
     finally:
-        raw.close()
-    return elapsed / (len(leads) - 1)
+        plain.close()
+        full.close()
+    return off, on
 
 
-def undo(engine: Engine, leads: list[str], on: Sequence[str]) -> None:
-    """Put the positions back with every trigger off and forget what the triggers wrote: rounds start alike."""
-    set_triggers(engine, ())
+def undo(engine: Engine, leads: list[str]) -> None:
+    """Put the positions back with no trigger firing and forget what the triggers wrote: rounds start alike."""
     with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(
             text(
                 "UPDATE leads SET current_message_position = current_message_position - 1"
@@ -112,37 +123,35 @@ def undo(engine: Engine, leads: list[str], on: Sequence[str]) -> None:
         conn.execute(
             text("DELETE FROM de_enrollment_due_queue WHERE lead_id = ANY(CAST(:ids AS uuid[]))"), {"ids": leads}
         )
-    set_triggers(engine, on)
+        conn.execute(
+            text("DELETE FROM compliance_sends_after_revocation WHERE lead_id = ANY(CAST(:ids AS uuid[]))"),
+            {"ids": leads},
+        )
 
 
 def trigger_overhead(url: str, rows: list[tuple[str, str]], per_round: int, rounds: int) -> None:
     engine = make_engine(url, pooled=False)
     with engine.connect() as conn:
-        every = tuple(conn.execute(text(ALL_TRIGGERS_SQL)).scalars())
-    variants: dict[str, tuple[str, ...]] = {"no trigger": (), "due queue only": DUE_TRIGGERS, "every trigger": every}
+        every = ", ".join(conn.execute(text(ALL_TRIGGERS_SQL + " ORDER BY tgname")).scalars())
     for becoming_due, synchronous_commit in ((False, False), (True, False), (False, True)):
         leads = pick_leads(engine, per_round, becoming_due)
-        times: dict[str, list[float]] = {v: [] for v in variants}
-        order = list(variants)
+        off: list[float] = []
+        on: list[float] = []
         for i in range(rounds):
-            random.Random(i).shuffle(order)  # side by side: no variant always first or last
-            for variant in order:
-                set_triggers(engine, variants[variant])
-                times[variant].append(timed(engine, leads, synchronous_commit))
-                undo(engine, leads, every)
-        base = statistics.median(times["no trigger"])
-        due = statistics.median(times["due queue only"])
-        all_ = statistics.median(times["every trigger"])
+            random.Random(i).shuffle(leads)  # a lead is updated with triggers in one round, without in another
+            o, n = side_by_side(engine, leads, synchronous_commit)
+            off += o
+            on += n
+            undo(engine, leads)
+        base, full = statistics.median(off), statistics.median(on)
         what = "making the lead due (its last message)" if becoming_due else "leaving the lead not due"
-        what += ", synchronous commit " + (
-            "on (the platform's commit, WAL flush included)" if synchronous_commit else "off (the server's work alone)"
-        )
+        commit = "on (the platform's commit: WAL flush)" if synchronous_commit else "off (the server's work alone)"
         rows.append(
             (
-                f"(1) single-row UPDATE advancing the position, {what}: no trigger / due queue only / every "
-                f"trigger ({', '.join(every)}), median of {rounds} rounds of {per_round}",
-                f"{base * 1e6:.0f} / {due * 1e6:.0f} / {all_ * 1e6:.0f} µs: due queue {due / base:.3f}x, "
-                f"every trigger {all_ / base:.3f}x",
+                f"(1) single-row UPDATE advancing the position, {what}, synchronous commit {commit}: no trigger / "
+                f"every trigger on leads ({every}); median of {len(off)} each, interleaved",
+                f"{base * 1e6:.0f} / {full * 1e6:.0f} µs: {full / base:.3f}x "
+                f"(means {statistics.fmean(off) * 1e6:.0f} / {statistics.fmean(on) * 1e6:.0f} µs)",
             )
         )
         print(rows[-1], flush=True)

@@ -128,7 +128,42 @@ CREATE TRIGGER campaigns_propagate_sequence_length
     EXECUTE FUNCTION campaigns_propagate_sequence_length();
 
 -- 0035's triggers with the length in their WHEN clause (and in the update's column list: a campaign shortened
--- under its leads now marks the ones it made due).
+-- under its leads now marks the ones it made due). The WHEN clause is short on purpose: PostgreSQL reads and
+-- compiles it again for every statement that updates a row, which for the platform's single-row UPDATEs is the
+-- whole cost of a trigger that does not fire. 0035's "only when a column changed" comparison moves into the
+-- function, which runs for leads that may be due only: an ORM saving every column unchanged still marks nothing.
+CREATE OR REPLACE FUNCTION de_enrollment_mark_due() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_messages jsonb;
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND (NEW.current_message_position, NEW.opted_out, NEW.booked_meeting, NEW.is_active, NEW.completed_at,
+            NEW.campaign_link_id, NEW.enrolled_at, NEW.campaign_sequence_length)
+           IS NOT DISTINCT FROM
+           (OLD.current_message_position, OLD.opted_out, OLD.booked_meeting, OLD.is_active, OLD.completed_at,
+            OLD.campaign_link_id, OLD.enrolled_at, OLD.campaign_sequence_length) THEN
+        RETURN NULL;
+    END IF;
+    SELECT c.messages INTO v_messages FROM campaigns c WHERE c.id = NEW.campaign_link_id;
+    IF NOT FOUND OR de_enrollment_lead_due(NEW.is_active, NEW.completed_at, NEW.opted_out, NEW.booked_meeting,
+                                           NEW.current_message_position, v_messages) IS NOT TRUE THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO de_enrollment_due_queue AS q (lead_id, client_id, campaign_id, enrolled_at, due_since)
+    VALUES (NEW.id, NEW.client_id, NEW.campaign_link_id, NEW.enrolled_at, clock_timestamp())
+    ON CONFLICT (lead_id) DO UPDATE
+       SET version = q.version + 1,
+           client_id = EXCLUDED.client_id,
+           -- the same enrollment keeps the moment it first became due; a new enrollment starts its own
+           due_since = CASE WHEN (q.campaign_id, q.enrolled_at) IS NOT DISTINCT FROM
+                                 (EXCLUDED.campaign_id, EXCLUDED.enrolled_at)
+                            THEN q.due_since ELSE EXCLUDED.due_since END,
+           campaign_id = EXCLUDED.campaign_id,
+           enrolled_at = EXCLUDED.enrolled_at;
+    RETURN NULL;
+END
+$$;
 DROP TRIGGER leads_mark_due_on_insert ON leads;
 DROP TRIGGER leads_mark_due_on_update ON leads;
 CREATE TRIGGER leads_mark_due_on_insert
@@ -143,12 +178,7 @@ CREATE TRIGGER leads_mark_due_on_update
     AFTER UPDATE OF current_message_position, opted_out, booked_meeting, is_active, completed_at,
                     campaign_link_id, enrolled_at, campaign_sequence_length ON leads
     FOR EACH ROW
-    WHEN ((NEW.current_message_position, NEW.opted_out, NEW.booked_meeting, NEW.is_active, NEW.completed_at,
-           NEW.campaign_link_id, NEW.enrolled_at, NEW.campaign_sequence_length)
-          IS DISTINCT FROM
-          (OLD.current_message_position, OLD.opted_out, OLD.booked_meeting, OLD.is_active, OLD.completed_at,
-           OLD.campaign_link_id, OLD.enrolled_at, OLD.campaign_sequence_length)
-          AND NEW.is_active AND NEW.completed_at IS NULL
+    WHEN (NEW.is_active AND NEW.completed_at IS NULL
           AND (NEW.opted_out OR NEW.booked_meeting
                OR NEW.campaign_sequence_length IS NULL
                OR NEW.current_message_position >= NEW.campaign_sequence_length))

@@ -339,6 +339,7 @@ def _sop_batch(
     """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch) and its figures added to the run
     row: (de-enrolled, left alone as already de-enrolled, maybe more)."""
     batch_size = min(settings.batch_size, size or settings.batch_size)
+    revoke_person(conn, [result.client_id], [str(result.run_row_id)])
     ids = list(
         conn.execute(
             load_sql(__file__, "next_sop_batch.sql"),

@@ -122,3 +122,14 @@ def test_a_new_region_normalizes_the_stored_phones_again(conn: Connection, db_en
     assert stored == "+447911123456"
     result = CliRunner().invoke(main, ["compliance", "phone-region", "XX"])
     assert result.exit_code == 1 and "unknown phone region 'XX'" in result.output
+
+
+def test_the_sops_batched_path_revokes_too(conn: Connection, engine: Engine) -> None:
+    client = add_client(conn)
+    spring, autumn = add_campaign(conn, client), add_campaign(conn, client)
+    stopped = add_person_lead(conn, client, spring, phone="+14155550123")
+    sibling = add_person_lead(conn, client, autumn, phone="415-555-0123")
+    conn.commit()
+    opt_out(conn, stopped)
+    de_enroll_clients(engine, [client], DeEnrollmentSettings(mode="batched"))
+    assert not active(conn, stopped) and not active(conn, sibling)

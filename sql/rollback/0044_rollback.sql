@@ -4,6 +4,31 @@ DROP TRIGGER IF EXISTS leads_record_send_after_revocation ON leads;
 DROP FUNCTION IF EXISTS compliance_record_send_after_revocation();
 DROP TABLE IF EXISTS compliance_sends_after_revocation;
 
+-- the function as 0035 wrote it
+CREATE OR REPLACE FUNCTION de_enrollment_mark_due() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_messages jsonb;
+BEGIN
+    SELECT c.messages INTO v_messages FROM campaigns c WHERE c.id = NEW.campaign_link_id;
+    IF NOT FOUND OR de_enrollment_lead_due(NEW.is_active, NEW.completed_at, NEW.opted_out, NEW.booked_meeting,
+                                           NEW.current_message_position, v_messages) IS NOT TRUE THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO de_enrollment_due_queue AS q (lead_id, client_id, campaign_id, enrolled_at, due_since)
+    VALUES (NEW.id, NEW.client_id, NEW.campaign_link_id, NEW.enrolled_at, clock_timestamp())
+    ON CONFLICT (lead_id) DO UPDATE
+       SET version = q.version + 1,
+           client_id = EXCLUDED.client_id,
+           -- the same enrollment keeps the moment it first became due; a new enrollment starts its own
+           due_since = CASE WHEN (q.campaign_id, q.enrolled_at) IS NOT DISTINCT FROM
+                                 (EXCLUDED.campaign_id, EXCLUDED.enrolled_at)
+                            THEN q.due_since ELSE EXCLUDED.due_since END,
+           campaign_id = EXCLUDED.campaign_id,
+           enrolled_at = EXCLUDED.enrolled_at;
+    RETURN NULL;
+END
+$$;
 DROP TRIGGER IF EXISTS leads_mark_due_on_insert ON leads;
 DROP TRIGGER IF EXISTS leads_mark_due_on_update ON leads;
 CREATE TRIGGER leads_mark_due_on_insert
