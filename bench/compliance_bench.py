@@ -10,6 +10,8 @@ On one seeded database (default 10,000 clients, 1M leads):
     without waiting for the WAL flush, and advances that make it due (its last message). Needs a superuser (the
     session without triggers sets session_replication_role).
 (2) `campaign-ops lead history` by lead id, by phone and by email (core function, warm): median of 20.
+(3) the pass's person-wide revocation step beside the pass's own de_enroll_leads, for 500 people who opted out,
+    each with a second enrollment under the same phone in a national format.
 Prints a markdown table.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from bench.common import admin_exec, admin_url, fresh_copy
-from campaign_ops.compliance.core import lead_history
+from campaign_ops.compliance.core import lead_history, revoke_person
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
@@ -158,6 +160,66 @@ def trigger_overhead(url: str, rows: list[tuple[str, str]], per_round: int, roun
     engine.dispose()
 
 
+def revocation_step(url: str, rows: list[tuple[str, str]], people: int = 500) -> None:
+    """The pass's person-wide step beside the pass's own statement, on the same due clients, in one transaction
+    rolled back afterwards: `people` leads opt out, each with a second active enrollment of the same client under
+    the same phone written in a national format."""
+    engine = make_engine(url, pooled=False)
+    with engine.connect() as conn:
+        pairs = conn.execute(
+            text(
+                "SELECT DISTINCT ON (l.client_id) l.id::text AS stopped, s.id::text AS sibling, l.client_id::text"
+                " FROM leads l JOIN clients cl ON cl.id = l.client_id AND cl.is_active"
+                " JOIN LATERAL (SELECT x.id FROM leads x WHERE x.client_id = l.client_id AND x.id <> l.id"
+                "   AND x.is_active AND x.completed_at IS NULL AND NOT x.opted_out LIMIT 1) s ON true"
+                " WHERE l.is_active AND l.completed_at IS NULL AND NOT l.opted_out"
+                " ORDER BY l.client_id, l.id LIMIT :n"
+            ),
+            {"n": people},
+        ).all()
+        clients = [p.client_id for p in pairs]
+        conn.execute(
+            text(
+                "UPDATE leads l SET opted_out = true, phone = '+1415' || lpad(v.n::text, 7, '0')"
+                " FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS v(id, n) WHERE l.id = v.id"
+            ),
+            {"ids": [p.stopped for p in pairs]},
+        )
+        conn.execute(
+            text(
+                "UPDATE leads l SET phone = '(415) ' || substr(lpad(v.n::text, 7, '0'), 1, 3) || '-'"
+                " || substr(lpad(v.n::text, 7, '0'), 4) FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS v(id, n)"
+                " WHERE l.id = v.id"
+            ),
+            {"ids": [p.sibling for p in pairs]},
+        )
+        runs = [
+            str(r)
+            for r in conn.execute(
+                text("INSERT INTO de_enrollment_runs (client_id) SELECT unnest(CAST(:c AS uuid[])) RETURNING id"),
+                {"c": clients},
+            ).scalars()
+        ]
+        started = time.perf_counter()
+        revoked = sum(revoke_person(conn, clients, runs).values())
+        step = time.perf_counter() - started
+        started = time.perf_counter()
+        done = conn.execute(
+            text("SELECT sum(de_enrolled) FROM de_enroll_leads(CAST(:c AS uuid[]), CAST(:r AS uuid[]))"),
+            {"c": clients, "r": runs},
+        ).scalar_one()
+        main = time.perf_counter() - started
+        conn.rollback()
+    engine.dispose()
+    rows.append(
+        (
+            f"(3) a pass over {len(clients)} due clients: the person-wide step / the pass's de_enroll_leads",
+            f"{step * 1000:.0f} ms ({revoked} other enrollments revoked) / {main * 1000:.0f} ms ({done} de-enrolled)",
+        )
+    )
+    print(rows[-1], flush=True)
+
+
 def history_timing(url: str, rows: list[tuple[str, str]], tries: int = 20) -> None:
     engine = make_engine(url, pooled=False)
     with engine.connect() as conn:
@@ -187,6 +249,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=10_000)
     parser.add_argument("--per-round", type=int, default=2_000)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--skip-triggers", action="store_true", help="Leave out part (1).")
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Use the database a --keep run left.")
     args = parser.parse_args()
@@ -195,7 +258,9 @@ def main() -> None:
     try:
         url = admin.rsplit("/", 1)[0] + f"/{APP_DB}" if args.reuse else prepare(admin, args.leads, args.clients)
         rows.append(("database", f"{args.clients} clients, {args.leads} leads"))
-        trigger_overhead(url, rows, args.per_round, args.rounds)
+        if not args.skip_triggers:
+            trigger_overhead(url, rows, args.per_round, args.rounds)
+        revocation_step(url, rows)
         history_timing(url, rows)
     finally:
         if not args.keep:

@@ -102,7 +102,7 @@ SELECT l.id, l.client_id, phone_e164(l.phone, '1', '1'), lower(btrim(l.email))
 -- lead that opted out. Clients whose setting narrows revocation to the one lead are left out. A sibling whose own
 -- enrollment already has a closing event (de-enrolled, resolved, skipped) is left to the guard (sql/0028). The
 -- siblings' rows are locked (waiting for the platform's short writes, not skipped: once the opted-out lead is
--- de-enrolled nothing would find them again). Figures added to each client's run row; campaign counters recounted.
+-- de-enrolled nothing would find them again). Figures added to each client's run row and to the campaigns' counters.
 CREATE FUNCTION compliance_revoke_person(p_client_ids uuid[], p_run_ids uuid[])
 RETURNS TABLE (client_id uuid, revoked integer)
 LANGUAGE plpgsql
@@ -110,14 +110,19 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_campaigns uuid[];
+    v_left_active integer[];
+    v_clients uuid[];
+    v_revoked integer[];
 BEGIN
-    RETURN QUERY
     WITH runs AS (
         SELECT r.client_id, r.run_id FROM unnest(p_client_ids, p_run_ids) AS r(client_id, run_id)
     ), origins AS (
+        -- the opt-outs this pass honors, found through the due queue (every opted-out active lead is in it from
+        -- the moment it opted out until its de-enrollment is settled), not by reading the clients' leads
         SELECT o.id, o.client_id, k.phone_e164, k.email_lower
-          FROM leads o
-          JOIN runs r ON r.client_id = o.client_id
+          FROM de_enrollment_due_queue q
+          JOIN runs r ON r.client_id = q.client_id
+          JOIN leads o ON o.id = q.lead_id AND o.client_id = q.client_id
           JOIN clients cl ON cl.id = o.client_id AND cl.is_active
           JOIN lead_contacts k ON k.lead_id = o.id
          WHERE o.opted_out AND o.is_active AND o.completed_at IS NULL
@@ -170,20 +175,32 @@ BEGIN
                format('revoked with lead %s (same %s): the person opted out there', u.origin_id, u.how)
           FROM updated u
         RETURNING client_id, campaign_id, run_id
+    ), per_run AS (
+        SELECT lg.run_id, lg.client_id, count(*)::int AS revoked FROM logged lg GROUP BY lg.run_id, lg.client_id
     ), counted AS (
         UPDATE de_enrollment_runs r
-           SET leads_de_enrolled = r.leads_de_enrolled + n.revoked
-          FROM (SELECT lg.run_id, count(*)::int AS revoked FROM logged lg GROUP BY lg.run_id) n
-         WHERE r.id = n.run_id
-        RETURNING r.client_id, n.revoked
+           SET leads_de_enrolled = r.leads_de_enrolled + p.revoked
+          FROM per_run p
+         WHERE r.id = p.run_id
+    ), per_campaign AS (
+        -- each was counted active (active and not opted out) until now
+        SELECT lg.campaign_id, count(*)::int AS left_active
+          FROM logged lg WHERE lg.campaign_id IS NOT NULL GROUP BY lg.campaign_id
     )
-    SELECT c.client_id, c.revoked FROM counted c;
+    SELECT (SELECT array_agg(pc.campaign_id ORDER BY pc.campaign_id) FROM per_campaign pc),
+           (SELECT array_agg(pc.left_active ORDER BY pc.campaign_id) FROM per_campaign pc),
+           (SELECT array_agg(p.client_id) FROM per_run p),
+           (SELECT array_agg(p.revoked) FROM per_run p)
+      INTO v_campaigns, v_left_active, v_clients, v_revoked;
 
-    v_campaigns := ARRAY(SELECT DISTINCT lg.campaign_id FROM de_enrollment_lead_log lg
-                          WHERE lg.run_id = ANY (p_run_ids) AND lg.outcome = 'opted_out'
-                            AND lg.error_message LIKE 'revoked with lead %' AND lg.campaign_id IS NOT NULL);
-    IF cardinality(v_campaigns) > 0 THEN
-        PERFORM refresh_campaign_counters(v_campaigns);
+    IF v_campaigns IS NOT NULL THEN
+        PERFORM 1 FROM campaigns WHERE id = ANY (v_campaigns) ORDER BY id FOR UPDATE;
+        UPDATE campaigns c
+           SET active_leads_count = greatest(c.active_leads_count - m.left_active, 0),
+               updated_at = now()
+          FROM unnest(v_campaigns, v_left_active) AS m(id, left_active)
+         WHERE c.id = m.id;
     END IF;
+    RETURN QUERY SELECT * FROM unnest(v_clients, v_revoked);
 END
 $$;
