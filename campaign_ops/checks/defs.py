@@ -53,7 +53,6 @@ from campaign_ops.checks.core import (
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from campaign_ops.compliance.defs import COMPLIANCE_CHECKS
 from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME
 from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
@@ -272,20 +271,13 @@ schema_contract_job = check_job(
     [schema_contract_check],
     "The live schema against everything `campaign-ops db verify` expects.",
 )
-ALERTING_CHECKS = [
-    stuck_leads_check,
-    de_enrollment_health_check,
-    schema_contract_check,
-    stuck_onboarding_clients_check,
-    *COMPLIANCE_CHECKS,
-]
+ALERTING_CHECKS = [stuck_leads_check, de_enrollment_health_check, schema_contract_check, stuck_onboarding_clients_check]
 alerting_checks_job = check_job(
     "alerting_checks_job",
     ALERTING_CHECKS,
     "The checks the SOP's alert lines come from (stuck leads above 100/500, no success in 2 h, the "
-    "schema contract, stuck onboarding clients) and the compliance checks (messages after opt-out, the oldest "
-    "opt-out not honored), over every client: the asset_check_alert_sensor turns their failures into STUCK_LEADS, "
-    "NO_RECENT_SUCCESS, INVARIANT_VIOLATION, PAYMENT_BLOCK, STUCK_CLIENT and CHECK_FAILED alerts.",
+    "schema contract, stuck onboarding clients), over every client: the asset_check_alert_sensor turns their "
+    "failures into STUCK_LEADS, NO_RECENT_SUCCESS, INVARIANT_VIOLATION, PAYMENT_BLOCK and STUCK_CLIENT alerts.",
 )
 # its own job, so the integrity checks' job keeps its shape; the asset_check_alert_sensor alerts on any failed check
 skipped_de_enrollments_job = check_job(
@@ -310,9 +302,8 @@ alerting_checks_sensor = check_sensor(
     alerting_checks_job,
     ALERTING_CHECKS,
     300,
-    "Every 5 minutes: stuck leads, de-enrollment health, the schema contract, stuck onboarding clients, messages "
-    "after opt-out and unhonored opt-outs over every client — the detectors of the SOP's alert lines (one "
-    "evaluation per check).",
+    "Every 5 minutes: stuck leads, de-enrollment health, the schema contract and stuck onboarding clients over "
+    "every client — the detectors of the SOP's alert lines (one evaluation per check).",
 )
 
 

@@ -8,7 +8,7 @@ checks are (check_kit), and go through the one alert pipeline (asset_check_alert
 `monthly_compliance_report`: per client and calendar month, opt-outs honored, time to honor, sends after revocation.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 from pydantic import Field
@@ -148,13 +148,21 @@ monthly_compliance_report_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
     description="The month's compliance report per client.",
 )
-# on the 1st at 05:00 UTC, for the month that just ended (after the 02:00 archival: it reads live and archive)
-monthly_compliance_report_schedule = dg.build_schedule_from_partitioned_job(
-    monthly_compliance_report_job,
+
+
+@dg.schedule(
+    job=monthly_compliance_report_job,
+    cron_schedule="0 5 1 * *",
     name="monthly_compliance_report_schedule",
-    hour_of_day=5,
     default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="The 1st of each month, 05:00 UTC (after the 02:00 archival: it reads live and archive): the month "
+    "that just ended.",
 )
+def monthly_compliance_report_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    ended = context.scheduled_execution_time.date().replace(day=1) - timedelta(days=1)
+    month = ended.replace(day=1).isoformat()
+    return dg.RunRequest(run_key=f"monthly_compliance_report:{month}", partition_key=month)
+
 
 defs = dg.Definitions(
     assets=[monthly_compliance_report_asset],

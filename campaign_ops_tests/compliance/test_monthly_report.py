@@ -70,3 +70,16 @@ def test_a_months_figures_per_client(conn: Connection, engine: Engine, db_env: s
     [event] = materialized.asset_materializations_for_node("monthly_compliance_report")
     assert event.metadata["opt_outs_honored"].value == 3
     assert "Acme" in str(event.metadata["compliance_by_client"].value)
+
+
+def test_the_schedule_asks_for_the_month_that_just_ended() -> None:
+    from datetime import UTC, datetime
+
+    from campaign_ops.compliance.defs import monthly_compliance_report_schedule
+
+    for tick, month in (
+        (datetime(2026, 12, 1, 5, tzinfo=UTC), "2026-11-01"),
+        (datetime(2027, 1, 1, 5, tzinfo=UTC), "2026-12-01"),
+    ):
+        request = monthly_compliance_report_schedule(dg.build_schedule_context(scheduled_execution_time=tick))
+        assert isinstance(request, dg.RunRequest) and request.partition_key == month
