@@ -110,10 +110,14 @@ class SendsAfterRevocationResult(CheckOutcome):
         findings: dict[str, dict[str, Any]] = {}
         for client, sends in sorted(by_client.items()):
             leads = sorted({s.lead_id for s in sends})
+            # "problems": the lines the alert and the check's description carry for this client
+            named = [f"lead {lead}" for lead in leads[:LEADS_NAMED_PER_CLIENT]]
+            if len(leads) > LEADS_NAMED_PER_CLIENT:
+                named.append(f"{len(leads) - LEADS_NAMED_PER_CLIENT} more leads")
             findings[client] = {
                 "messages_after_revocation": len(sends),
-                "leads": leads[:LEADS_NAMED_PER_CLIENT]
-                + ([f"{len(leads) - LEADS_NAMED_PER_CLIENT} more"] if len(leads) > LEADS_NAMED_PER_CLIENT else []),
+                "leads_messaged": len(leads),
+                "problems": named,
                 "level": Level.ERROR.value,
             }
         return findings

@@ -32,3 +32,34 @@ def test_the_sensor_tick_records_a_failed_error_evaluation_naming_client_and_lea
             dg.AssetCheckKey(dg.AssetKey("leads"), "messages_after_opt_out"), limit=5
         )
         assert len(history) == 2
+
+
+def test_the_alert_pipeline_raises_check_failed_per_client_naming_the_lead(conn: Connection, db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from campaign_ops.alerts.check_alerts import check_alerts
+    from campaign_ops.alerts.check_evaluation import Evaluation
+
+    client = add_client(conn, name="Acme")
+    lead = add_person_lead(conn, client, add_campaign(conn, client), opted_out=True, position=1)
+    conn.commit()
+    advance(conn, lead)
+    with dg.instance_for_test() as instance:
+        ticked = record_check_sensor_tick(compliance.compliance_checks_sensor, instance, DatabaseResource(url=db_url))
+    sent = ticked["messages_after_opt_out"]
+    evaluation = Evaluation(
+        check="messages_after_opt_out",
+        asset="leads",
+        passed=sent.passed,
+        severity=sent.severity.value,
+        description=sent.description,
+        metadata=sent.metadata,
+        covered=None,
+        where_key="all",
+        run_id="",
+        at=datetime.now(UTC),
+        link="http://ui/check",
+    )
+    (alert,) = check_alerts(evaluation, {client: "Acme"}, "http://ui").firing
+    assert (alert.alert_type, alert.key) == ("CHECK_FAILED", f"check_failed:messages_after_opt_out:{client}")
+    assert lead in str(alert)

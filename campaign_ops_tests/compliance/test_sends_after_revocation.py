@@ -91,7 +91,7 @@ def test_the_check_names_client_and_lead_and_forgets_after_its_window(conn: Conn
     outcome = evaluate_messages_after_opt_out(conn, None)
     assert outcome.level == Level.ERROR
     assert outcome.figures()["messages_after_revocation"] == 1
-    assert outcome.client_findings()[client]["leads"] == [lead]
+    assert outcome.client_findings()[client]["problems"] == [f"lead {lead}"]
     assert lead in outcome.tables()["sends_after_revocation_list"]
     # another client's scope does not see it
     other = add_client(conn)
