@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python -m bench.reconciliation_archival
 	$(BIN)/python -m bench.checks_reports
 	$(BIN)/python -m bench.ui_find_client
+	$(BIN)/python -m bench.compliance_bench
 
 lint: install
 	$(BIN)/ruff check .

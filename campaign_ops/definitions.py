@@ -8,6 +8,7 @@ from campaign_ops import run_tags, shared_defs
 from campaign_ops.alerts import defs as alerts
 from campaign_ops.archival import defs as archival
 from campaign_ops.checks import defs as checks
+from campaign_ops.compliance import defs as compliance
 from campaign_ops.critical_alerts import defs as critical_alerts
 from campaign_ops.de_enrollment import defs as de_enrollment
 from campaign_ops.due_queue import defs as due_queue
@@ -38,6 +39,7 @@ defs = _with_source_links(
         reconciliation.defs,
         archival.defs,
         checks.defs,
+        compliance.defs,
         reports.defs,
         onboarding.defs,
         lifecycle.defs,

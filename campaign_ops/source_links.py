@@ -26,6 +26,7 @@ SOURCES: Mapping[str, str] = {
     "onboarding_states": "campaign_ops.onboarding.core:detect_stuck_clients",
     "de_enrollment_latency": "campaign_ops.due_queue.core:latency",
     "processing_pause": "campaign_ops.pause.core:record_pause",
+    "monthly_compliance_report": "campaign_ops.compliance.core:monthly_compliance_report",
 }
 
 

@@ -69,3 +69,11 @@ ALERT_RETRY_STUCK_ATTEMPTS = 5
 """A message that failed this many times in a row is stuck in retry: alerting broken."""
 ALERT_RETRY_OVERDUE_MINUTES = 15
 """A retry due this long ago and not attempted is stuck: no tick is retrying it."""
+
+# compliance: revocations (opt-outs) honored, and nothing sent after them ------------------------------------------
+SENDS_AFTER_REVOCATION_WINDOW_HOURS = 24
+"""messages_after_opt_out fails (ERROR) while a message sent after revocation was recorded within this window."""
+UNHONORED_OPT_OUT_WARN_ABOVE_SECONDS = 5 * 60
+"""The oldest opt-out still not honored (its lead still active) older than this (5 minutes): WARNING."""
+UNHONORED_OPT_OUT_ERROR_ABOVE_SECONDS = 60 * 60
+"""... older than this (1 hour): ERROR."""

@@ -12,6 +12,7 @@ from campaign_ops.checks.core import (
     evaluate_stuck_leads,
 )
 from campaign_ops.checks.health import evaluate_de_enrollment_health
+from campaign_ops.compliance.core import evaluate_messages_after_opt_out, evaluate_unhonored_opt_outs
 
 CHECKS: Mapping[str, Callable[[Connection, Sequence[str] | None], CheckOutcome]] = {
     "stuck_leads": evaluate_stuck_leads,
@@ -19,4 +20,6 @@ CHECKS: Mapping[str, Callable[[Connection, Sequence[str] | None], CheckOutcome]]
     "duplicate_de_enrollments": evaluate_duplicate_de_enrollments,
     "de_enrollment_health": evaluate_de_enrollment_health,
     "schema_contract": evaluate_schema_contract,
+    "messages_after_opt_out": evaluate_messages_after_opt_out,
+    "unhonored_opt_outs": evaluate_unhonored_opt_outs,
 }

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from campaign_ops.clients.locks import release_client_lock
 from campaign_ops.clients.sweep import error_text
+from campaign_ops.compliance.core import revoke_person
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
@@ -377,6 +378,7 @@ def _set_based_chunk(
     """(de-enrolled, left alone as already de-enrolled, maybe more): one statement, which also adds the chunk's
     figures to the run row."""
     limit = size or settings.chunk_size
+    revoke_person(conn, [result.client_id], [str(result.run_row_id)])
     row = conn.execute(
         load_sql(__file__, "de_enroll_chunk.sql"),
         {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": limit},
@@ -395,6 +397,7 @@ def _sop_batch(
     """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch) and its figures added to the run
     row: (de-enrolled, left alone as already de-enrolled, maybe more)."""
     batch_size = min(settings.batch_size, size or settings.batch_size)
+    revoke_person(conn, [result.client_id], [str(result.run_row_id)])
     ids = list(
         conn.execute(
             load_sql(__file__, "next_sop_batch.sql"),

@@ -42,6 +42,7 @@ from sqlalchemy.exc import OperationalError
 
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.clients.sweep import error_text
+from campaign_ops.compliance.core import revoke_person
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.client_pass import (
     ClientLockHeld,
@@ -328,6 +329,7 @@ def _group_pass(
             if remaining_ms <= 0:
                 return None
             conn.execute(text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)})
+            revoke_person(conn, [row.client_id for row in runs], [row.run_row_id for row in runs])
             # every due lead of those clients, their lead-log rows, counters and run rows: one statement
             rows = conn.execute(
                 load_sql(__file__, "group_finish.sql"),

@@ -1,0 +1,1 @@
+SELECT phone_region FROM compliance_settings
