@@ -17,10 +17,10 @@ from pathlib import Path
 
 import psutil
 import yaml
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 from sqlalchemy import Engine
 
 from campaign_ops.db.engine import make_engine
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
 from campaign_ops_tests.deploy import containers as c
 from campaign_ops_tests.deploy.conftest import (
     CODE_SERVER_IP,

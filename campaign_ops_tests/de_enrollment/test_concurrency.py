@@ -30,7 +30,13 @@ def test_two_processes_on_one_client_de_enroll_each_lead_once(conn: Connection, 
         subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)
     ]
     outputs = [p.communicate(timeout=120) for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    # a process that waited for the lock past its retry budget (a loaded machine) says so and exits 1: the one
+    # holding the lock did the work; any other exit is a failure
+    held = "their lock held by another session"
+    assert all(
+        p.returncode == 0 or (p.returncode == 1 and held in out[1]) for p, out in zip(procs, outputs, strict=True)
+    ), outputs
+    assert 0 in [p.returncode for p in procs], outputs
 
     assert conn.exec_driver_sql(SOP_DUPLICATES).all() == []
     assert conn.execute(text("SELECT count(*) FROM de_enrollment_lead_log")).scalar() == 302

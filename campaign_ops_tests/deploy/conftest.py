@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import Engine
 
 from campaign_ops.db.engine import make_engine
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
 from campaign_ops_tests.deploy import containers as c
-from campaign_ops_tests.e2e.dagster_api import DagsterApi, wait_for
 
 DB_IP, CODE_SERVER_IP, WEBSERVER_IP, DAEMON_IP = (c.address(n) for n in (10, 11, 12, 13))
 CODE_SERVER_PORT, WEBSERVER_PORT = 4000, 3000

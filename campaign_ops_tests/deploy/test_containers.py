@@ -16,6 +16,7 @@ import yaml
 from sqlalchemy import text
 
 from campaign_ops.clients.partition_keys import client_id_of, client_ids_of
+from campaign_ops.service.dagster_api import metadata_value, wait_for
 from campaign_ops_tests.deploy import containers as c
 from campaign_ops_tests.deploy.conftest import (
     CODE_SERVER_IP,
@@ -24,7 +25,6 @@ from campaign_ops_tests.deploy.conftest import (
     listening,
     wait_listening,
 )
-from campaign_ops_tests.e2e.dagster_api import metadata_value, wait_for
 from campaign_ops_tests.e2e.test_service import JOB, advisory_locks, retry_of, scalar, stuck_leads
 from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT
 

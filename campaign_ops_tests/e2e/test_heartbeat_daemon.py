@@ -10,8 +10,8 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from campaign_ops.oncall.defs import HEARTBEAT_INTERVAL_SECONDS
+from campaign_ops.service.dagster_api import wait_for
 from campaign_ops_tests.e2e.conftest import kill_everything, start_dev
-from campaign_ops_tests.e2e.dagster_api import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
