@@ -45,7 +45,7 @@ def stuck_onboarding_clients_check(
     except CampaignOpsError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     (context.log.warning if report.level != Level.PASSED else context.log.info)(report.summary)
-    return outcome_to_check_result(report, None)
+    return outcome_to_check_result(report)
 
 
 stuck_onboarding_check_job = check_job(
