@@ -7,8 +7,9 @@ sensor skips and the leads that become due meanwhile wait for the next run. The 
 previous due run ("after <its run id>"), so a tick evaluated twice never launches twice, and a slow run is never
 doubled. The 15-minute schedule stays as the safety net (it covers every client, and settles the whole queue); the
 per-client advisory lock keeps the two from working on one client at once. A client whose newest passes failed
-is left out of the sensor's runs for a delay growing with each failure (`backing_off` in core.py); the tick says
-which clients back off and until when, and the other clients' runs go on.
+or were skipped (its lock held by another session) is left out of the sensor's runs for a delay growing with each
+such pass (`backing_off` in core.py); the tick says which clients back off, why and until when, and the other
+clients' runs go on.
 
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
 `campaign-ops pause` stops it with the schedules, and it skips while the pause flag is set.
@@ -80,13 +81,13 @@ def still_in_flight(last: dg.DagsterRun | None) -> dg.SkipReason | None:
 def backoff_line(backoffs: Sequence[Backoff], names: dict[str, str]) -> str:
     """Which clients back off, after how many failures and until when (UTC), the soonest first."""
     shown = ", ".join(
-        f"{names.get(b.client_id, '?')} ({b.client_id}): {b.failures} failed pass(es), until "
+        f"{names.get(b.client_id, '?')} ({b.client_id}): {b.passes_text()}, until "
         f"{b.until.astimezone(UTC).strftime('%H:%M:%S')} UTC"
         for b in backoffs[:NAMED_BACKING_OFF]
     )
     more = f" and {len(backoffs) - NAMED_BACKING_OFF} more" if len(backoffs) > NAMED_BACKING_OFF else ""
     return (
-        f"{len(backoffs)} client(s) with due leads backing off after failed passes: {shown}{more} "
+        f"{len(backoffs)} client(s) with due leads backing off after failed or skipped passes: {shown}{more} "
         "(the 15-minute schedule still covers them)"
     )
 
