@@ -303,6 +303,12 @@ def test_a_client_whose_lock_is_held_is_not_relaunched_every_tick(conn: Connecti
                 ).all()
             )
             assert statuses == {locked.client_id: "skipped", other.client_id: "success"}
+            # the Runs list names them: whom the run was for (from its launch) and whom it skipped (from its end)
+            names = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
+            tags = instance.get_run_by_id(result.run_id).tags  # type: ignore[union-attr]
+            assert set(tags["campaign_ops/clients"].split(", ")) == {names[locked.client_id], names[other.client_id]}
+            assert tags["campaign_ops/skipped_clients"] == names[locked.client_id]
+            assert "campaign_ops/failed_clients" not in tags and "campaign_ops/partial_clients" not in tags
             # its leads are still due; the next tick launches nothing for it and says why
             assert queued(conn) >= {*locked.due_completed}
             waiting = tick(instance, db_url)
@@ -318,7 +324,10 @@ def test_a_client_whose_lock_is_held_is_not_relaunched_every_tick(conn: Connecti
                 {"c": other.client_id},
             )
             conn.commit()
-            assert _scope(tick(instance, db_url)) == [other.client_id]
+            alone = tick(instance, db_url)
+            assert _scope(alone) == [other.client_id]
+            assert alone.tags["campaign_ops/client"] == names[other.client_id]  # type: ignore[union-attr]
+            assert alone.tags["campaign_ops/client_id"] == other.client_id  # type: ignore[union-attr]
     finally:
         holder.close()
 
