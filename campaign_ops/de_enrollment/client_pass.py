@@ -18,6 +18,7 @@ chunks shrink to what the remaining budget allows at the pace measured so far (`
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -294,6 +295,17 @@ def _run_client_pass(
             return
 
 
+def settle_counters(conn: Connection, run_row_ids: Sequence[str | None]) -> int:
+    """In the caller's transaction, after its de-enrollments: the counters of the campaigns they touched made to
+    match their leads, each difference logged first (settle_counters.sql). Returns the campaigns corrected."""
+    return int(
+        conn.execute(
+            load_sql(__file__, "settle_counters.sql"),
+            {"run_ids": [r for r in run_row_ids if r], "reconciliation_id": str(uuid.uuid4())},
+        ).scalar_one()
+    )
+
+
 def mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:
     result.status = "partial"
     note = f"runtime budget ({settings.max_runtime_ms} ms) exhausted; the rest goes first next run"
@@ -324,6 +336,8 @@ def _set_based_chunk(
         {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": limit},
     ).one()
     done = _add_counts(result, row[:4])
+    if done:
+        settle_counters(conn, [result.run_row_id])
     return done, int(row.already_de_enrolled), done + row.already_de_enrolled >= limit
 
 
@@ -351,6 +365,8 @@ def _sop_batch(
     row = conn.execute(load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids}).one()
     _add_counts(result, row[:4])
     done = result.leads_de_enrolled - before
+    if done:
+        settle_counters(conn, [result.run_row_id])
     conn.execute(
         load_sql(__file__, "add_chunk_counts.sql"),
         {"run_id": result.run_row_id, "de_enrolled": done, "skipped": row.skipped},
