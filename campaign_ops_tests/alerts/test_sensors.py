@@ -257,6 +257,25 @@ def test_a_failing_client_is_alerted_although_the_next_runs_succeed_without_it(
     assert alert_row(conn, f"run_failed:de_enrollment_job:{failing}")["resolved_at"] == driver.clock.now
 
 
+@dg.op
+def fail_with_a_sentence() -> None:
+    raise dg.Failure(description="reconciliation failed for 1 of 8 client(s): Demo Client 777 (lock timeout)")
+
+
+@dg.job(name="stats_reconciliation_job")
+def failing_with_a_sentence() -> None:
+    fail_with_a_sentence()
+
+
+def test_a_failure_the_project_words_reaches_on_call_without_dagsters_class_path(
+    driver: SensorDriver, slack: FakeSlack
+) -> None:
+    assert not failing_with_a_sentence.execute_in_process(instance=driver.instance, raise_on_error=False).success
+    driver.tick(RUNS)
+    summary = slack.received[0]["blocks"][1]["text"]["text"]
+    assert summary == "reconciliation failed for 1 of 8 client(s): Demo Client 777 (lock timeout)"
+
+
 def test_first_tick_looks_back_one_hour_only(driver: SensorDriver, slack: FakeSlack) -> None:
     launch(driver.instance, driver.database, error="before the sensor was switched on")
     two_hours_later = FakeClock(driver.clock.now + timedelta(hours=2))
