@@ -298,10 +298,14 @@ def _run_client_pass(
 def settle_counters(conn: Connection, run_row_ids: Sequence[str | None]) -> int:
     """In the caller's transaction, after its de-enrollments: the counters of the campaigns they touched made to
     match their leads, each difference logged first (settle_counters.sql). Returns the campaigns corrected."""
+    run_ids = [r for r in run_row_ids if r]
+    campaigns = list(conn.execute(load_sql(__file__, "touched_campaigns.sql"), {"run_ids": run_ids}).scalars())
+    if not campaigns:
+        return 0
     return int(
         conn.execute(
             load_sql(__file__, "settle_counters.sql"),
-            {"run_ids": [r for r in run_row_ids if r], "reconciliation_id": str(uuid.uuid4())},
+            {"run_ids": run_ids, "campaign_ids": campaigns, "reconciliation_id": str(uuid.uuid4())},
         ).scalar_one()
     )
 

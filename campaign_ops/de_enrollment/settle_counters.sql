@@ -4,16 +4,10 @@
 -- counters by what it de-enrolls, which is right only if the platform moved them when it flipped a lead's opt-out
 -- or booking; a platform that only flips the flag leaves one of drift per opt-out. Whatever differs is logged in
 -- stats_reconciliation_log (reported, actual, this Dagster run) before it is corrected, as reconciliation does.
--- The campaigns are the ones of this transaction's lead-log rows (processed_at defaults to now(), the
--- transaction's start), already locked in id order by de_enroll_leads.
-WITH touched AS (
-    SELECT DISTINCT g.campaign_id AS id
-      FROM de_enrollment_lead_log g
-     WHERE g.run_id = ANY (CAST(:run_ids AS uuid[]))
-       AND g.processed_at = now()
-       AND g.action = 'de_enrolled'
-       AND g.campaign_id IS NOT NULL
-), actual AS (
+-- :campaign_ids are the campaigns of the transaction's lead-log rows (touched_campaigns.sql), already locked in
+-- id order by de_enroll_leads; given as a bound array so that the planner sees how many they are (a sweep's few
+-- hundred are counted in one scan of the leads, a due run's one or two through the campaign index).
+WITH actual AS (
     SELECT c.id, c.client_id,
            c.active_leads_count, c.completed_leads_count, c.opted_out_count, c.booked_count,
            count(l.id) FILTER (WHERE l.is_active AND NOT l.opted_out)::int AS active,
@@ -22,7 +16,7 @@ WITH touched AS (
            count(l.id) FILTER (WHERE l.booked_meeting)::int               AS booked
       FROM campaigns c
       LEFT JOIN leads l ON l.campaign_link_id = c.id
-     WHERE c.id IN (SELECT t.id FROM touched t)
+     WHERE c.id = ANY (CAST(:campaign_ids AS uuid[]))
      GROUP BY c.id
 ), drift AS (
     SELECT a.id, a.client_id, v.counter, v.reported, v.actual
