@@ -47,6 +47,12 @@ REMEDIES: dict[str, Remedy] = {
         "campaign-ops pause",
         None,
     ),
+    "stuck_onboarding_clients": Remedy(
+        "see where each client waits and since when, then move it on in the onboarding pipeline (a terminal "
+        "state needs a person; S5_CONFIRM_LIVE without payment needs billing)",
+        "campaign-ops stuck-clients",
+        None,
+    ),
     "de_enrollment_health": Remedy(
         "read the client's failed de-enrollment runs, fix the cause, then de-enroll it again",
         'campaign-ops health-check --client "{name}"',
