@@ -108,7 +108,9 @@ def reconcile_campaign_stats(
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     failures: list[ClientFailure] = []
-    for outcome in iter_reconcile_clients(database.engine, clients, settings, dagster_run_id=context.run.run_id):
+    for outcome in iter_reconcile_clients(
+        database.engine, clients, settings, dagster_run_id=context.run.run_id, say=context.log.warning
+    ):
         if isinstance(outcome, ClientFailure):
             context.log.error(f"client {outcome.client_name} ({outcome.client_id}): {outcome.error}")
             failures.append(outcome)
