@@ -662,7 +662,7 @@ def test_per_client_findings_are_per_client_alerts_and_a_pass_ends_only_what_it_
     driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
 ) -> None:
     """An evaluation over every client raises one alert per client it found (one message), and ends the alerts
-    of the clients it no longer finds; a one-client evaluation ends that client's alert only."""
+    of the clients it no longer finds; a run that asks about one client judges every client too."""
     from campaign_ops_tests.checks.helpers import refresh_counters
 
     a, b = add_client(conn, name="Acme Dental"), add_client(conn, name="Bright Smiles")
@@ -675,14 +675,15 @@ def test_per_client_findings_are_per_client_alerts_and_a_pass_ends_only_what_it_
     assert slack.titles() == [":red_circle: [ERROR] Check stats_drift failed for 2 clients"]  # off by 50
     assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{a}", f"check_failed:stats_drift:{b}"}
 
-    refresh_counters(conn)  # both repaired, but only a is checked again
-    conn.commit()
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 0 WHERE id = :c"), {"c": campaigns[a]})
+    conn.commit()  # a repaired, b still drifted: a run asking about a judges both
     run_checks(driver.instance, "integrity_checks_job", tags={"campaign_ops/client": a})
     driver.tick(CHECKS)
     assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stats_drift failed (Acme Dental ({a}))"
     assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{b}"}
 
     conn.execute(text("UPDATE campaigns SET completed_leads_count = 50 WHERE id = :c"), {"c": campaigns[a]})
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 0 WHERE id = :c"), {"c": campaigns[b]})
     conn.commit()
     run_checks(driver.instance, "integrity_checks_job")  # every client: a drifted again, b no longer
     driver.tick(CHECKS)
