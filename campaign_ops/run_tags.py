@@ -6,11 +6,12 @@ sets run tags when a run is created from the UI (asset tags are not copied to ru
 upstream, dagster-io/dagster#33430). The closest honest thing: `run_tags_sensor` (every 30 s) gives each queued
 or running run that materializes one of these assets the owning job's tags it lacks (a tag the person set in
 the launch dialog is kept), and each one-client run the client's name (`campaign_ops/client`, so the Runs list
-finds it by name). Run monitoring and run retries read a run's tags when they act (at its maximum runtime, which
-the daemon checks once a minute; after a run was cut short, the only failures retried), so tags added in a run's
-first 30 s apply to it. The gap, stated: a run that ends within 30 s of being queued, before the sensor's next
-tick, keeps the tags it was created with. Every 30 s rather than 5: each tick costs the daemon and the code
-server ~0.1 CPU-second whatever it finds, and this sensor's ticks were a fifth of the idle service's CPU.
+finds it by name; a one-client de-enrollment run also sets it itself when it starts). Run monitoring and run
+retries read a run's tags when they act (at its maximum runtime, which the daemon checks once a minute; after a
+run was cut short, the only failures retried), so tags added in a run's first 30 s apply to it. The gap, stated:
+a run that ends within 30 s of being queued, before the sensor's next tick, keeps the tags it was created with.
+Every 30 s rather than 5: each tick costs the daemon and the code server ~0.1 CPU-second whatever it finds, and
+this sensor's ticks were a fifth of the idle service's CPU.
 
 The executor and the after-run checks need no sensor: the code location's default executor is the in-process
 one (definitions.py), so `__ASSET_JOB` runs like the jobs do, and the checks follow the materializations

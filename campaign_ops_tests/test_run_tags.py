@@ -72,9 +72,9 @@ def test_materialize_from_the_catalog_gets_the_jobs_tags_the_client_name_and_the
         after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
         found = {e.check_name: e for e in after.get_asset_check_evaluations()}
         assert {"stuck_leads", "stats_drift", "duplicate_de_enrollments"} <= set(found)
-        for evaluation in found.values():  # each covers that client alone, named
-            assert evaluation.metadata["client_id"].value == a.client_id
-            assert evaluation.metadata["scope"].value == f"client {name} ({a.client_id})"
+        for evaluation in found.values():  # each answers for that client, named, and judges every client
+            assert evaluation.metadata["asked_client"].value == f"client {name} ({a.client_id})"
+            assert evaluation.metadata["scope"].value == "all active clients"
 
         # a run that materialized nothing of de-enrollment (here: the schema check) gets no checks after it
         other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)

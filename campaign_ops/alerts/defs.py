@@ -1,8 +1,9 @@
 """Dagster objects of alerts: the alert resource (Slack, SMS, PagerDuty), the two alert sensors and
 `acknowledge_alert_job`.
 
-- `run_status_alert_sensor`: failed runs of campaign-ops jobs (client, job, error, link to the run) and runs that
-  left clients partial/failed in de_enrollment_runs; a later successful run of the same job and scope resolves
+- `run_status_alert_sensor`: each client whose pass failed or was left partial in a run of a campaign-ops job
+  (de_enrollment_runs), ended by that client's own later success, and failed runs no client pass explains
+  (client, job, error, link to the run), ended by a later success of the same job and scope
   (campaign_ops.alerts.run_alerts).
 - `asset_check_alert_sensor`: failed asset checks (open-source Dagster has no alert for them: a failed check does
   not fail its run), one alert per check and client, and one "resolved" message when it passes again. The checks
@@ -51,7 +52,7 @@ from campaign_ops.alerts.notifiers import build_notifier, build_pagers
 from campaign_ops.alerts.policy import AlertSettings
 from campaign_ops.alerts.run_alerts import TypeKey, put, run_event_alerts
 from campaign_ops.alerts.silences import parse_duration
-from campaign_ops.alerts.sources import client_pass_problems
+from campaign_ops.alerts.sources import RunPasses, open_alert_keys, run_client_passes
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.errors import mask_secrets
 from campaign_ops.oncall.core import HEARTBEAT_ENV_VAR, HELD_WHEN_PAUSED, record_tick
@@ -157,7 +158,7 @@ def run_status_tick(
     resolutions: dict[TypeKey, Resolution] = {}
 
     with database.connect() as conn:
-        problems = client_pass_problems(conn, run_ids)
+        passes = run_client_passes(conn, run_ids)
         for record, event_type in events:
             entry = record.event_log_entry
             try:
@@ -165,10 +166,13 @@ def run_status_tick(
                 if run is None or not same_code_location(context, run):
                     continue
                 event = run_event(record, event_type, run)
-                for value in run_event_alerts(event, problems.get(run.run_id, []), ui):
+                for value in run_event_alerts(event, passes.get(run.run_id, RunPasses()), ui):
                     put(firing, resolutions, value)
             except Exception as exc:  # one bad record must not stop the tick
                 context.log.error(f"run status event {record.storage_id} skipped: {mask_secrets(repr(exc))}")
+        if resolutions:
+            open_keys = open_alert_keys(conn, sorted({t for t, _ in resolutions}))
+            resolutions = {k: v for k, v in resolutions.items() if k in open_keys}
 
         report = dispatch_in_tick(
             context, conn, slack_alerts, now, firing=list(firing.values()), resolutions=list(resolutions.values())
@@ -248,7 +252,8 @@ def build_alert_sensors(clock: Clock = utc_now) -> list[dg.SensorDefinition]:
         name="run_status_alert_sensor",
         minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Slack alert for each failed or partial run of a campaign-ops job; resolved by a later success.",
+        description="Slack alert for each client a campaign-ops run failed or left partial (resolved by that "
+        "client's next success), and each failed run no client explains (resolved by a later success).",
     )
     def run_status_alert_sensor(
         context: dg.SensorEvaluationContext, database: DatabaseResource, slack_alerts: SlackAlertResource

@@ -112,7 +112,13 @@ def run_error(entry: Any) -> str:
     while error is not None and error.cause is not None:
         error = error.cause
     text = error.message.strip() if error is not None else (entry.message or "run failed")
+    if error is not None and error.cls_name == "Failure":
+        # a dg.Failure carries the project's own sentence: without Dagster's class path in front of it
+        text = text.removeprefix(f"{FAILURE_CLASS_PATH}: ").removeprefix("Failure: ")
     return mask_secrets(text.splitlines()[0] if text else "run failed")[:400]
+
+
+FAILURE_CLASS_PATH = f"{dg.Failure.__module__}.{dg.Failure.__qualname__}"
 
 
 def same_code_location(context: dg.SensorEvaluationContext, run: dg.DagsterRun) -> bool:

@@ -1,6 +1,6 @@
-"""A check's outcome as a Dagster asset check result: one evaluation over its scope (every active client, or one
-client), with figures, tables, the clients with findings and what to do; a query that cannot run is an ERROR
-evaluation that says why, never "passed"; bad input fails the step with one line."""
+"""A check's outcome as a Dagster asset check result: one evaluation over every active client (a client a run
+asks about answered first), with figures, tables, the clients with findings and what to do; a query that cannot
+run is an ERROR evaluation that says why, never "passed"; bad input fails the step with one line."""
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +15,7 @@ from campaign_ops.check_kit.outcome import CheckOutcome, Level
 from campaign_ops.check_kit.remedies import FINDINGS_METADATA, THRESHOLDS_METADATA, findings_by_name, guidance
 from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, client_id_of, client_names
-from campaign_ops.clients.runs import CLIENT_METADATA
+from campaign_ops.clients.scope import resolve_scope
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError, error_line
 from campaign_ops.resources import DatabaseResource
@@ -53,7 +53,6 @@ def _scope_text(scope: Sequence[str] | None, partitioned: bool = True, names: Ma
 
 def outcome_to_check_result(
     outcome: CheckOutcome,
-    scope: Sequence[str] | None,
     extra_metadata: dict[str, Any] | None = None,
     *,
     per_client: bool = True,
@@ -66,11 +65,11 @@ def outcome_to_check_result(
     figures, tables = outcome.figures(), outcome.tables()
     assert not set(figures) & set(tables), "a table would hide a figure of the same name"
     metadata: dict[str, Any] = dict(figures)
-    everyone = f": every client is in `{FINDINGS_METADATA}`" if per_client and scope is None else ""
+    everyone = f": every client is in `{FINDINGS_METADATA}`" if per_client else ""
     metadata.update(
         {name: dg.MetadataValue.md(first_rows(table, UI_TABLE_ROWS, everyone)) for name, table in tables.items()}
     )
-    metadata["scope"] = _scope_text(scope, per_client, names)
+    metadata["scope"] = _scope_text(None, per_client, names)
     lines = getattr(outcome, "thresholds", None)
     if dataclasses.is_dataclass(lines) and not isinstance(lines, type):
         # the lines this evaluation judged by (a run may override the defaults): the alert says the same ones
@@ -79,9 +78,7 @@ def outcome_to_check_result(
         )
     description = outcome.summary
     findings = outcome.client_findings() if per_client else {}
-    if per_client and scope is not None:
-        metadata[CLIENT_METADATA] = dg.MetadataValue.text(scope[0])
-    if per_client and scope is None:
+    if per_client:
         metadata[FINDINGS_METADATA] = dg.MetadataValue.json(findings_by_name(findings, names or {}))
         metadata["clients_with_findings_count"] = len(findings)
         rows = [
@@ -147,23 +144,52 @@ def run_check(
     partitioned: bool = True,
     client_id: str | None = None,
 ) -> dg.AssetCheckResult:
-    """`partitioned`: the check is per client (a scope applies); False for whole-database checks."""
+    """`partitioned`: the check is per client; False for whole-database checks.
+
+    A per-client check always judges every active client, also when a run asks about one client (the check's
+    `client_id` config, the run's client tags: the checks after a one-client run): Dagster shows a check's latest
+    evaluation as its status (Checks tab, Catalog, the alert sensor), so an evaluation of one client would turn a
+    check green for everyone while another client still fails. The client asked about is answered first in the
+    description (`asked_client` metadata); its queries are set-based either way."""
     names: dict[str, str] = {}
-    scope: list[str] | None = None
+    asked: list[str] | None = None
     try:
-        scope = scope_of(context, client_id) if partitioned else None
+        asked = scope_of(context, client_id) if partitioned else None
         with database.connect() as conn, read_only_snapshot(conn, statement_timeout_ms):
-            outcome = evaluate(conn, scope)
+            if asked is not None:
+                asked = resolve_scope(conn, asked)  # an unknown or malformed client is bad input
+            outcome = evaluate(conn, None)
             if partitioned:
-                wanted = scope if scope is not None else list(outcome.client_findings())
-                names = client_names(conn, wanted)
+                names = client_names(conn, [*(asked or []), *outcome.client_findings()])
     except (DatabaseUnavailableError, SQLAlchemyError) as exc:
-        # the alert names the client it was for
-        one_client = {CLIENT_METADATA: dg.MetadataValue.text(scope[0])} if partitioned and scope is not None else {}
-        return could_not_run(context, exc, _scope_text(scope, partitioned), one_client)
+        return could_not_run(context, exc, _scope_text(None, partitioned))
     except CampaignOpsError as exc:  # bad input: unknown client, malformed client id, contradictory config
         raise dg.Failure(description=str(exc), allow_retries=False) from None
-    where = _scope_text(scope, partitioned, names)
+    where = _scope_text(None, partitioned, names)
     log = context.log.warning if outcome.level != Level.PASSED else context.log.info
     log(f"{outcome.name} ({where}): {outcome.level.value}: {outcome.summary}")
-    return outcome_to_check_result(outcome, scope, per_client=partitioned, names=names)
+    result = outcome_to_check_result(outcome, per_client=partitioned, names=names)
+    if not asked:
+        return result
+    answer = asked_client_line(asked[0], outcome.client_findings().get(asked[0]), names)
+    context.log.info(answer)
+    return dg.AssetCheckResult(
+        passed=result.passed,
+        severity=result.severity,
+        description=f"{answer}. All active clients: {result.description}",
+        metadata={
+            **result.metadata,
+            ASKED_CLIENT_METADATA: dg.MetadataValue.text(_scope_text([asked[0]], True, names)),
+        },
+    )
+
+
+ASKED_CLIENT_METADATA = "asked_client"
+
+
+def asked_client_line(client: str, finding: Mapping[str, Any] | None, names: Mapping[str, str]) -> str:
+    """What the evaluation found for the one client a run asked about."""
+    who = _scope_text([client], True, names).removeprefix("client ")
+    if not finding:
+        return f"{who}: no findings"
+    return f"{who}: {finding.get('level', 'finding')}: {_finding_text(dict(finding))}"

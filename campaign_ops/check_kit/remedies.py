@@ -15,6 +15,9 @@ from campaign_ops.ui_url import CODE_LOCATION
 
 FINDINGS_METADATA = "clients_with_findings"
 """An evaluation over every client: each client with a finding, its figures and level (JSON, keyed by name)."""
+FAILING_RUN_FINDING = "failing_de_enrollment_run"
+"""A client's finding: the Dagster run of its newest de-enrollment pass, which failed ('' when run outside Dagster).
+Its due leads wait and its counters are not settled: the de-enrollment is what to fix, not the counters."""
 THRESHOLDS_METADATA = "thresholds"
 """The lines an evaluation judged by (JSON): the alert says the same ones."""
 # at most this many clients named in a summary line; the metadata lists them all
@@ -32,7 +35,7 @@ class Remedy:
 
 REMEDIES: dict[str, Remedy] = {
     "stats_drift": Remedy(
-        "reconcile the campaign counters (the sweeps do not repair drift)",
+        "reconcile the campaign counters",
         'campaign-ops reconcile --client "{name}"',
         "stats_reconciliation_job",
     ),
@@ -42,6 +45,12 @@ REMEDIES: dict[str, Remedy] = {
     "duplicate_de_enrollments": Remedy(
         "SOP Level 3: stop processing (`campaign-ops pause`), then investigate the duplicates listed",
         "campaign-ops pause",
+        None,
+    ),
+    "stuck_onboarding_clients": Remedy(
+        "see where each client waits and since when, then move it on in the onboarding pipeline (a terminal "
+        "state needs a person; S5_CONFIRM_LIVE without payment needs billing)",
+        "campaign-ops stuck-clients",
         None,
     ),
     "de_enrollment_health": Remedy(
@@ -96,12 +105,36 @@ def guidance(
     remedy = REMEDIES.get(check_name)
     if remedy is None:
         return Guidance(where, detail, "open the check in Dagster", None, [label(c, names.get(c)) for c in ordered])
-    commands = sorted({remedy.command.format(name=names.get(c) or c) for c in ordered[:NAMED_IN_SUMMARY]})
-    link = job_launch_url(ui_url, remedy.job) if remedy.job else None
-    todo = f"{remedy.action}: {' ; '.join(commands)}" + (
-        f", or launch {remedy.job} for the client at {link}" if link else ""
-    )
-    return Guidance(where, detail, todo, link, [label(c, names.get(c)) for c in ordered])
+    failing = [c for c in ordered if findings[c].get(FAILING_RUN_FINDING) is not None]
+    rest = [c for c in ordered if c not in failing]
+    todos: list[str] = []
+    link: str | None = None
+    if failing:
+        runs = [
+            f"{names.get(c) or c}: {run_link(ui_url, run) if run else 'outside Dagster'}"
+            for c in failing[:NAMED_IN_SUMMARY]
+            for run in [str(findings[c][FAILING_RUN_FINDING])]
+        ]
+        todos.append(
+            "the client's de-enrollment is failing, so its due leads wait and its counters are not settled: open "
+            f"the failed run ({'; '.join(runs)}), fix its cause; the next successful pass de-enrolls the due leads "
+            "and settles the counters (reconciling first would not clear the check)"
+        )
+        first_run = str(findings[failing[0]][FAILING_RUN_FINDING])
+        link = run_link(ui_url, first_run) if first_run else None
+    if rest:
+        commands = sorted({remedy.command.format(name=names.get(c) or c) for c in rest[:NAMED_IN_SUMMARY]})
+        job_link = job_launch_url(ui_url, remedy.job) if remedy.job else None
+        todos.append(
+            f"{remedy.action}: {' ; '.join(commands)}"
+            + (f", or launch {remedy.job} for the client at {job_link}" if job_link else "")
+        )
+        link = link or job_link
+    return Guidance(where, detail, "; and ".join(todos), link, [label(c, names.get(c)) for c in ordered])
+
+
+def run_link(ui_url: str, run_id: str) -> str:
+    return f"{ui_url.rstrip('/')}/runs/{quote(run_id, safe='')}"
 
 
 def findings_by_name(findings: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]) -> dict[str, dict[str, Any]]:

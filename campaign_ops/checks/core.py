@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from campaign_ops import thresholds as sop
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.outcome import CheckOutcome, Figures, Level, level_for
+from campaign_ops.check_kit.remedies import FAILING_RUN_FINDING
 from campaign_ops.clients.scope import resolve_scope
 from campaign_ops.db.verify import VerifyItem, verify_schema
 from campaign_ops.errors import ConfigError
@@ -170,6 +171,8 @@ class DriftedCampaign:
     booked_count: int
     booked: int
     largest_difference: int
+    failing_de_enrollment_run: str | None = None
+    """The Dagster run of the client's newest de-enrollment pass when it failed ('' when it had none)."""
 
 
 @dataclass(frozen=True)
@@ -240,6 +243,8 @@ class StatsDriftResult(CheckOutcome):
             entry["largest_difference"] = max(entry["largest_difference"], d.largest_difference)
             if len(entry["campaigns"]) < 3:
                 entry["campaigns"].append(f"{d.campaign_name} off by {d.largest_difference}")
+            if d.failing_de_enrollment_run is not None:
+                entry[FAILING_RUN_FINDING] = d.failing_de_enrollment_run
         for entry in findings.values():
             entry["level"] = (
                 Level.ERROR if entry["largest_difference"] > self.thresholds.error_above else Level.WARN

@@ -7,9 +7,10 @@ Where the checks attach, and why:
   carrying a planned event that lists all N keys (O(N²): 39 MB per check run at 1,000 clients), the UI cannot
   "Execute" it, and an unpartitioned launch fails. Unpartitioned, one evaluation covers its scope (one row,
   O(clients with findings) bytes), every client with a finding is named in the description, in a table and in
-  `clients_with_findings`, and the UI's latest status per check is that evaluation. The scope is every active
-  client, or one client given by the `client_id` run config of the check or the `campaign_ops/client` run tag
-  (what the after-de-enrollment sensor sets for a one-client de-enrollment run).
+  `clients_with_findings`, and the UI's latest status per check is that evaluation. Every evaluation judges every
+  active client: a client given by the `client_id` run config of the check or the `campaign_ops/client` run tag
+  (what the after-de-enrollment sensor sets for a one-client de-enrollment run) is answered first, but an
+  evaluation of that client alone would become the check's status for everyone (check_kit/dagster_result.py).
 - `schema_contract` on `database_schema`, an unpartitioned spec for the schema the migrations create.
 
 When they run (Dagster's own machinery, no side scheduler):
@@ -82,8 +83,8 @@ class _CheckConfig(dg.Config):
     )
     client_id: str | None = Field(
         default=None,
-        description="Check only this client (its id); default: the run's campaign_ops/client tag, else every "
-        "active client.",
+        description="Answer for this client first (its id); default: the run's campaign_ops/client tag. Every "
+        "active client is judged either way (the check's status is everyone's).",
     )
 
 

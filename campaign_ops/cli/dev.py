@@ -5,6 +5,7 @@ import os
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -132,7 +133,9 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 @click.command("run-job")
 @click.argument("job_name")
 @click.option(
-    "--client-id", type=NON_BLANK, help="One client partition; default (option left out): one run over all of them."
+    "--client-id",
+    type=NON_BLANK,
+    help="One client (its partition, the sweep's client_ids, or the checks' client); default: one run over all.",
 )
 @accepts_client_names
 def run_job_command(job_name: str, client_id: str | None) -> None:
@@ -173,6 +176,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         job = defs.resolve_job_def(job_name)
     except dg.DagsterInvariantViolationError:
         raise click.BadParameter(f"no job named {job_name!r}") from None
+    run_config = {**QUIET, **(client_run_config(job, client_id) if client_id else {})}
     with dg.DagsterInstance.get() as instance:
         # the same sync the clients_partition_sync_sensor does, so the run does not wait for the daemon
         keys = sync_clients_partitions(instance, active)
@@ -182,11 +186,27 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         # no remote origin, so it gets the label the webserver would have given it
         tags = {REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{CODE_LOCATION}"}
         tags |= run_scope_tags(job.partitions_def is not None, keys, client_id, active)
-        result = job.execute_in_process(instance=instance, tags=tags, run_config=QUIET, raise_on_error=False)
+        result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
     scope = f"client {active.get(client_id or '', '')} ({client_id})" if client_id else f"{len(keys)} client partitions"
     click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
     click.echo(f"see it at {dagster_ui_url()}/runs/{result.run_id} once `make dev` runs")
     if not result.success:
         raise SystemExit(1)
 
+
+def client_run_config(job: Any, client_id: str) -> dict[str, Any]:
+    """The run config that scopes an unpartitioned job to one client: the sweep's `client_ids`; a job whose ops
+    take a `client_id` (the checks) reads the run's client tags. Any other job works on every client whatever it
+    is told, so asking it for one client is refused (one line) rather than silently sweeping all of them."""
+    from campaign_ops.de_enrollment.defs import SWEEP_JOB_NAME, SWEEP_OP_NAME
+
+    if job.partitions_def is not None:
+        return {}
+    if job.name == SWEEP_JOB_NAME:
+        return {"ops": {SWEEP_OP_NAME: {"config": {"client_ids": [client_id]}}}}
+    for node in job.graph.node_defs:
+        fields = getattr(node.config_schema.config_type, "fields", {}) if node.config_schema else {}
+        if "client_id" in fields:
+            return {}
+    raise click.UsageError(f"{job.name} works on every client at once: --client-id/--client does not apply to it")
 

@@ -19,12 +19,15 @@ from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG
 
 __all__ = [
     "ALL_CLIENTS",
+    "CLIENTS_TAG",
     "CLIENT_ID_TAG",
     "CLIENT_TAG",
+    "OUTCOME_TAGS",
     "PARTITION_TAG",
     "RANGE_END_TAG",
     "RANGE_START_TAG",
     "SWEEP_TAG",
+    "names_tag_value",
     "range_tags",
 ]
 
@@ -41,3 +44,22 @@ ALL_CLIENTS = "all_clients"
 def range_tags(keys: Sequence[str]) -> dict[str, str]:
     """The tags of one run over the clients partitions `keys` (sorted as Dagster lists them), first to last."""
     return {RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]}
+
+
+# the clients a run over several of them was launched for, by name (the due sensor's runs)
+CLIENTS_TAG = "campaign_ops/clients"
+# what a de-enrollment run did not finish, by client name, written by the run when its passes are recorded: the
+# Runs list shows and filters tags, so which clients failed, were left partial or skipped is read there
+OUTCOME_TAGS = {
+    "failed": "campaign_ops/failed_clients",
+    "partial": "campaign_ops/partial_clients",
+    "skipped": "campaign_ops/skipped_clients",
+}
+# clients named in one tag's value, the rest counted
+NAMED_IN_TAG = 5
+
+
+def names_tag_value(names: Sequence[str]) -> str:
+    """Client names for a tag's value: the first few, the rest counted."""
+    shown = ", ".join(names[:NAMED_IN_TAG])
+    return shown + (f" and {len(names) - NAMED_IN_TAG} more" if len(names) > NAMED_IN_TAG else "")

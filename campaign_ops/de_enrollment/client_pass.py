@@ -18,6 +18,7 @@ chunks shrink to what the remaining budget allows at the pace measured so far (`
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
@@ -353,6 +354,21 @@ def mark_paused(result: ClientResult, refusal: str) -> None:
     result.error_details = f"{result.error_details}; {note}" if result.error_details else note
 
 
+def settle_counters(conn: Connection, run_row_ids: Sequence[str | None]) -> int:
+    """In the caller's transaction, after its de-enrollments: the counters of the campaigns they touched made to
+    match their leads, each difference logged first (settle_counters.sql). Returns the campaigns corrected."""
+    run_ids = [r for r in run_row_ids if r]
+    campaigns = list(conn.execute(load_sql(__file__, "touched_campaigns.sql"), {"run_ids": run_ids}).scalars())
+    if not campaigns:
+        return 0
+    return int(
+        conn.execute(
+            load_sql(__file__, "settle_counters.sql"),
+            {"run_ids": run_ids, "campaign_ids": campaigns, "reconciliation_id": str(uuid.uuid4())},
+        ).scalar_one()
+    )
+
+
 def mark_partial(result: ClientResult, settings: DeEnrollmentSettings) -> None:
     result.status = "partial"
     note = f"runtime budget ({settings.max_runtime_ms} ms) exhausted; the rest goes first next run"
@@ -384,6 +400,8 @@ def _set_based_chunk(
         {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": limit},
     ).one()
     done = _add_counts(result, row[:4])
+    if done:
+        settle_counters(conn, [result.run_row_id])
     return done, int(row.already_de_enrolled), done + row.already_de_enrolled >= limit
 
 
@@ -412,6 +430,8 @@ def _sop_batch(
     row = conn.execute(load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids}).one()
     _add_counts(result, row[:4])
     done = result.leads_de_enrolled - before
+    if done:
+        settle_counters(conn, [result.run_row_id])
     conn.execute(
         load_sql(__file__, "add_chunk_counts.sql"),
         {"run_id": result.run_row_id, "de_enrolled": done, "skipped": row.skipped},

@@ -24,7 +24,9 @@ two statements per group whatever its number of clients: `group_start.sql` takes
 transaction, closes its stale rows, counts what it examines and writes its `running` row; `group_finish.sql`
 de-enrolls every due lead of the group in one call of `de_enroll_leads` (sql/0034: one UPDATE … RETURNING feeding
 the lead log and an incremental counter update, figures per client) and closes each run row with its own
-figures. A group that fails or runs out of budget rolls back whole and each of its clients then gets its own
+figures; then `settle_counters.sql` makes the campaigns it touched match their leads (the incremental update is
+right only if the platform moved the counters when it flipped an opt-out or booking). A group that fails or runs
+out of budget rolls back whole and each of its clients then gets its own
 pass (steps 1-4 above), which isolates a failing client and records it by name.
 
 Two paths give identical results (a test compares them): the default set-based path (one statement per chunk of
@@ -55,6 +57,7 @@ from campaign_ops.de_enrollment.client_pass import (
     mark_interrupted,
     mark_partial,
     record_not_reached,
+    settle_counters,
     start_run,
 )
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback, ProgressCallback, SweepResult
@@ -335,6 +338,8 @@ def _group_pass(
                 load_sql(__file__, "group_finish.sql"),
                 {"client_ids": [row.client_id for row in runs], "run_ids": [row.run_row_id for row in runs]},
             ).all()
+            if any(row.leads_de_enrolled for row in rows):
+                settle_counters(conn, [row.run_row_id for row in rows])
             by_client = {row.client_id: row for row in rows}
             for run in runs:
                 row = by_client[run.client_id]

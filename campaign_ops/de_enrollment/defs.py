@@ -32,11 +32,12 @@ from campaign_ops.assets import (
     leads_asset,
 )
 from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, first_rows, markdown_table
-from campaign_ops.clients.partition_keys import keys_by_client_id
+from campaign_ops.clients.partition_keys import CLIENT_TAG, client_names, client_run_tags, keys_by_client_id
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
+from campaign_ops.clients.tags import OUTCOME_TAGS, names_tag_value
 from campaign_ops.de_enrollment.client_pass import describe
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, SweepResult
@@ -148,6 +149,11 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
     for warning in warnings:
         context.log.warning(warning)
 
+    if len(keys) == 1 and CLIENT_TAG not in context.run.tags:
+        # a one-client run started in the UI carries only its partition key: its client's name, from the start
+        with database.connect() as conn:
+            names = client_names(conn, client_ids)
+        context.instance.add_run_tags(context.run.run_id, client_run_tags(client_ids[0], names.get(client_ids[0])))
     sweep = _sweep(context, database, settings, client_ids)
     for r in sweep.clients:
         if r.status in ("success", "partial"):
@@ -199,6 +205,13 @@ def _sweep(
         context.log.warning(sweep.paused)
     for r in sweep.locked_out:  # the next run takes them: another session held their lock to the end
         context.log.warning(f"due leads left undone: {describe(r)}")
+    # which clients it did not finish, by name, where the Runs list shows them (before a failure is raised)
+    by_status: dict[str, list[str]] = {}
+    for r in sweep.clients:
+        by_status.setdefault(r.status, []).append(r.client_name or r.client_id)
+    outcome = {tag: names_tag_value(by_status[status]) for status, tag in OUTCOME_TAGS.items() if status in by_status}
+    if outcome:
+        context.instance.add_run_tags(context.run.run_id, outcome)
     return sweep
 
 

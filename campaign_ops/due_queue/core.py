@@ -9,9 +9,10 @@ became due. So:
   leads no longer due go, and each de-enrollment gets its lead's `due_since` in the lead log, which gives the
   latency per lead (`processed_at - due_since`); leads still due stay for the next pass, so none is lost;
 - `latency` sums those up per client: for one run's output and for the latency check over the last hour;
-- `backing_off` names the clients whose newest passes failed, left out of the sensor's runs for a delay that
-  doubles with each failure in a row (1, 2, 4, 8, then 15 minutes), so a client failing for a reason in its data
-  is not relaunched every few seconds; the others' runs go on, and the 15-minute schedule still tries it.
+- `backing_off` names the clients whose newest passes failed or were skipped (another session held the client's
+  lock), left out of the sensor's runs for a delay that doubles with each such pass in a row (1, 2, 4, 8, then 15
+  minutes), so a client failing for a reason in its data, or locked by a long session, is not relaunched every
+  few seconds; the others' runs go on, and the 15-minute schedule still tries it.
 
 What the queue cannot see, the 15-minute sweep still finds: a lead that became due because its campaign lost
 messages (no lead row changed), or a client re-activated after its leads became due.
@@ -48,11 +49,20 @@ class Settled:
 
 @dataclass(frozen=True)
 class Backoff:
-    """A client left out of the due sensor's runs until `until` after `failures` failed passes in a row."""
+    """A client left out of the due sensor's runs until `until` after `failures` passes in a row that failed or
+    were skipped (`skipped` of them: another session held the client's lock)."""
 
     client_id: str
     failures: int
     until: datetime
+    skipped: int = 0
+
+    def passes_text(self) -> str:
+        failed = self.failures - self.skipped
+        if not self.skipped:
+            return f"{failed} failed pass(es)"
+        held = f"{self.skipped} skipped pass(es) (its lock held by another session)"
+        return held if not failed else f"{failed} failed and {held}"
 
 
 @dataclass(frozen=True)
@@ -88,7 +98,7 @@ def backing_off(
     max_minutes: float = BACKOFF_MAX_MINUTES,
 ) -> list[Backoff]:
     """Those of `client_ids` still backing off at `now` (the database's now() when None), soonest retried first:
-    their newest passes failed (skipped and running ones passed over), and the delay since the newest failure,
+    their newest passes failed or were skipped (running ones passed over), and the delay since the newest failure,
     `first_minutes` doubled per further failure up to `max_minutes`, has not run out."""
     if not client_ids:
         return []
@@ -104,7 +114,7 @@ def backing_off(
             "max_streak": max_streak,
         },
     )
-    return [Backoff(r.client_id, int(r.failures), r.until) for r in rows]
+    return [Backoff(r.client_id, int(r.failures), r.until, int(r.skipped)) for r in rows]
 
 
 def settle(conn: Connection, client_ids: Sequence[str] | None) -> Settled:

@@ -7,8 +7,9 @@ sensor skips and the leads that become due meanwhile wait for the next run. The 
 previous due run ("after <its run id>"), so a tick evaluated twice never launches twice, and a slow run is never
 doubled. The 15-minute schedule stays as the safety net (it covers every client, and settles the whole queue); the
 per-client advisory lock keeps the two from working on one client at once. A client whose newest passes failed
-is left out of the sensor's runs for a delay growing with each failure (`backing_off` in core.py); the tick says
-which clients back off and until when, and the other clients' runs go on.
+or were skipped (its lock held by another session) is left out of the sensor's runs for a delay growing with each
+such pass (`backing_off` in core.py); the tick says which clients back off, why and until when, and the other
+clients' runs go on.
 
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
 `campaign-ops pause` stops it with the schedules, and it skips while processing is paused.
@@ -30,7 +31,8 @@ from campaign_ops.check_kit.dagster_jobs import check_job, check_sensor
 from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
-from campaign_ops.clients.partition_keys import client_names
+from campaign_ops.clients.partition_keys import client_names, client_run_tags
+from campaign_ops.clients.tags import CLIENTS_TAG, NAMED_IN_TAG, names_tag_value
 from campaign_ops.de_enrollment.defs import (
     MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
@@ -81,13 +83,13 @@ def still_in_flight(last: dg.DagsterRun | None) -> dg.SkipReason | None:
 def backoff_line(backoffs: Sequence[Backoff], names: dict[str, str]) -> str:
     """Which clients back off, after how many failures and until when (UTC), the soonest first."""
     shown = ", ".join(
-        f"{names.get(b.client_id, '?')} ({b.client_id}): {b.failures} failed pass(es), until "
+        f"{names.get(b.client_id, '?')} ({b.client_id}): {b.passes_text()}, until "
         f"{b.until.astimezone(UTC).strftime('%H:%M:%S')} UTC"
         for b in backoffs[:NAMED_BACKING_OFF]
     )
     more = f" and {len(backoffs) - NAMED_BACKING_OFF} more" if len(backoffs) > NAMED_BACKING_OFF else ""
     return (
-        f"{len(backoffs)} client(s) with due leads backing off after failed passes: {shown}{more} "
+        f"{len(backoffs)} client(s) with due leads backing off after failed or skipped passes: {shown}{more} "
         "(the 15-minute schedule still covers them)"
     )
 
@@ -100,13 +102,18 @@ def due_run_request(
     names: dict[str, str] | None = None,
 ) -> dg.RunRequest | dg.SkipReason:
     """The decision of a tick once no due run is in flight, given the newest due run, the clients with due
-    leads now and those of them backing off (`names`: their company names, for the line)."""
+    leads now and those of them backing off (`names`: company names, for the line and the run's tags)."""
     if not due:
         return dg.SkipReason("no active client has due leads (the due-lead queue holds none the rule still holds for)")
     waiting = {b.client_id for b in backoffs}
     launch = [c for c in due if c.client_id not in waiting]
     if not launch:
         return dg.SkipReason(backoff_line(backoffs, names or {}))
+    named = [(names or {}).get(c.client_id) or c.client_id for c in launch]
+    # by name from the start (the Runs list shows and filters tags; a run may end before any sensor could add them)
+    client_tags = (
+        client_run_tags(launch[0].client_id, (names or {}).get(launch[0].client_id)) if len(launch) == 1 else {}
+    )
     return dg.RunRequest(
         # the window since the previous due run: evaluated twice, a tick asks for the same run (launched once)
         run_key=f"{RUN_KEY_PREFIX}:after:{last.run_id if last is not None else 'none'}",
@@ -116,6 +123,8 @@ def due_run_request(
             DUE_LEADS_TAG: str(sum(c.due for c in launch)),
             MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(launch))),
             **({BACKING_OFF_TAG: str(len(waiting))} if waiting else {}),
+            CLIENTS_TAG: names_tag_value(named),
+            **client_tags,
         },
     )
 
@@ -144,7 +153,10 @@ def de_enrollment_due_sensor(
             return dg.SkipReason(f"processing is {paused.line()}")
         due = due_clients(conn)
         backoffs = backing_off(conn, [c.client_id for c in due])
-        names = client_names(conn, [b.client_id for b in backoffs[:NAMED_BACKING_OFF]])
+        left_out = {b.client_id for b in backoffs}
+        named = [b.client_id for b in backoffs[:NAMED_BACKING_OFF]]
+        named += [c.client_id for c in due if c.client_id not in left_out][:NAMED_IN_TAG]
+        names = client_names(conn, named)
     request = due_run_request(last, due, DeEnrollmentSettings.from_env(), backoffs, names)
     if isinstance(request, dg.RunRequest):
         launched = set(request.run_config["ops"][SWEEP_OP_NAME]["config"]["client_ids"])

@@ -45,7 +45,8 @@ def stuck_onboarding_clients_check(
     except CampaignOpsError as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from None
     (context.log.warning if report.level != Level.PASSED else context.log.info)(report.summary)
-    return outcome_to_check_result(report, None)
+    # named by company (the description, `clients_with_findings`, the findings table), not by uuid
+    return outcome_to_check_result(report, names={c.client_id: c.company_name for c in report.clients})
 
 
 stuck_onboarding_check_job = check_job(

@@ -19,9 +19,10 @@ nothing at all — no campaign update and no log row — because the issue asks 
 anything"; its findings are returned (CLI output, Dagster observation metadata).
 """
 
+import dataclasses
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
@@ -37,6 +38,8 @@ from campaign_ops.pause.core import refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 120.0
+# over several clients, a busy client's first try: then it goes last, waited for with the full lock timeout
+BUSY_FIRST_TRY_SECONDS = 1.0
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 
 
@@ -144,18 +147,44 @@ def iter_reconcile_clients(
     settings: ReconciliationSettings,
     *,
     dagster_run_id: str | None = None,
+    say: Callable[[str], object] | None = None,
 ) -> Iterator[ClientReconciliation | ClientFailure]:
     """Reconcile validated clients one by one (each on its own connection), yielding each outcome as it ends.
 
-    One client's failure (busy lock, database error) is yielded as a ClientFailure and the others go on.
+    One client's failure (busy lock, database error) is yielded as a ClientFailure and the others go on. Over
+    several clients, a client whose lock is held (de-enrollment works on it) is not waited for in turn: it is
+    tried for at most BUSY_FIRST_TRY_SECONDS, put last (`say` tells why), and waited for with the full lock
+    timeout only once every other client is done, so one busy client does not hold up the rest in silence.
     """
-    yield from each_client(
-        engine,
-        clients,
-        lambda conn, client_id, name: reconcile_client(
-            conn, client_id, settings, client_name=name, dagster_run_id=dagster_run_id
-        ),
+
+    def work(settings_now: ReconciliationSettings) -> Callable[[Connection, str, str], ClientReconciliation]:
+        return lambda conn, client_id, name: reconcile_client(
+            conn, client_id, settings_now, client_name=name, dagster_run_id=dagster_run_id
+        )
+
+    if len(clients) == 1 or settings.dry_run:  # nothing to go ahead with; a dry run takes no lock
+        yield from each_client(engine, clients, work(settings))
+        return
+    first_try = dataclasses.replace(
+        settings, lock_timeout_seconds=min(BUSY_FIRST_TRY_SECONDS, settings.lock_timeout_seconds)
     )
+    busy: dict[str, str] = {}
+
+    def try_quickly(conn: Connection, client_id: str, name: str) -> ClientReconciliation | None:
+        try:
+            return work(first_try)(conn, client_id, name)
+        except ClientBusyError:
+            busy[client_id] = name
+            if say is not None:
+                say(f"client {name} ({client_id}) is busy (its lock is held): tried again after the others")
+            return None
+
+    for outcome in each_client(engine, clients, try_quickly):
+        if outcome is not None:
+            yield outcome
+    if busy and say is not None:
+        say(f"{len(busy)} busy client(s): waiting up to {settings.lock_timeout_seconds:g} s for each lock")
+    yield from each_client(engine, busy, work(settings))
 
 
 def reconcile_clients(

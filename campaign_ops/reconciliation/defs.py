@@ -108,7 +108,9 @@ def reconcile_campaign_stats(
     except CampaignOpsError as exc:  # bad config, unknown client, database down: one clear error, nothing changed
         raise dg.Failure(description=str(exc)) from None
     failures: list[ClientFailure] = []
-    outcomes = iter_reconcile_clients(database.engine, clients, settings, dagster_run_id=context.run.run_id)
+    outcomes = iter_reconcile_clients(
+        database.engine, clients, settings, dagster_run_id=context.run.run_id, say=context.log.warning
+    )
     with canceled_if_paused(context):
         for outcome in outcomes:
             if isinstance(outcome, ClientFailure):

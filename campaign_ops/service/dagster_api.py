@@ -181,6 +181,15 @@ class DagsterApi:
         )
         assert result["stopRunningSchedule"]["__typename"] == "ScheduleStateResult", result
 
+    def start_sensor(self, sensor: str) -> None:
+        """Turn a sensor on (the UI's toggle)."""
+        result = self.query(
+            """mutation($sel: SensorSelector!) { startSensor(sensorSelector: $sel) {
+                 __typename ... on Error { message } } }""",
+            {"sel": {**REPOSITORY, "sensorName": sensor}},
+        )
+        assert result["startSensor"]["__typename"] == "Sensor", result
+
     def stop_sensor(self, sensor: str) -> None:
         """Turn a sensor off (the UI's toggle)."""
         data = self.query(

@@ -188,7 +188,7 @@ def test_failed_run_is_alerted_once_with_job_client_error_and_link(
     assert alert_row(conn, f"run_failed:de_enrollment_job:{acme}")["resolved_at"] == driver.clock.now
 
 
-def test_sweep_failure_names_its_failed_clients_and_a_partial_success_is_alerted(
+def test_sweep_failure_alerts_each_failed_client_and_each_partial_one(
     driver: SensorDriver, slack: FakeSlack, conn: Connection
 ) -> None:
     a, b = add_client(conn, name="Acme Dental"), add_client(conn, name="Bright Smiles")
@@ -203,28 +203,77 @@ def test_sweep_failure_names_its_failed_clients_and_a_partial_success_is_alerted
         tags=tags,
     )
     driver.tick(RUNS)
-    assert slack.titles() == [":red_circle: [ERROR] de_enrollment_job failed (all clients)"]
-    assert "Acme Dental (failed): lock timeout" in str(slack.received[0]["blocks"])
+    assert slack.titles() == [":red_circle: [ERROR] de_enrollment_job failed for Acme Dental"]
+    assert "lock timeout" in str(slack.received[0]["blocks"])
+    assert alert_row(conn, f"run_failed:de_enrollment_job:{a}")["resource_id"] == a
 
-    # the next sweep succeeds, but b is left partial: the failure is resolved and the partial run alerted
+    # the next sweep succeeds for a, but b is left partial: a's failure is resolved and b's partial pass alerted
     driver.clock.advance(minutes=15)
     launch(driver.instance, driver.database, statuses={a: "success", b: "partial"}, tags=tags)
     driver.tick(RUNS)
     assert sorted(slack.titles()[1:]) == [
-        ":large_orange_circle: [WARN] de_enrollment_job finished with 1 client(s) partial or failed",
-        ":white_check_mark: [RESOLVED] de_enrollment_job failed (all clients)",
+        ":large_orange_circle: [WARN] de_enrollment_job left Bright Smiles partial",
+        ":white_check_mark: [RESOLVED] de_enrollment_job failed for Acme Dental",
     ]
-    partial = next(m for m in slack.received if "finished with" in m["text"])
-    assert "Bright Smiles (partial)" in str(partial["blocks"])
 
     # a clean sweep resolves the partial alert
     driver.clock.advance(minutes=15)
     launch(driver.instance, driver.database, statuses={a: "success", b: "success"}, tags=tags)
     driver.tick(RUNS)
-    assert slack.titles()[-1] == (
-        ":white_check_mark: [RESOLVED] de_enrollment_job finished with 1 client(s) partial or failed"
-    )
+    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] de_enrollment_job left Bright Smiles partial"
     assert len(slack.received) == 4
+
+
+def test_a_failing_client_is_alerted_although_the_next_runs_succeed_without_it(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection
+) -> None:
+    """Due runs every few seconds: a client's failure is not ended by the success of runs that skipped it or did
+    not cover it, even when the sensor sees them all in one tick; only that client's own success ends it."""
+    failing, other = add_client(conn, name="Demo Client 777"), add_client(conn, name="Demo Client 001")
+    conn.commit()
+    due = {"campaign_ops/sweep": "due_clients"}
+    launch(
+        driver.instance,
+        driver.database,
+        error="de-enrollment failed for 1 of 2 client(s): Demo Client 777",
+        statuses={failing: "failed", other: "success"},
+        tags=due,
+    )
+    launch(driver.instance, driver.database, statuses={failing: "skipped", other: "success"}, tags=due)
+    launch(driver.instance, driver.database, statuses={other: "success"}, tags=due)
+    assert "3 run event(s); alerts: 1 firing" in str(driver.tick(RUNS).skip_reason)
+    assert slack.titles() == [":red_circle: [ERROR] de_enrollment_job failed for Demo Client 777"]
+    row = alert_row(conn, f"run_failed:de_enrollment_job:{failing}")
+    assert row["resolved_at"] is None and row["resource_id"] == failing
+
+    driver.clock.advance(minutes=1)
+    launch(driver.instance, driver.database, statuses={other: "success"}, tags=due)
+    driver.tick(RUNS)
+    assert alert_row(conn, f"run_failed:de_enrollment_job:{failing}")["resolved_at"] is None
+    driver.clock.advance(minutes=1)
+    launch(driver.instance, driver.database, statuses={failing: "success"}, tags=due)
+    driver.tick(RUNS)
+    assert slack.titles()[-1] == ":white_check_mark: [RESOLVED] de_enrollment_job failed for Demo Client 777"
+    assert alert_row(conn, f"run_failed:de_enrollment_job:{failing}")["resolved_at"] == driver.clock.now
+
+
+@dg.op
+def fail_with_a_sentence() -> None:
+    raise dg.Failure(description="reconciliation failed for 1 of 8 client(s): Demo Client 777 (lock timeout)")
+
+
+@dg.job(name="stats_reconciliation_job")
+def failing_with_a_sentence() -> None:
+    fail_with_a_sentence()
+
+
+def test_a_failure_the_project_words_reaches_on_call_without_dagsters_class_path(
+    driver: SensorDriver, slack: FakeSlack
+) -> None:
+    assert not failing_with_a_sentence.execute_in_process(instance=driver.instance, raise_on_error=False).success
+    driver.tick(RUNS)
+    summary = slack.received[0]["blocks"][1]["text"]["text"]
+    assert summary == "reconciliation failed for 1 of 8 client(s): Demo Client 777 (lock timeout)"
 
 
 def test_first_tick_looks_back_one_hour_only(driver: SensorDriver, slack: FakeSlack) -> None:
@@ -613,7 +662,7 @@ def test_per_client_findings_are_per_client_alerts_and_a_pass_ends_only_what_it_
     driver: SensorDriver, slack: FakeSlack, conn: Connection, checks_env: None
 ) -> None:
     """An evaluation over every client raises one alert per client it found (one message), and ends the alerts
-    of the clients it no longer finds; a one-client evaluation ends that client's alert only."""
+    of the clients it no longer finds; a run that asks about one client judges every client too."""
     from campaign_ops_tests.checks.helpers import refresh_counters
 
     a, b = add_client(conn, name="Acme Dental"), add_client(conn, name="Bright Smiles")
@@ -626,14 +675,15 @@ def test_per_client_findings_are_per_client_alerts_and_a_pass_ends_only_what_it_
     assert slack.titles() == [":red_circle: [ERROR] Check stats_drift failed for 2 clients"]  # off by 50
     assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{a}", f"check_failed:stats_drift:{b}"}
 
-    refresh_counters(conn)  # both repaired, but only a is checked again
-    conn.commit()
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 0 WHERE id = :c"), {"c": campaigns[a]})
+    conn.commit()  # a repaired, b still drifted: a run asking about a judges both
     run_checks(driver.instance, "integrity_checks_job", tags={"campaign_ops/client": a})
     driver.tick(CHECKS)
     assert slack.titles()[-1] == f":white_check_mark: [RESOLVED] Check stats_drift failed (Acme Dental ({a}))"
     assert {k for _, k in open_keys(conn)} == {f"check_failed:stats_drift:{b}"}
 
     conn.execute(text("UPDATE campaigns SET completed_leads_count = 50 WHERE id = :c"), {"c": campaigns[a]})
+    conn.execute(text("UPDATE campaigns SET completed_leads_count = 0 WHERE id = :c"), {"c": campaigns[b]})
     conn.commit()
     run_checks(driver.instance, "integrity_checks_job")  # every client: a drifted again, b no longer
     driver.tick(CHECKS)

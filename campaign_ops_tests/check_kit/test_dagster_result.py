@@ -15,7 +15,7 @@ def test_many_failing_clients_are_all_in_the_findings_and_the_tables_show_the_fi
     # added three days ago and never de-enrolled: each one "has never run successfully" (ERROR past 2 hours)
     conn.execute(text("UPDATE clients SET created_at = now() - interval '3 days'"))
 
-    result = outcome_to_check_result(evaluate_de_enrollment_health(conn), None, names={})
+    result = outcome_to_check_result(evaluate_de_enrollment_health(conn), names={})
 
     assert not result.passed
     findings: dict[str, dict[str, str]] = result.metadata[FINDINGS_METADATA].value  # type: ignore[assignment]
@@ -31,7 +31,7 @@ def test_a_table_within_one_screen_is_shown_whole(conn: Connection) -> None:
     add_client(conn, name="Only Client")
     conn.execute(text("UPDATE clients SET created_at = now() - interval '3 days'"))
 
-    shown = outcome_to_check_result(evaluate_de_enrollment_health(conn), None, names={}).metadata["client_findings"]
+    shown = outcome_to_check_result(evaluate_de_enrollment_health(conn), names={}).metadata["client_findings"]
 
     assert len([line for line in str(shown.value).split("\n") if line.startswith("| ")]) == 2  # the header and its row
     assert "more row" not in str(shown.value)

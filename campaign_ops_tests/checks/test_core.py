@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from campaign_ops.check_kit.outcome import Level
+from campaign_ops.check_kit.remedies import guidance
 from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.checks.core import (
     DuplicateThresholds,
@@ -174,6 +175,33 @@ def test_stats_drift_boundaries(conn: Connection, difference: int, level: Level)
     }
     # the SOP's troubleshooting query (difference > 5) finds the same campaigns
     assert [str(r.id) for r in conn.execute(text(SOP_STATS_DRIFT))] == ([campaign] if drifted else [])
+
+
+def test_drift_behind_a_failing_de_enrollment_says_to_fix_the_de_enrollment_and_links_its_run(
+    conn: Connection,
+) -> None:
+    failing, fine = add_client(conn, name="Demo Client 777"), add_client(conn, name="Demo Client 314")
+    drifted_campaign(conn, failing, by=43)
+    drifted_campaign(conn, fine, by=50)
+    add_runs(conn, failing, status="success", minutes_ago=20)
+    (failed_row,) = add_runs(conn, failing, status="failed", minutes_ago=5, error_details="log disk full")
+    conn.execute(text("UPDATE de_enrollment_runs SET dagster_run_id = 'run-777' WHERE id = :i"), {"i": failed_row})
+    add_runs(conn, fine, status="failed", minutes_ago=30)
+    add_runs(conn, fine, status="success", minutes_ago=5)  # its newest pass succeeded: its drift is reconciled
+    conn.commit()
+    result = evaluate_stats_drift(conn)
+    findings = result.client_findings()
+    assert findings[failing]["failing_de_enrollment_run"] == "run-777"
+    assert "failing_de_enrollment_run" not in findings[fine]
+    help_ = guidance("stats_drift", findings, {failing: "Demo Client 777", fine: "Demo Client 314"}, "http://ui")
+    assert help_ is not None
+    assert help_.todo.startswith(
+        "the client's de-enrollment is failing, so its due leads wait and its counters are not settled: open the "
+        "failed run (Demo Client 777: http://ui/runs/run-777), fix its cause;"
+    ), help_.todo
+    assert 'campaign-ops reconcile --client "Demo Client 314"' in help_.todo
+    assert 'reconcile --client "Demo Client 777"' not in help_.todo
+    assert help_.link == "http://ui/runs/run-777"
 
 
 def test_stats_drift_uses_both_active_definitions_and_every_counter(conn: Connection) -> None:

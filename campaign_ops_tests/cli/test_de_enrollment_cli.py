@@ -135,6 +135,32 @@ def test_run_job_takes_a_client_by_name_and_labels_the_run_for_the_jobs_runs_tab
     assert other.client_id not in proc.stdout
 
 
+def test_run_job_scopes_the_sweep_to_the_client_asked_for_and_refuses_a_job_that_cannot_be_scoped(
+    conn: Connection, db_env: str, empty_db_url: str, tmp_path: Path, project_root: Path
+) -> None:
+    target, other = make_client(conn), make_client(conn)
+    conn.commit()
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    env = {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
+    proc = cli("run-job", "de_enrollment_sweep_job", "--client-id", target.client_id, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"({target.client_id}): SUCCESS" in proc.stdout
+    passes = dict(conn.execute(text("SELECT client_id::text, status FROM de_enrollment_runs")).all())
+    assert passes == {target.client_id: "success"}  # the other client was not swept
+    assert conn.execute(
+        text("SELECT count(*) FROM leads WHERE client_id = :c AND NOT is_active"), {"c": other.client_id}
+    ).scalar() == len(other.finished)
+    conn.commit()
+
+    refused = cli("run-job", "prune_runs_job", "--client-id", target.client_id, env=env)
+    assert refused.returncode != 0
+    (line,) = refused.stderr.strip().splitlines()  # one line, no traceback, and no run
+    assert line.startswith("error: prune_runs_job works on every client at once: --client-id/--client does not apply")
+    assert conn.execute(text("SELECT count(*) FROM de_enrollment_runs")).scalar() == 1
+
+
 @pytest.mark.parametrize("command", [["de-enroll"], ["reconcile"], ["archive", "--dry-run"]])
 def test_client_by_name_ambiguous_or_unknown_is_one_line_and_changes_nothing(
     conn: Connection, db_env: str, command: list[str]

@@ -130,9 +130,12 @@ def test_counters_move_in_the_same_transaction_to_the_truth(conn: Connection, en
     assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 0
 
 
-def test_counters_move_by_what_de_enrollment_changed_and_never_below_zero(conn: Connection, engine: Engine) -> None:
-    """De-enrollment moves the counters by what it changed (it does not recount the campaign): a drift it did not
-    cause stays for the reconciliation to find, and never makes a counter negative (nor fails the pass)."""
+def test_a_pass_leaves_the_campaigns_it_touched_matching_their_leads_whatever_drifted_before(
+    conn: Connection, engine: Engine
+) -> None:
+    """The pass moves the counters by what it changed, then the campaigns it touched are made to match their leads
+    (a drift it did not cause included: a platform that only flips flags, a person in psql), each difference
+    logged first; never below zero, never failing the pass."""
     data: ClientData = make_client(conn, due=4, in_progress=3)
     conn.execute(
         text("UPDATE campaigns SET active_leads_count = 2, completed_leads_count = 10 WHERE id = :c"),
@@ -140,11 +143,15 @@ def test_counters_move_by_what_de_enrollment_changed_and_never_below_zero(conn: 
     )
     conn.commit()
     r = run(engine, data.client_id).clients[0]
-    # 4 completed and the booked lead left the active count (the opted-out one was not in it); 4 completed
     assert (r.status, r.leads_de_enrolled) == ("success", 6)
-    assert counters(conn, data.campaign_id) == (0, 14, 1, 1)
-    assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 1
     assert counters(conn, data.campaign_id) == (3, 5, 1, 1)
+    assert conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns")).scalar() == 0
+    # moved by the pass: 2 - 5 floored at 0 and 10 + 4; then logged and corrected to the leads' 3 and 5
+    logged = conn.execute(
+        text("SELECT counter, reported, actual FROM stats_reconciliation_log WHERE campaign_id = :c ORDER BY counter"),
+        {"c": data.campaign_id},
+    ).all()
+    assert [tuple(row) for row in logged] == [("active_leads_count", 0, 3), ("completed_leads_count", 14, 5)]
 
 
 def test_untouched_campaigns_keep_their_counters(conn: Connection, engine: Engine) -> None:

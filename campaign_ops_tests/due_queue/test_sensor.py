@@ -4,7 +4,7 @@ and its alert."""
 from datetime import timedelta
 
 import dagster as dg
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, create_engine, text
 
 from campaign_ops.checks.defs import integrity_checks_after
 from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
@@ -274,7 +274,64 @@ def test_a_client_failing_three_times_backs_off_while_another_is_launched_then_i
         assert again.run_key == f"de_enrollment_due:after:{run.run_id}"  # type: ignore[union-attr]
 
 
-def test_a_success_resets_the_backoff_and_skipped_or_running_passes_do_not(conn: Connection, db_url: str) -> None:
+def test_a_client_whose_lock_is_held_is_not_relaunched_every_tick(conn: Connection, db_url: str, db_env: str) -> None:
+    """Another session holds a client's lock: the due run skips it; the next ticks back off instead of launching
+    a run for it every few seconds (each would skip it again), and the other clients' runs go on."""
+    locked, other = make_client(conn, due=2), make_client(conn, due=1)
+    conn.commit()
+    holder = create_engine(db_url).connect()
+    try:
+        assert holder.execute(
+            text("SELECT pg_try_advisory_lock(client_lock_key(CAST(:c AS uuid)))"), {"c": locked.client_id}
+        ).scalar_one()
+        with dg.instance_for_test() as instance:
+            request = tick(instance, db_url)
+            assert sorted(_scope(request)) == sorted([locked.client_id, other.client_id])
+            assert isinstance(request, dg.RunRequest)
+            result = de_enrollment_sweep_job.execute_in_process(
+                run_config=request.run_config,
+                instance=instance,
+                tags=request.tags,
+                resources={"database": DatabaseResource(url=db_url)},
+            )
+            assert result.success
+            statuses = dict(
+                conn.execute(
+                    text("SELECT client_id::text, status FROM de_enrollment_runs WHERE dagster_run_id = :r"),
+                    {"r": result.run_id},
+                ).all()
+            )
+            assert statuses == {locked.client_id: "skipped", other.client_id: "success"}
+            # the Runs list names them: whom the run was for (from its launch) and whom it skipped (from its end)
+            names = dict(conn.execute(text("SELECT id::text, company_name FROM clients")).all())
+            tags = instance.get_run_by_id(result.run_id).tags  # type: ignore[union-attr]
+            assert set(tags["campaign_ops/clients"].split(", ")) == {names[locked.client_id], names[other.client_id]}
+            assert tags["campaign_ops/skipped_clients"] == names[locked.client_id]
+            assert "campaign_ops/failed_clients" not in tags and "campaign_ops/partial_clients" not in tags
+            # its leads are still due; the next tick launches nothing for it and says why
+            assert queued(conn) >= {*locked.due_completed}
+            waiting = tick(instance, db_url)
+            assert isinstance(waiting, dg.SkipReason), waiting
+            message = waiting.skip_message or ""
+            assert f"({locked.client_id}): 1 skipped pass(es) (its lock held by another session), until " in message
+            # a lead of the other client becomes due meanwhile: its run goes on without the locked client
+            conn.execute(
+                text(
+                    "UPDATE leads SET opted_out = true WHERE id = (SELECT id FROM leads WHERE client_id = :c "
+                    "AND is_active LIMIT 1)"
+                ),
+                {"c": other.client_id},
+            )
+            conn.commit()
+            alone = tick(instance, db_url)
+            assert _scope(alone) == [other.client_id]
+            assert alone.tags["campaign_ops/client"] == names[other.client_id]  # type: ignore[union-attr]
+            assert alone.tags["campaign_ops/client_id"] == other.client_id  # type: ignore[union-attr]
+    finally:
+        holder.close()
+
+
+def test_a_success_resets_the_backoff_and_running_passes_do_not(conn: Connection, db_url: str) -> None:
     client = make_client(conn, due=2)
     conn.commit()
     _passes(conn, client.client_id, ["failed", "failed", "skipped", "running"])

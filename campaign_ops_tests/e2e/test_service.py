@@ -67,6 +67,7 @@ def test_service_end_to_end(dagster_service: RunningService, seeded_clients: See
         backfill_run_id = step_one_client_backfill(api, engine, keys[0])
         step_browser(api, service.base_url, keys, backfill_run_id)
         step_crash_and_recover(service, engine, keys, seeded_clients)
+        step_on_call_sees_the_truth_at_operating_rates(api, engine, keys)
         step_as_people_work(service, engine, keys)
         step_ctrl_c_stops_everything(service, engine)
     finally:
@@ -139,15 +140,20 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
     assert metadata_value(leads[0], "leads_de_enrolled") == de_enrolled
     assert metadata_value(leads[0], "status") == "success"
 
-    # the integrity checks run after every de-enrollment run (a run-status sensor of the daemon)
+    # the integrity checks run after every de-enrollment run (a run-status sensor of the daemon), named by client
     checks_run = checks_after(api, run["runId"])
     assert checks_run["status"] == "SUCCESS"
+    name = scalar_text(engine, "SELECT company_name FROM clients WHERE id = :c", c=client)
+    assert checks_run["tags"]["campaign_ops/client"] == name
     evaluations = [e for e in api.check_executions("leads", "stuck_leads") if e["runId"] == checks_run["runId"]]
     evaluated = [e["evaluation"] for e in evaluations if e["evaluation"]]
-    assert evaluated and all(e["success"] for e in evaluated), evaluations
-    assert any(
-        m["label"] == "stuck_leads" and m.get("intValue") == 0 for e in evaluated for m in e["metadataEntries"]
-    ), evaluated
+    assert evaluated, evaluations
+    # they answer for the client first, and judge every client: the check's latest evaluation (its status in the
+    # UI) is never one client's, so the other clients' stuck leads are still counted in it
+    for evaluation in evaluated:
+        assert evaluation["description"].startswith(f"{name} ({client}): no findings. "), evaluation
+        stuck = next(m for m in evaluation["metadataEntries"] if m["label"] == "stuck_leads")
+        assert stuck.get("intValue", 0) > 0, evaluation
     return run["runId"]
 
 
@@ -194,9 +200,9 @@ def step_browser(api: DagsterApi, base_url: str, active: list[str], backfill_run
             page.screenshot(path=str(ARTIFACTS / "2-backfill-run.png"))
 
             # leads carries more than one check: open stuck_leads. The page shows its latest evaluation, whichever
-            # run made it (the backfill's after-run checks for one client, or a scheduled run over every client,
-            # which finds the other client's stuck leads): the UI must say what that evaluation said. A scheduled
-            # run may land a newer one while the page loads: then the page is loaded again
+            # run made it (the backfill's after-run checks, or a check sensor's tick; both judge every client, so
+            # the other client's stuck leads are in it): the UI must say what that evaluation said. A newer one may
+            # land while the page loads: then the page is loaded again
             for _ in range(3):
                 latest = latest_evaluation(api, "leads", "stuck_leads")
                 page.goto(f"{base_url}/assets/leads?view=checks")
@@ -205,7 +211,8 @@ def step_browser(api: DagsterApi, base_url: str, active: list[str], backfill_run
                 if latest_evaluation(api, "leads", "stuck_leads") == latest:
                     break
             expect(page.get_by_text("Passed" if latest["success"] else "Failed", exact=True).first).to_be_visible()
-            summary = latest["description"].split(". ")[0]  # "N stuck lead(s) …", then where and what to do
+            # "N stuck lead(s) …" (after the client a run asked about, if any), then where and what to do
+            summary = latest["description"].split("All active clients: ")[-1].split(". ")[0]
             expect(page.get_by_text(summary, exact=False).first).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "3-stuck-leads-check.png"))
 
@@ -339,7 +346,98 @@ def restarted_code_server(service: RunningService, killed: psutil.Process) -> bo
         return False
 
 
-# --- 4. as operators and on-call work -------------------------------------------------------------------------
+# --- 4. what on-call sees while the due sensor runs ---------------------------------------------------------
+
+ON_CALL_WINDOW_SECONDS = 150  # the due sensor ticks every 5 s; the alert sensor every 60 s
+
+
+def step_on_call_sees_the_truth_at_operating_rates(api: DagsterApi, engine: Engine, keys: list[str]) -> None:
+    """The due sensor on, leads becoming due (opt-outs) in a client whose passes fail and, 20 s later, in one whose
+    lock a session of its own holds: the runs that skip the locked client succeed, yet on-call gets one alert
+    naming the failing client, still open; the locked client is not relaunched every few seconds (the sensor's
+    runs back off); the Runs list names both."""
+    failing, locked = (client_id_of(k) for k in keys[:2])
+    names = {c: scalar_text(engine, "SELECT company_name FROM clients WHERE id = :c", c=c) for c in (locked, failing)}
+    holder = engine.connect()
+    try:
+        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(CAST(:c AS uuid)))"), {"c": locked})
+        holder.commit()
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE FUNCTION e2e_no_logs() RETURNS trigger LANGUAGE plpgsql AS $$"
+                    " BEGIN RAISE EXCEPTION 'log disk full'; END $$;"
+                    " CREATE TRIGGER e2e_no_logs BEFORE INSERT ON de_enrollment_lead_log FOR EACH ROW"
+                    f" WHEN (NEW.client_id = '{failing}') EXECUTE FUNCTION e2e_no_logs();"
+                )
+            )
+        before = {r["runId"] for r in api.runs("de_enrollment_sweep_job")}
+        api.start_sensor("de_enrollment_due_sensor")
+        started = time.monotonic()
+        opt_out(engine, [failing])
+        time.sleep(20)
+        while time.monotonic() - started < ON_CALL_WINDOW_SECONDS:
+            opt_out(engine, [locked])  # the platform keeps writing opt-outs
+            time.sleep(15)
+        api.stop_sensor("de_enrollment_due_sensor")
+
+        def due_runs() -> list[dict] | None:
+            runs = [
+                r
+                for r in api.runs("de_enrollment_sweep_job", {"campaign_ops/sweep": "due_clients"})
+                if r["runId"] not in before
+            ]
+            return runs if runs and all(r["status"] in ("SUCCESS", "FAILURE") for r in runs) else None
+
+        runs = wait_for("the due runs to end", due_runs, timeout_seconds=120, interval=2)
+        shown = [(r["status"], {k: v for k, v in r["tags"].items() if k.startswith("campaign_ops/")}) for r in runs]
+        # the Runs list names who failed and who was skipped, on the runs themselves
+        failed_runs = [r for r in runs if r["tags"].get("campaign_ops/failed_clients") == names[failing]]
+        assert failed_runs and all(r["status"] == "FAILURE" for r in failed_runs), shown
+        skipped = [r for r in runs if names[locked] in r["tags"].get("campaign_ops/skipped_clients", "")]
+        # a held lock backs off (1, then 2 minutes): not a run every ~10 s
+        assert 1 <= len(skipped) <= 3, shown
+        # a run that skipped the locked client and did not include the failing one succeeded ...
+        assert any(r["status"] == "SUCCESS" and r in skipped for r in runs), shown
+        # ... yet one alert names the failing client, still firing
+        row = wait_for(
+            "the run alert of the failing client",
+            lambda: alert(engine, f"run_failed:de_enrollment_sweep_job:{failing}"),
+            timeout_seconds=150,
+            interval=5,
+        )
+        assert row["resolved_at"] is None and names[failing] in row["title"], row
+        assert alert(engine, f"run_failed:de_enrollment_sweep_job:{locked}") is None  # skipped is no failure
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER IF EXISTS e2e_no_logs ON de_enrollment_lead_log"))
+            conn.execute(text("DROP FUNCTION IF EXISTS e2e_no_logs()"))
+        holder.close()
+
+
+def opt_out(engine: Engine, clients: list[str]) -> None:
+    """The platform flips `opted_out` on two active leads of each client (and nothing else)."""
+    with engine.begin() as conn:
+        for client in clients:
+            conn.execute(
+                text(
+                    "UPDATE leads SET opted_out = true WHERE id IN (SELECT id FROM leads WHERE client_id = :c"
+                    " AND is_active AND NOT opted_out ORDER BY id LIMIT 2)"
+                ),
+                {"c": client},
+            )
+
+
+def alert(engine: Engine, key: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT alert_key, resolved_at, title FROM alert_logs WHERE alert_key = :k"),
+            {"k": key},
+        ).first()
+    return dict(row._mapping) if row is not None else None
+
+
+# --- 5. as operators and on-call work -------------------------------------------------------------------------
 
 
 def shown_in_partition_list(key: str) -> str:
@@ -497,7 +595,7 @@ def scalar_text(engine: Engine, sql: str, **params: object) -> str:
         return str(conn.execute(text(sql), params).scalar_one())
 
 
-# --- 5. Ctrl-C -----------------------------------------------------------------------------------------------
+# --- 6. Ctrl-C -----------------------------------------------------------------------------------------------
 
 
 def step_ctrl_c_stops_everything(service: RunningService, engine: Engine) -> None:

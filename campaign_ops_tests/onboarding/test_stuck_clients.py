@@ -113,9 +113,14 @@ def test_check_severity_comes_from_the_worst_client(conn: Connection, db_env: st
         evaluation = run_check(instance)
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert evaluation.metadata["severity_low"].value == 1 and evaluation.metadata["stuck_clients"].value == 1
-        put_in_state(conn, "S9_TEST_CALL", 25 * 60, now=now)
+        late = put_in_state(conn, "S9_TEST_CALL", 25 * 60, now=now)
+        conn.execute(text("UPDATE clients SET company_name = 'Late Dental' WHERE id = :c"), {"c": late})
         conn.commit()
         evaluation = run_check(instance)
+        # named, with what to do (not "open the check in Dagster": the reader is there)
+        assert f"Late Dental ({late})" in (evaluation.description or "")
+        assert "campaign-ops stuck-clients" in (evaluation.description or "")
+        assert f"Late Dental ({late})" in evaluation.metadata["clients_with_findings"].value  # type: ignore[operator]
         assert evaluation.severity == dg.AssetCheckSeverity.ERROR
         assert (evaluation.metadata["severity_high"].value, evaluation.metadata["terminal"].value) == (1, 1)
         assert "S9_TEST_CALL" in evaluation.metadata["stuck_clients_table"].value

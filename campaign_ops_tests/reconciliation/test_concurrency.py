@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.reconciliation.core import ReconciliationSettings, reconcile_clients
+from campaign_ops.reconciliation.core import ReconciliationSettings, iter_reconcile_clients, reconcile_clients
 from campaign_ops_tests.factories import add_campaign, add_client
 from campaign_ops_tests.reconciliation.builders import (
     Leads,
@@ -112,6 +112,29 @@ def test_busy_client_fails_clearly_and_others_are_reconciled(conn: Connection, e
     assert counters(conn, busy_campaign)[0] == 9  # nothing changed for the busy client
     assert counters(conn, free_campaign)[0] == 3
     assert {r[5] for r in log_rows(conn)} == {free}
+
+
+def test_a_busy_client_goes_last_so_the_others_do_not_wait_for_it(conn: Connection, engine: Engine) -> None:
+    """Over several clients, a busy one is tried briefly, said so, and waited for only after the others."""
+    busy, free = add_client(conn, name="Busy Co"), add_client(conn, name="Free Co")
+    for client in (busy, free):
+        add_campaign_with_leads(conn, client, Leads(active=3))
+    refresh_all_counters(conn)
+    conn.commit()
+    said: list[str] = []
+    outcomes: list[tuple[str, str]] = []
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": busy})
+        holder.commit()
+        settings = ReconciliationSettings(lock_timeout_seconds=3)
+        for outcome in iter_reconcile_clients(engine, {busy: "Busy Co", free: "Free Co"}, settings, say=said.append):
+            outcomes.append((outcome.client_id, type(outcome).__name__))
+        holder.execute(text("SELECT pg_advisory_unlock(client_lock_key(:c))"), {"c": busy})
+        holder.commit()
+    # the free client is done first although it came second; then the busy one, after the full lock timeout
+    assert outcomes == [(free, "ClientReconciliation"), (busy, "ClientFailure")]
+    assert said[0] == f"client Busy Co ({busy}) is busy (its lock is held): tried again after the others"
+    assert said[1] == "1 busy client(s): waiting up to 3 s for each lock"
 
 
 def add_bulk_leads(conn: Connection, client_id: str, campaign_id: str, count: int, seed: int) -> None:
