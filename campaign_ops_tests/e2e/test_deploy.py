@@ -7,7 +7,6 @@ import shlex
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 import dagster as dg
 import pytest
@@ -176,12 +175,15 @@ def chart_instance(database_url: str, tmp_path: Path, monkeypatch: pytest.Monkey
     `database_url` (the password from DAGSTER_PG_PASSWORD, as the chart gives it). Its run launcher (dagster-k8s,
     not installed here) is loaded by deploy/check_chart.sh."""
     config = rendered()["instance"]
-    parts = urlsplit(database_url)
+    url = sa.make_url(database_url)
+    # the embedded server listens on a Unix socket only: its directory goes in libpq's `host` parameter
+    socket_dir = url.query.get("host")
+    params = {"host": socket_dir} if isinstance(socket_dir, str) else {}
     for storage in ("run_storage", "event_log_storage", "schedule_storage"):
         db = config[storage]["config"]["postgres_db"]
-        db.update(hostname=parts.hostname, port=parts.port or 5432, db_name=parts.path.lstrip("/"), params={})
-        db["username"] = parts.username
-    monkeypatch.setenv("DAGSTER_PG_PASSWORD", parts.password or "unused")
+        db.update(hostname=url.host or "localhost", port=url.port or 5432, db_name=url.database, params=params)
+        db["username"] = url.username
+    monkeypatch.setenv("DAGSTER_PG_PASSWORD", url.password or "unused")
     assert config.pop("run_launcher")["class"] == "K8sRunLauncher"
     return load_instance(config, tmp_path)
 
