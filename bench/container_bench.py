@@ -29,8 +29,8 @@ from campaign_ops_tests.deploy.conftest import (
     DB_IP,
     WEBSERVER_COMMAND,
     WEBSERVER_IP,
-    listening,
     location_loaded,
+    start_databases,
 )
 
 MB = 1024 * 1024
@@ -82,19 +82,7 @@ def sessions(instance: Engine) -> int:
 
 def measure(name: str, instance_yaml: Path | None, warmup: float, window: float) -> dict[str, float]:
     with c.layout() as layout:
-        database = c.start_database(layout, DB_IP)
-        wait_for("PostgreSQL", lambda: listening(DB_IP, 5432), 60, 0.5)
-        admin = make_engine(c.db_url(DB_IP, "postgres"), pooled=False).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE campaign_ops")
-            conn.exec_driver_sql("CREATE DATABASE dagster")
-        admin.dispose()
-        env = {
-            "DATABASE_URL": c.db_url(DB_IP, "campaign_ops"),
-            "DAGSTER_PG_URL": c.db_url(DB_IP, "dagster", "postgresql+psycopg2"),
-            "CAMPAIGN_OPS_CODE_SERVER_HOST": CODE_SERVER_IP,
-            "CAMPAIGN_OPS_CODE_SERVER_PORT": "4000",
-        }
+        database, env = start_databases(layout)
         layout.once(["campaign-ops", "db", "upgrade"], env)
         mount = ["-v", f"{instance_yaml}:{INSTANCE_YAML_IN_IMAGE}:ro"] if instance_yaml else []
         roles = {

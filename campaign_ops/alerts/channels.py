@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from campaign_ops.alerts.incidents import PlannedMessage
+from campaign_ops.alerts.incidents import PlannedMessage, owed_message, stored_alert
 from campaign_ops.alerts.model import Alert, MessageKind
 from campaign_ops.alerts.policy import AlertSettings, AlertState, FiringDecision, decide_firing, pages
 from campaign_ops.alerts.rendering import follow_up_note, format_duration, worse_note
@@ -123,16 +123,9 @@ def owed_messages(
     plans: list[ChannelPlan] = []
     errors: list[str] = []
     for row in rows:
-        try:
-            alert = Alert.from_payload(row["last_payload"], row)
-        except (ValueError, TypeError) as exc:
-            errors.append(f"{row['alert_type']} {row['alert_key']}: unreadable payload: {exc}")
-            continue
-        kind = MessageKind(row["pending_kind"])
-        note = follow_up_note(kind, alert, row["severity"], row["active_since"], settings)
-        plans.append(
-            (row["channel"], PlannedMessage(row["id"], alert, kind, row["severity"], note, row["attempt_count"]))
-        )
+        alert = stored_alert(row, errors)
+        if alert is not None:
+            plans.append((row["channel"], owed_message(row, alert, settings)))
     return plans, errors
 
 
@@ -156,10 +149,8 @@ def unacknowledged_pages(
     plans: list[ChannelPlan] = []
     errors: list[str] = []
     for row in rows:
-        try:
-            alert = Alert.from_payload(row["last_payload"], row)
-        except (ValueError, TypeError) as exc:
-            errors.append(f"{row['alert_type']} {row['alert_key']}: unreadable payload: {exc}")
+        alert = stored_alert(row, errors)
+        if alert is None:
             continue
         note = f"Not acknowledged for {format_duration(now - row['active_since'])}."
         message = PlannedMessage(row["id"], alert, MessageKind.FIRING, row["severity"], note, 0)

@@ -147,13 +147,23 @@ def owed_messages(
     planned: list[PlannedMessage] = []
     errors: list[str] = []
     for row in rows:
-        try:
-            alert = Alert.from_payload(row["last_payload"], row)
-        except (ValueError, TypeError) as exc:
-            errors.append(f"{row['alert_type']} {row['alert_key']}: unreadable payload: {exc}")
-            continue
-        state = AlertState.from_row(row)
-        kind = MessageKind(row["pending_kind"])
-        note = follow_up_note(kind, alert, state.severity, state.active_since, settings)
-        planned.append(PlannedMessage(state.id, alert, kind, state.severity, note, state.attempt_count))
+        alert = stored_alert(row, errors)
+        if alert is not None:
+            planned.append(owed_message(row, alert, settings))
     return planned, errors
+
+
+def stored_alert(row: RowMapping, errors: list[str]) -> Alert | None:
+    """The alert a row stored for its retries, or None with one line in `errors` when it cannot be read."""
+    try:
+        return Alert.from_payload(row["last_payload"], row)
+    except (ValueError, TypeError) as exc:
+        errors.append(f"{row['alert_type']} {row['alert_key']}: unreadable payload: {exc}")
+        return None
+
+
+def owed_message(row: RowMapping, alert: Alert, settings: AlertSettings) -> PlannedMessage:
+    """The message a row owes (`pending_kind`), with the note of a follow-up: an alert's row or one channel's."""
+    kind = MessageKind(row["pending_kind"])
+    note = follow_up_note(kind, alert, row["severity"], row["active_since"], settings)
+    return PlannedMessage(row["id"], alert, kind, row["severity"], note, row["attempt_count"])

@@ -57,23 +57,29 @@ def image_build_seconds() -> float:
     return seconds
 
 
+def start_databases(layout: c.Layout) -> tuple[str, dict[str, str]]:
+    """PostgreSQL in its container with the app and instance databases; (its container, the processes' env)."""
+    database = c.start_database(layout, DB_IP)
+    wait_for("PostgreSQL in its container", lambda: listening(DB_IP, 5432), timeout_seconds=60, interval=0.5)
+    admin = make_engine(c.db_url(DB_IP, "postgres"), pooled=False).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE DATABASE campaign_ops")
+        conn.exec_driver_sql("CREATE DATABASE dagster")
+    admin.dispose()
+    env = {
+        "DATABASE_URL": c.db_url(DB_IP, "campaign_ops"),
+        # a psycopg2 URL, as dagster.yaml's comment says
+        "DAGSTER_PG_URL": c.db_url(DB_IP, "dagster", "postgresql+psycopg2"),
+        "CAMPAIGN_OPS_CODE_SERVER_HOST": CODE_SERVER_IP,
+        "CAMPAIGN_OPS_CODE_SERVER_PORT": str(CODE_SERVER_PORT),
+    }
+    return database, env
+
+
 @pytest.fixture(scope="module")
 def deployment(image_build_seconds: float) -> Iterator[Deployment]:
     with c.layout() as layout:
-        database = c.start_database(layout, DB_IP)
-        wait_for("PostgreSQL in its container", lambda: listening(DB_IP, 5432), timeout_seconds=60, interval=0.5)
-        admin = make_engine(c.db_url(DB_IP, "postgres"), pooled=False).execution_options(isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.exec_driver_sql("CREATE DATABASE campaign_ops")
-            conn.exec_driver_sql("CREATE DATABASE dagster")
-        admin.dispose()
-        env = {
-            "DATABASE_URL": c.db_url(DB_IP, "campaign_ops"),
-            # a psycopg2 URL, as dagster.yaml's comment says
-            "DAGSTER_PG_URL": c.db_url(DB_IP, "dagster", "postgresql+psycopg2"),
-            "CAMPAIGN_OPS_CODE_SERVER_HOST": CODE_SERVER_IP,
-            "CAMPAIGN_OPS_CODE_SERVER_PORT": str(CODE_SERVER_PORT),
-        }
+        database, env = start_databases(layout)
         # migrate and seed as an operator would, from one-off containers of the same image
         print(layout.once(["campaign-ops", "db", "upgrade"], env).strip().splitlines()[-1])
         seed = ["campaign-ops", "demo", "seed", "--clients", "4", "--campaigns-per-client", "2", "--leads", "24000"]
