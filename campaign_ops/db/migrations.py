@@ -27,7 +27,7 @@ from campaign_ops.errors import CampaignOpsError
 if TYPE_CHECKING:
     from alembic.config import Config
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 ALEMBIC_DIR = Path(__file__).resolve().parent / "alembic"
 MIGRATION_LOCK_KEY = 0x63616D706F7073  # "campops": one lock for all schema changes
 CHECKSUM_TABLE = "campaign_ops_migration_checksums"
