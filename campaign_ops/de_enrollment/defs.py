@@ -41,10 +41,9 @@ from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
 from campaign_ops.clients.tags import OUTCOME_TAGS, names_tag_value
-from campaign_ops.de_enrollment.client_pass import describe
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.due import LatencyFigures, LatencyReport, database_now, latency, settle
-from campaign_ops.de_enrollment.results import STATUS_ORDER, ClientResult, SweepResult
+from campaign_ops.de_enrollment.runs import STATUS_ORDER, ClientResult, SweepResult, describe
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnrollmentSettings
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.pause.defs import WRITES, refuse_if_paused

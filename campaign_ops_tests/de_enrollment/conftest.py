@@ -5,7 +5,7 @@ from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.due import settle
-from campaign_ops.de_enrollment.results import SweepResult
+from campaign_ops.de_enrollment.runs import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops_tests.alerts.conftest import clock, database, driver, instance, slack, slack_alerts  # noqa: F401
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
