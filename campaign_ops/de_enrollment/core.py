@@ -17,10 +17,8 @@ Cost follows the work, not the clients (a per-client pass costs round trips and 
 one statement first counts every client's due leads (`triage_clients.sql`). Clients with nothing due get their
 pass recorded set-based (runs.record_idle_passes), a few hundred clients per statement. Clients with due leads are
 worked in groups, one transaction and a fixed family of statements per group whatever its number of clients
-(passes.group_pass); the counters of the campaigns a group touched are then made to match their leads (the
-incremental update is right only if the platform moved the counters when it flipped an opt-out or booking). A
-client with more due leads than a group may hold, and each client of a group that failed or ran out of budget,
-gets its own pass.
+(passes.group_pass). A client with more due leads than a group may hold, and each client of a group that failed or
+ran out of budget, gets its own pass.
 
 Two paths give identical results (a test compares them): the default set-based path (one statement per chunk of
 up to `chunk_size` leads) and the SOP's runbook path (`get_leads_for_de_enrollment` batches of `batch_size`

@@ -163,12 +163,7 @@ def de_enroll_one_client(
             try:
                 with conn.begin():
                     [run] = start_passes(conn, [client_id], settings, dagster_run_id)
-                result.run_row_id, result.leads_evaluated, result.leads_skipped = (
-                    run.run_row_id,
-                    run.leads_evaluated,
-                    run.leads_skipped,
-                )
-                result.error_details = run.error_details
+                result.run_row_id, result.leads_evaluated, result.leads_skipped, result.error_details = run[1:]
                 _de_enroll_in_chunks(conn, result, settings, budget, say)
             except Exception as exc:  # one client's failure must not stop the others
                 if is_connection_loss(exc):
@@ -252,15 +247,15 @@ def _de_enroll_in_chunks(
         size = budget.pace.chunk_size(settings, remaining_ms)
         if settings.mode == "batched":
             size = min(settings.batch_size, size)
-        before = (result.leads_de_enrolled, result.completed, result.opted_out, result.booked)
         chunk_started = budget.clock()
         try:
             with conn.begin():
                 hold_to(conn, remaining_ms)  # cancelled when the budget runs out: the chunk rolls back
-                done, newly_skipped, more = step(conn, result, last_id, size)
-        except BaseException as exc:
-            # nothing of this chunk committed: its figures are taken back
-            result.leads_de_enrolled, result.completed, result.opted_out, result.booked = before
+                revoke_person(conn, [result.client_id], [str(result.run_row_id)])
+                (done, completed, opted_out, booked, newly_skipped), more = step(conn, result, last_id, size)
+                if done:
+                    settle_counters(conn, [result.run_row_id])
+        except BaseException as exc:  # nothing of this chunk committed
             if ran_out(exc):
                 mark_partial(result, settings)  # the budget ran out mid-chunk
                 return
@@ -269,6 +264,10 @@ def _de_enroll_in_chunks(
                 return
             raise
         result.chunks += 1
+        result.leads_de_enrolled += done
+        result.completed += completed
+        result.opted_out += opted_out
+        result.booked += booked
         result.leads_skipped += newly_skipped
         result.already_de_enrolled += newly_skipped
         budget.pace.observe(done + newly_skipped, (budget.clock() - chunk_started) * 1000)
@@ -277,7 +276,7 @@ def _de_enroll_in_chunks(
                 f"client {result.client_name or result.client_id}: chunk {result.chunks}: "
                 f"{done} de-enrolled ({result.leads_de_enrolled} so far)"
             )
-        if not (more or (settings.mode == "set_based" and done + newly_skipped >= size)):
+        if not more:
             return
 
 
@@ -296,35 +295,23 @@ def settle_counters(conn: Connection, run_row_ids: Sequence[str | None]) -> int:
     )
 
 
-def _add_counts(result: ClientResult, row: Sequence[int]) -> int:
-    done, completed, opted_out, booked = row
-    result.leads_de_enrolled += done
-    result.completed += completed
-    result.opted_out += opted_out
-    result.booked += booked
-    return int(done)
-
-
 def _set_based_chunk(
     conn: Connection, result: ClientResult, _last: list[str | None], size: int
-) -> tuple[int, int, bool]:
-    """(de-enrolled, left alone as already de-enrolled, maybe more): one statement, which also adds the chunk's
-    figures to the run row."""
-    revoke_person(conn, [result.client_id], [str(result.run_row_id)])
+) -> tuple[Sequence[int], bool]:
+    """The chunk's figures (de-enrolled, completed, opted out, booked, left alone as already de-enrolled) and
+    whether more may be due: one statement, which also adds them to the run row."""
     row = conn.execute(
         load_sql(__file__, "de_enroll_chunk.sql"),
         {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": size},
     ).one()
-    done = _add_counts(result, row[:4])
-    if done:
-        settle_counters(conn, [result.run_row_id])
-    return done, int(row.already_de_enrolled), done + row.already_de_enrolled >= size
+    return row, row.de_enrolled + row.already_de_enrolled >= size
 
 
-def _sop_batch(conn: Connection, result: ClientResult, last_id: list[str | None], size: int) -> tuple[int, int, bool]:
-    """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch), its figures added to the run row:
-    (de-enrolled, left alone as already de-enrolled, maybe more)."""
-    revoke_person(conn, [result.client_id], [str(result.run_row_id)])
+def _sop_batch(
+    conn: Connection, result: ClientResult, last_id: list[str | None], size: int
+) -> tuple[Sequence[int], bool]:
+    """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch): its figures, as a chunk's, added
+    to the run row, and whether more may be due."""
     ids = list(
         conn.execute(
             load_sql(__file__, "next_sop_batch.sql"),
@@ -332,12 +319,9 @@ def _sop_batch(conn: Connection, result: ClientResult, last_id: list[str | None]
         ).scalars()
     )
     if not ids:
-        return 0, 0, False
+        return (0, 0, 0, 0, 0), False
     conn.execute(load_sql(__file__, "process_sop_batch.sql"), {"run_id": result.run_row_id, "lead_ids": ids})
     # the batch function returns only the total; the outcome split and the skipped leads come from the lead log
     row = conn.execute(load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids}).one()
-    done = _add_counts(result, row[:4])
-    if done:
-        settle_counters(conn, [result.run_row_id])
     last_id[0] = ids[-1]
-    return done, int(row.skipped), len(ids) >= size
+    return row, len(ids) >= size

@@ -150,29 +150,20 @@ def record_pass(
 ) -> ClientResult:
     """Close the pass's row (or write it closed when it has none), in its own transaction; the committed counts the
     row holds (written chunk by chunk) become the result's."""
+    statement = "finish_pass.sql" if result.run_row_id else "record_unstarted_pass.sql"
     with conn.begin():
-        if result.run_row_id is None:
-            row = conn.execute(
-                load_sql(__file__, "record_unstarted_pass.sql"),
-                {
-                    "client_id": result.client_id,
-                    "status": result.status,
-                    "batch_size": settings.batch_size,
-                    "dagster_run_id": dagster_run_id,
-                    "duration_ms": result.duration_ms,
-                    "error_details": result.error_details,
-                },
-            ).one_or_none()
-        else:
-            row = conn.execute(
-                load_sql(__file__, "finish_pass.sql"),
-                {
-                    "run_id": result.run_row_id,
-                    "status": result.status,
-                    "duration_ms": result.duration_ms,
-                    "error_details": result.error_details,
-                },
-            ).one_or_none()
+        row = conn.execute(
+            load_sql(__file__, statement),
+            {
+                "run_id": result.run_row_id,
+                "client_id": result.client_id,
+                "status": result.status,
+                "batch_size": settings.batch_size,
+                "dagster_run_id": dagster_run_id,
+                "duration_ms": result.duration_ms,
+                "error_details": result.error_details,
+            },
+        ).one_or_none()
     if row is not None:
         result.run_row_id, result.leads_evaluated, result.leads_de_enrolled, result.leads_skipped = row
     return result
