@@ -34,9 +34,9 @@ from bench.service_bench import start_services
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.due import settle
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.demo.seed import seed_demo_data
-from campaign_ops.due_queue.core import settle
 from campaign_ops.service.dagster_api import REPOSITORY, DagsterApi, wait_for
 from campaign_ops.service.supervisor import DagsterServices
 
@@ -169,7 +169,7 @@ def sensor_tick_cost(url: str, rows: list[tuple[str, str]], ticks: int = 200) ->
     process: a figure the whole service's idle CPU, which the other sensors share, is too noisy to isolate."""
     import dagster as dg
 
-    from campaign_ops.due_queue.defs import de_enrollment_due_sensor
+    from campaign_ops.de_enrollment.due_defs import de_enrollment_due_sensor
     from campaign_ops.resources import DatabaseResource
 
     with dg.instance_for_test() as instance:

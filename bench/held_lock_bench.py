@@ -21,8 +21,8 @@ from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.defs import SWEEP_OP_NAME, de_enrollment_sweep_job
+from campaign_ops.de_enrollment.due_defs import DUE_SENSOR_NAME, de_enrollment_due_sensor
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.due_queue.defs import DUE_SENSOR_NAME, de_enrollment_due_sensor
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 

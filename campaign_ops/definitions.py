@@ -11,7 +11,7 @@ from campaign_ops.checks import defs as checks
 from campaign_ops.compliance import defs as compliance
 from campaign_ops.critical_alerts import defs as critical_alerts
 from campaign_ops.de_enrollment import defs as de_enrollment
-from campaign_ops.due_queue import defs as due_queue
+from campaign_ops.de_enrollment import due_defs as de_enrollment_due
 from campaign_ops.lifecycle import defs as lifecycle
 from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.oncall import defs as oncall
@@ -35,7 +35,7 @@ defs = _with_source_links(
     dg.Definitions.merge(
         shared_defs.defs,
         de_enrollment.defs,
-        due_queue.defs,
+        de_enrollment_due.defs,
         reconciliation.defs,
         archival.defs,
         checks.defs,

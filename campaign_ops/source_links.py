@@ -24,7 +24,7 @@ SOURCES: Mapping[str, str] = {
     "database_schema": "campaign_ops.db.verify:verify_schema",
     "lifecycle_campaign_schedules": "campaign_ops.lifecycle.core:round_integrity",
     "onboarding_states": "campaign_ops.onboarding.core:detect_stuck_clients",
-    "de_enrollment_latency": "campaign_ops.due_queue.core:latency",
+    "de_enrollment_latency": "campaign_ops.de_enrollment.due:latency",
     "processing_pause": "campaign_ops.pause.core:record_pause",
     "monthly_compliance_report": "campaign_ops.compliance.core:monthly_compliance_report",
 }

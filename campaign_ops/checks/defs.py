@@ -55,7 +55,7 @@ from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME
-from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
+from campaign_ops.de_enrollment.due import DUE_CLIENTS, SWEEP_TAG
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
 from campaign_ops.resources import DatabaseResource
 

@@ -12,7 +12,7 @@ from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.clients.scope import active_client_ids, require_clients
 from campaign_ops.db.engine import connect, disposing_connection, disposing_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
-from campaign_ops.de_enrollment.results import ClientResult, SweepResult
+from campaign_ops.de_enrollment.runs import ClientResult, SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.de_enrollment.skipped import Decision, pending_skipped, resolve_skipped
 from campaign_ops.errors import ConfigError

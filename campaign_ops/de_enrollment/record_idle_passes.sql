@@ -19,7 +19,7 @@ WITH scope AS MATERIALIZED (
       LEFT JOIN campaigns c ON c.id = l.campaign_link_id
      GROUP BY s.id, s.locked
 ), abandoned AS (
-    -- as abandon_stale_runs.sql: a 'running' row of a client whose lock we hold belongs to a worker that died
+    -- as start_passes.sql: a 'running' row of a client whose lock we hold belongs to a worker that died
     UPDATE de_enrollment_runs r
        SET status = 'failed',
            error_details = 'abandoned: the worker stopped before finishing (found still running by a later pass)',

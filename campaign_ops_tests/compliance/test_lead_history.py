@@ -12,8 +12,8 @@ from sqlalchemy import Connection, Engine, text
 from campaign_ops.archival.core import ArchivalSettings, archive_clients
 from campaign_ops.cli import main
 from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.due import settle
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.due_queue.core import settle
 from campaign_ops_tests.compliance.helpers import add_person_lead, advance, opt_out
 from campaign_ops_tests.factories import add_campaign, add_client
 

@@ -4,8 +4,10 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.de_enrollment.core import de_enroll_clients
-from campaign_ops.de_enrollment.results import SweepResult
+from campaign_ops.de_enrollment.due import settle
+from campaign_ops.de_enrollment.runs import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
+from campaign_ops_tests.alerts.conftest import clock, database, driver, instance, slack, slack_alerts  # noqa: F401
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 
 
@@ -72,3 +74,41 @@ def snapshot(conn: Connection, client_id: str | None = None) -> list[tuple]:
     )
     conn.commit()
     return [tuple(r) for r in rows]
+
+
+# --- the due-lead queue: what it holds, and what the rule would de-enroll now ---
+
+
+def queued(conn: Connection) -> set[str]:
+    ids = {str(i) for i in conn.execute(text("SELECT lead_id FROM de_enrollment_due_queue")).scalars()}
+    conn.commit()
+    return ids
+
+
+def due_by_the_rule(conn: Connection) -> set[str]:
+    """The leads de_enroll_client_leads (the one place the rules live) de-enrolls now, every client: run for
+    real in a transaction that is rolled back, so the test follows the function instead of copying it."""
+    conn.commit()
+    with conn.begin() as tx:
+        clients = [str(c) for c in conn.execute(text("SELECT id FROM clients")).scalars()]
+        ids: set[str] = set()
+        for client in clients:
+            run_id = conn.execute(
+                text("INSERT INTO de_enrollment_runs (client_id) VALUES (:c) RETURNING id"), {"c": client}
+            ).scalar_one()
+            conn.execute(text("SELECT de_enroll_client_leads(:r, :c)"), {"r": run_id, "c": client})
+            ids |= {
+                str(i)
+                for i in conn.execute(
+                    text("SELECT lead_id FROM de_enrollment_lead_log WHERE run_id = :r AND action = 'de_enrolled'"),
+                    {"r": run_id},
+                ).scalars()
+            }
+        tx.rollback()
+    return ids
+
+
+def settle_all(conn: Connection) -> None:
+    conn.commit()
+    with conn.begin():
+        settle(conn, None)

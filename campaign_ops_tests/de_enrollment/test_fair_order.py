@@ -2,7 +2,7 @@
 
 from sqlalchemy import Connection, Engine, text
 
-from campaign_ops.de_enrollment.client_pass import Pace
+from campaign_ops.de_enrollment.budget import Pace
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops_tests.de_enrollment.conftest import make_client

@@ -30,7 +30,7 @@ from campaign_ops.archival.core import ArchivalSettings, archive_clients
 from campaign_ops.backups.core import backup_tables, complete_backup_days, create_backup, restore_backup
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
-from campaign_ops.de_enrollment.results import SweepResult
+from campaign_ops.de_enrollment.runs import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.reconciliation.core import ReconciliationSettings, reconcile_clients
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead

@@ -119,9 +119,9 @@ def backing_off(
 
 def settle(conn: Connection, client_ids: Sequence[str] | None) -> Settled:
     """Settle the queue rows of these clients (all rows when None) in the connection's transaction; the caller
-    commits. Safe beside the platform's writes and another settle (see settle.sql)."""
+    commits. Safe beside the platform's writes and another settle (see settle_due_queue.sql)."""
     row = conn.execute(
-        load_sql(__file__, "settle.sql"), {"client_ids": None if client_ids is None else list(client_ids)}
+        load_sql(__file__, "settle_due_queue.sql"), {"client_ids": None if client_ids is None else list(client_ids)}
     ).one()
     return Settled(int(row.examined), int(row.recorded), int(row.settled))
 

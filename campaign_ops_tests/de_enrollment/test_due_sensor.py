@@ -7,21 +7,19 @@ import dagster as dg
 from sqlalchemy import Connection, create_engine, text
 
 from campaign_ops.checks.defs import integrity_checks_after
-from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
-from campaign_ops.definitions import defs
-from campaign_ops.due_queue.assets import de_enrollment_latency_asset
-from campaign_ops.due_queue.core import backing_off, database_now
-from campaign_ops.due_queue.defs import (
+from campaign_ops.de_enrollment.defs import de_enrollment_latency_asset, de_enrollment_sweep_job
+from campaign_ops.de_enrollment.due import backing_off, database_now
+from campaign_ops.de_enrollment.due_defs import (
     DUE_SENSOR_NAME,
     de_enrollment_due_sensor,
     de_enrollment_latency_job,
 )
+from campaign_ops.definitions import defs
 from campaign_ops.pause.core import record_pause, record_resume
 from campaign_ops.pause.defs import WRITES_TAG
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.alerts.conftest import FakeSlack, SensorDriver
-from campaign_ops_tests.de_enrollment.conftest import make_client
-from campaign_ops_tests.due_queue.conftest import queued
+from campaign_ops_tests.de_enrollment.conftest import make_client, queued
 
 
 def tick(instance: dg.DagsterInstance, db_url: str) -> dg.RunRequest | dg.SkipReason:

@@ -9,10 +9,9 @@ from datetime import timedelta
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.due import database_now, due_clients, latency, settle
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.due_queue.core import database_now, due_clients, latency, settle
-from campaign_ops_tests.de_enrollment.conftest import make_client
-from campaign_ops_tests.due_queue.conftest import due_by_the_rule, queued, settle_all
+from campaign_ops_tests.de_enrollment.conftest import due_by_the_rule, make_client, queued, settle_all
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 
 

@@ -1,8 +1,10 @@
--- The start of a group's passes, in one statement: each client whose lock is free (transaction level, held until
--- the group's transaction ends; a concurrent pass holding the session lock excludes it) has its still-running rows
--- closed (as abandon_stale_runs.sql: they belong to a worker that died), what its pass examines counted (as
--- evaluate_client.sql) and its `running` row written. Clients whose lock is held are not returned (their own
--- pass records them `skipped`). In the given order.
+-- The start of passes, in one statement, for a group of clients or one client's own pass (whose session lock this
+-- transaction level lock then stacks on): each client whose lock is free (transaction level, held until the
+-- transaction ends; a concurrent pass holding the session lock excludes it) has its still-running rows closed (they
+-- belong to a worker that died: a live one would hold the lock), what its pass examines counted (its active, not
+-- yet completed leads; those it must leave alone because their campaign's messages is not a JSON array) and its
+-- `running` row written with those counts. Clients whose lock is held are not returned (their own pass records
+-- them `skipped`). In the given order.
 WITH scope AS MATERIALIZED (
     SELECT s.id, s.n
       FROM unnest(CAST(:client_ids AS uuid[])) WITH ORDINALITY AS s(id, n)
@@ -37,9 +39,9 @@ WITH scope AS MATERIALIZED (
            CASE WHEN k.skipped > 0
                 THEN k.skipped || ' leads skipped: messages is not a JSON array in ' || k.invalid_campaigns END
       FROM counted k
-    RETURNING id, client_id
+    RETURNING id, client_id, leads_evaluated, leads_skipped, error_details
 )
-SELECT st.client_id::text, st.id::text AS run_row_id
+SELECT st.client_id::text, st.id::text AS run_row_id, st.leads_evaluated, st.leads_skipped, st.error_details
   FROM started st
   JOIN scope s ON s.id = st.client_id
  ORDER BY s.n

@@ -8,7 +8,7 @@ previous due run ("after <its run id>"), so a tick evaluated twice never launche
 doubled. The 15-minute schedule stays as the safety net (it covers every client, and settles the whole queue); the
 per-client advisory lock keeps the two from working on one client at once. A client whose newest passes failed
 or were skipped (its lock held by another session) is left out of the sensor's runs for a delay growing with each
-such pass (`backing_off` in core.py); the tick says which clients back off, why and until when, and the other
+such pass (`backing_off` in due.py); the tick says which clients back off, why and until when, and the other
 clients' runs go on.
 
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
@@ -37,11 +37,11 @@ from campaign_ops.de_enrollment.defs import (
     MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
     SWEEP_OP_NAME,
+    de_enrollment_latency_asset,
+    figures_metadata,
     max_runtime_seconds,
 )
-from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
-from campaign_ops.due_queue.core import (
+from campaign_ops.de_enrollment.due import (
     DUE_CLIENTS,
     SWEEP_TAG,
     Backoff,
@@ -51,6 +51,7 @@ from campaign_ops.due_queue.core import (
     due_clients,
     latency,
 )
+from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.errors import DatabaseUnavailableError
 from campaign_ops.pause.core import current_pause
 from campaign_ops.pause.defs import IN_FLIGHT, WRITES
