@@ -93,3 +93,28 @@ def test_two_upgrades_started_at_once_apply_once(empty_db_url: str) -> None:
         ).all()
         assert dict(counts) == {False: len(migrations.all_revisions()), True: len(migrations.object_files())}
     engine.dispose()
+
+
+def test_an_object_whose_file_changed_is_applied_again_by_upgrade(conn: Connection, db_url: str) -> None:
+    """A changed object file (here: its stored checksum no longer matches, and the live body is an older one) is
+    applied again by `db upgrade`, alone, in place; the checksum guard of the migrations is not involved."""
+    body = "SELECT md5(prosrc) FROM pg_proc WHERE proname = 'de_enrollment_lead_due'"
+    current = conn.execute(text(body)).scalar_one()
+    conn.execute(
+        text(
+            "CREATE OR REPLACE FUNCTION de_enrollment_lead_due(p_is_active boolean, p_completed_at timestamptz,"
+            " p_opted_out boolean, p_booked_meeting boolean, p_position integer, p_messages jsonb)"
+            " RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT false $$"
+        )
+    )
+    conn.execute(
+        text(
+            "UPDATE campaign_ops_migration_checksums SET sha256 = 'older'"
+            " WHERE revision = 'objects/functions/de_enrollment_lead_due.sql'"
+        )
+    )
+    conn.commit()
+
+    assert migrations.upgrade(db_url) == ["objects/functions/de_enrollment_lead_due.sql"]
+    assert conn.execute(text(body)).scalar_one() == current
+    assert migrations.upgrade(db_url) == []
