@@ -48,8 +48,9 @@ CHANGES_TABLE = "campaign_ops_migration_changes"
 RECORD_DIR = SQL_DIR / "record"
 DATA_DIR = SQL_DIR / "data"
 OBJECTS_DIR = SQL_DIR / "objects"
-# applied in this order: views read functions, triggers execute functions
-OBJECT_KINDS = ("functions", "views", "triggers")
+# one file per function, view or trigger function (with its triggers), named after it; applied in this order of
+# kinds: views read functions, triggers execute functions
+OBJECT_KINDS = ("function", "view", "trigger")
 # the revision whose tables the objects need; it folds the migrations listed in sql/folded.txt
 BASELINE = "0045"
 FOLDED_MANIFEST = SQL_DIR / "folded.txt"
@@ -154,8 +155,18 @@ def ensure_changes_table(conn: Connection) -> None:
     )
 
 
+def object_kind(path: Path) -> str:
+    """'trigger' for a trigger function's file (it creates its triggers too), 'view' for a view's, else 'function'."""
+    sql = path.read_text()
+    for kind in ("trigger", "view"):
+        if re.search(rf"^CREATE OR REPLACE {kind.upper()} ", sql, re.M):
+            return kind
+    return "function"
+
+
 def object_files(kinds: tuple[str, ...] = OBJECT_KINDS) -> list[Path]:
-    return [path for kind in kinds for path in sorted((OBJECTS_DIR / kind).glob("*.sql"))]
+    paths = sorted(OBJECTS_DIR.glob("*.sql"))
+    return [path for kind in kinds for path in paths if object_kind(path) == kind]
 
 
 def object_key(path: Path) -> str:
@@ -176,7 +187,7 @@ def apply_objects(conn: Connection, kinds: tuple[str, ...] = OBJECT_KINDS) -> li
         key, sha = object_key(path), file_checksum(path)
         if stored.get(key) == sha:
             continue
-        checking = path.parent.name != "functions"
+        checking = object_kind(path) != "function"
         conn.execute(text("SELECT set_config('check_function_bodies', :on, true)"), {"on": str(checking).lower()})
         run_script(conn, path.read_text())
         conn.execute(
@@ -226,7 +237,7 @@ def statement_end(sql: str, start: int) -> int:
 def sop_definition(kind: str, name: str) -> str | None:
     """The SOP's own CREATE statement of a function or view (its last one in the migrations before the baseline),
     made replaceable; None when the SOP did not define it."""
-    keyword = {"functions": "FUNCTION", "views": "VIEW"}[kind]
+    keyword = kind.upper()
     found = None
     for path in sorted(SQL_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
         if path.name[:4] >= BASELINE:
@@ -241,8 +252,8 @@ def drop_objects(conn: Connection) -> None:
     """The baseline's objects removed, triggers first: each trigger function with the triggers that execute it, each
     view, each function (every overload of its name); a function or view the SOP defined gets the SOP's form back."""
     for path in reversed(object_files()):
-        kind, name = path.parent.name, path.stem
-        if kind == "triggers":
+        kind, name = object_kind(path), path.stem
+        if kind == "trigger":
             for trigger, table in conn.execute(
                 text(
                     "SELECT t.tgname, t.tgrelid::regclass::text FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
@@ -251,10 +262,10 @@ def drop_objects(conn: Connection) -> None:
                 {"n": name},
             ).all():
                 conn.execute(text(f'DROP TRIGGER "{trigger}" ON {table}'))
-        sop = sop_definition("views" if kind == "views" else "functions", name)
+        sop = sop_definition("view" if kind == "view" else "function", name)
         if sop is not None:
             run_script(conn, sop)
-        elif kind == "views":
+        elif kind == "view":
             conn.execute(text(f'DROP VIEW IF EXISTS "{name}"'))
         else:
             for signature in conn.execute(
@@ -360,9 +371,9 @@ def apply_sql_revision(conn: Connection, revision: str) -> None:
         run_script(conn, record.read_text())
     run_script(conn, path.read_text())
     if revision == BASELINE:
-        apply_objects(conn, ("functions", "views"))
+        apply_objects(conn, ("function", "view"))
         run_script(conn, (DATA_DIR / f"{revision}.sql").read_text())
-        apply_objects(conn, ("triggers",))
+        apply_objects(conn, ("trigger",))
     created = sorted(set(conn.execute(_TABLES_QUERY).scalars()) - tables_before - {CHANGES_TABLE, CHECKSUM_TABLE})
     conn.execute(
         text(f"INSERT INTO {CHANGES_TABLE} (revision, change, object) VALUES (:r, 'applied', NULL)"), {"r": revision}

@@ -1,8 +1,8 @@
 """De-enrollment: end the enrollment of leads that finished their sequence, opted out or booked a meeting.
 
-The rules live in one SQL function, `de_enroll_leads` (sql/0034; `de_enroll_client_leads` is its one-client
-form). This module decides which clients to work on, in which order, under which lock and budget, and records
-every client's pass in `de_enrollment_runs`.
+The rules live in one SQL function, `de_enroll_leads` (sql/objects/de_enroll_leads.sql; `de_enroll_client_leads`
+is its one-client form). This module decides which clients to work on, in which order, under which lock and
+budget, and records every client's pass in `de_enrollment_runs`.
 
 A client's own pass (lock, `running` row, chunks that each commit, the row closed even when interrupted) is
 `client_pass.py`; its settings and results are `settings.py` and `results.py`. Clients are taken in fair
@@ -11,7 +11,7 @@ the sweep at once (`SweepResult.connection_lost`); the clients not reached keep 
 go first next time.
 
 A due lead whose enrollment was already de-enrolled (live or archived lead log, no later `restored` entry) is
-left as it is and recorded once as `skipped` (see sql/0028); `skipped.resolve_skipped` records an operator's
+left as it is and recorded once as `skipped` (the guard); `skipped.resolve_skipped` records an operator's
 decision.
 
 Cost follows the work, not the clients (a per-client pass costs ~22 ms of round trips and commits even when
@@ -22,7 +22,7 @@ a pass is "the client was examined under its lock": the SOP's health queries (ho
 success rate) must stay true for quiet clients. Clients with due leads are worked in groups, one transaction and
 two statements per group whatever its number of clients: `group_start.sql` takes each client's lock for the
 transaction, closes its stale rows, counts what it examines and writes its `running` row; `group_finish.sql`
-de-enrolls every due lead of the group in one call of `de_enroll_leads` (sql/0034: one UPDATE … RETURNING feeding
+de-enrolls every due lead of the group in one call of `de_enroll_leads` (one UPDATE … RETURNING feeding
 the lead log and an incremental counter update, figures per client) and closes each run row with its own
 figures; then `settle_counters.sql` makes the campaigns it touched match their leads (the incremental update is
 right only if the platform moved the counters when it flipped an opt-out or booking). A group that fails or runs

@@ -110,11 +110,11 @@ def test_an_object_whose_file_changed_is_applied_again_by_upgrade(conn: Connecti
     conn.execute(
         text(
             "UPDATE campaign_ops_migration_checksums SET sha256 = 'older'"
-            " WHERE revision = 'objects/functions/de_enrollment_lead_due.sql'"
+            " WHERE revision = 'objects/de_enrollment_lead_due.sql'"
         )
     )
     conn.commit()
 
-    assert migrations.upgrade(db_url) == ["objects/functions/de_enrollment_lead_due.sql"]
+    assert migrations.upgrade(db_url) == ["objects/de_enrollment_lead_due.sql"]
     assert conn.execute(text(body)).scalar_one() == current
     assert migrations.upgrade(db_url) == []

@@ -4,7 +4,7 @@
 -- rows it writes fire none). A database that ran the migrations this baseline folds is taken over as it is
 -- (folded.txt).
 
--- The lead log's guard events (views/de_enrollment_guard_events.sql) replace the SOP's unique index, whose
+-- The lead log's guard events (de_enrollment_guard_events.sql) replace the SOP's unique index, whose
 -- UniqueViolation rolled back a whole chunk for one lead and which could not see the archive; restored and
 -- resolved entries are written by an operator's command, not by a de-enrollment run.
 ALTER TABLE de_enrollment_lead_log DROP CONSTRAINT de_enrollment_lead_log_action_known;
@@ -23,7 +23,7 @@ ALTER TABLE alert_logs ADD COLUMN silenced_digest text;
 CREATE INDEX de_enrollment_runs_running_idx ON de_enrollment_runs (client_id) WHERE status = 'running';
 
 -- One row per lead that became due and whose de-enrollment is not yet settled (kept by
--- triggers/de_enrollment_mark_due.sql). due_since is when it became due for this enrollment (campaign_id,
+-- de_enrollment_mark_due.sql). due_since is when it became due for this enrollment (campaign_id,
 -- enrolled_at); version changes on every later mark, so that settling (which deletes rows it found done) never
 -- deletes a mark written after it looked. No foreign keys: they would add a check to every platform UPDATE that
 -- marks a lead; rows of deleted leads are settled away.
@@ -44,7 +44,7 @@ ALTER TABLE de_enrollment_lead_log ADD COLUMN due_since timestamptz;
 ALTER TABLE de_enrollment_lead_log_archive ADD COLUMN due_since timestamptz;
 
 -- A pause is a row (who, why, when; resumed by whom and when; the row stays as history), enforced by
--- triggers/refuse_while_paused.sql.
+-- refuse_while_paused.sql.
 CREATE TABLE processing_pauses (
     id bigserial PRIMARY KEY,
     paused_by text NOT NULL,
@@ -112,7 +112,7 @@ CREATE TABLE alert_sensor_ticks (
     summary      text
 );
 
--- Messages sent after revocation (triggers/compliance_record_send_after_revocation.sql). No foreign keys: they
+-- Messages sent after revocation (compliance_record_send_after_revocation.sql). No foreign keys: they
 -- would add checks to the rare write of a violation that must never fail, and the evidence outlives a deleted lead.
 -- sent_at is the moment of the UPDATE (clock_timestamp(), not the transaction's start).
 CREATE TABLE compliance_sends_after_revocation (
@@ -138,8 +138,8 @@ CREATE INDEX compliance_sends_after_revocation_client_sent_idx
 CREATE INDEX compliance_sends_after_revocation_lead_idx ON compliance_sends_after_revocation (lead_id);
 CREATE INDEX compliance_sends_after_revocation_sent_idx ON compliance_sends_after_revocation (sent_at);
 
--- The lead carries its campaign's sequence length (functions/campaign_sequence_length.sql), kept on write by
--- triggers/leads_set_sequence_length.sql and triggers/campaigns_propagate_sequence_length.sql, so that the due
+-- The lead carries its campaign's sequence length (campaign_sequence_length.sql), kept on write by
+-- leads_set_sequence_length.sql and campaigns_propagate_sequence_length.sql, so that the due
 -- queue's triggers decide on the row alone.
 ALTER TABLE leads ADD COLUMN campaign_sequence_length integer;
 
@@ -163,7 +163,7 @@ CREATE TABLE compliance_client_settings (
     updated_at             timestamptz NOT NULL DEFAULT now()
 );
 
--- Each lead's phone in E.164 and its email in lower case (triggers/lead_contacts_keep*.sql), indexed for "the same
+-- Each lead's phone in E.164 and its email in lower case (lead_contacts_keep*.sql), indexed for "the same
 -- person with this client". A table of its own rather than columns on leads: every index on leads is written by
 -- every send (a send changes an indexed column, current_message_position, so it is never a HOT update). No foreign
 -- key (the due queue's reason): rows of deleted leads are never joined to a lead.

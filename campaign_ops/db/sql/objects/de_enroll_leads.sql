@@ -1,6 +1,6 @@
 -- The single place the de-enrollment rules live: the due leads of a set of (client, run) pairs, de-enrolled at once.
 --
--- Due is de_enrollment_lead_due (functions/de_enrollment_lead_due.sql) for a lead in a campaign of an active client.
+-- Due is de_enrollment_lead_due (de_enrollment_lead_due.sql) for a lead in a campaign of an active client.
 -- The due leads of all the clients are found in one scan (the leads of a few clients are spread over most of the
 -- table's pages: each page is read once per statement, not once per client), each carrying its client's run id;
 -- they are locked (SKIP LOCKED: a lead another writer holds is left for the next pass) and flipped by their
@@ -8,7 +8,7 @@
 -- UPDATE … RETURNING that feeds the lead-log INSERT, in the order the scan read them.
 --
 -- The guard: an enrollment is (lead_id, campaign_id, enrolled_at), NULL equal to NULL; its newest guard event
--- (views/de_enrollment_guard_events.sql) decides: de_enrolled or resolved -> closed, the lead is left as it is with
+-- (de_enrollment_guard_events.sql) decides: de_enrolled or resolved -> closed, the lead is left as it is with
 -- one `skipped` row naming the earlier event, and is not selected again until its enrollment changes; skipped ->
 -- waiting for an operator; restored -> re-opened, de-enrolled again as a new event. The ordered look-up runs only
 -- for a lead that has any lead-log row at all (two index-only probes gate it): nearly every due lead has none.

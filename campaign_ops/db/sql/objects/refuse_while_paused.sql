@@ -3,7 +3,7 @@
 -- de-enrollment run rows (an open row may still be closed), the reconciliation log, the archives) fails with one
 -- error naming who paused and how to resume. Every writing path goes through one of them in the same transaction as
 -- its lead and counter changes, so nothing writes while paused, whoever calls: the CLI, a Dagster run, or an
--- operator in psql. The check takes the pause's lock shared (functions/processing_pause_lock_key.sql).
+-- operator in psql. The check takes the pause's lock shared (processing_pause_lock_key.sql).
 CREATE OR REPLACE FUNCTION refuse_while_paused() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE

@@ -1,4 +1,4 @@
--- The one-client form of de_enroll_leads (functions/de_enroll_leads.sql), with the signature the SOP's
+-- The one-client form of de_enroll_leads (de_enroll_leads.sql), with the signature the SOP's
 -- process_de_enrollment_batch and runbooks call: the rules stay in one place.
 CREATE OR REPLACE FUNCTION de_enroll_client_leads(
     p_run_id uuid, p_client_id uuid, p_lead_ids uuid[] DEFAULT NULL, p_limit integer DEFAULT NULL)
