@@ -96,25 +96,21 @@ def test_two_upgrades_started_at_once_apply_once(empty_db_url: str) -> None:
 
 
 def test_an_object_whose_file_changed_is_applied_again_by_upgrade(conn: Connection, db_url: str) -> None:
-    """A changed object file (here: its stored checksum no longer matches, and the live body is an older one) is
-    applied again by `db upgrade`, alone, in place; the checksum guard of the migrations is not involved."""
-    body = "SELECT md5(prosrc) FROM pg_proc WHERE proname = 'de_enrollment_lead_due'"
-    current = conn.execute(text(body)).scalar_one()
-    conn.execute(
-        text(
-            "CREATE OR REPLACE FUNCTION de_enrollment_lead_due(p_is_active boolean, p_completed_at timestamptz,"
-            " p_opted_out boolean, p_booked_meeting boolean, p_position integer, p_messages jsonb)"
-            " RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT false $$"
-        )
-    )
+    """A changed object file (here: its stored checksum no longer matches, and the live function lost the settings
+    its file gives it) is applied again by `db upgrade`, alone, in place; the migrations' checksum guard is not
+    involved."""
+    settings = "SELECT proconfig FROM pg_proc WHERE proname = 'de_enroll_leads'"
+    current = conn.execute(text(settings)).scalar_one()
+    assert "work_mem=64MB" in current
+    conn.execute(text("ALTER FUNCTION de_enroll_leads(uuid[], uuid[], uuid[], integer) RESET ALL"))
     conn.execute(
         text(
             "UPDATE campaign_ops_migration_checksums SET sha256 = 'older'"
-            " WHERE revision = 'objects/de_enrollment_lead_due.sql'"
+            " WHERE revision = 'objects/de_enroll_leads.sql'"
         )
     )
     conn.commit()
 
-    assert migrations.upgrade(db_url) == ["objects/de_enrollment_lead_due.sql"]
-    assert conn.execute(text(body)).scalar_one() == current
+    assert migrations.upgrade(db_url) == ["objects/de_enroll_leads.sql"]
+    assert conn.execute(text(settings)).scalar_one() == current
     assert migrations.upgrade(db_url) == []
