@@ -10,6 +10,8 @@ CREATE OR REPLACE when its checksum differs from the one stored, at the end of e
 (same transaction, same lock). The baseline creates them the first time: functions and views, then its rows
 (`sql/data/0045.sql`, which call them), then the triggers (so that those rows fire none). Its rollback drops them and
 re-runs the SOP's own form of each function the SOP defined, from the SOP's migration file: a body is never restated.
+CREATE OR REPLACE cannot change a function's arguments or result type, nor drop a view's column: such a change is a
+new migration that drops the object, and the file then creates it again.
 
 Safety beyond plain Alembic:
 - every upgrade/downgrade holds a transaction-level advisory lock, so two started at once apply once;
@@ -177,8 +179,9 @@ def object_key(path: Path) -> str:
 def apply_objects(conn: Connection, kinds: tuple[str, ...] = OBJECT_KINDS) -> list[str]:
     """(Re-)apply every object file of these kinds whose checksum is not the one stored; returns their keys.
 
-    Function bodies are checked when called, not when created (as pg_dump's restore does): an SQL function may
-    call one whose file sorts after its own."""
+    The functions' files are applied with their bodies checked when called, not when created (as pg_dump's restore
+    does): an SQL function may call one whose file sorts after its own."""
+    checking_before = conn.execute(text("SELECT current_setting('check_function_bodies')")).scalar_one()
     stored: dict[str, str] = dict(
         conn.execute(text(f"SELECT revision, sha256 FROM {CHECKSUM_TABLE} WHERE revision LIKE 'objects/%'")).all()
     )
@@ -198,7 +201,7 @@ def apply_objects(conn: Connection, kinds: tuple[str, ...] = OBJECT_KINDS) -> li
             {"k": key, "s": sha},
         )
         applied.append(key)
-    conn.execute(text("SELECT set_config('check_function_bodies', 'on', true)"))
+    conn.execute(text("SELECT set_config('check_function_bodies', :on, true)"), {"on": checking_before})
     # the file of an object a migration dropped is gone: so is its checksum
     known = [object_key(p) for p in object_files()]
     conn.execute(
