@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
-# the leads de_enroll_leads (sql/0034) de-enrolls, for thinning the seeder's ~35 % due to a target share
+# the leads sql/objects/de_enroll_leads.sql de-enrolls, for thinning the seeder's ~35 % due to a target share
 DUE_LEADS = """
 SELECT l.id FROM leads l JOIN campaigns c ON c.id = l.campaign_link_id JOIN clients cl ON cl.id = l.client_id
  WHERE cl.is_active AND l.is_active AND l.completed_at IS NULL

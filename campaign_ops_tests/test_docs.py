@@ -20,6 +20,7 @@ COMMAND = re.compile(r"(?<!install )campaign-ops((?: [a-z][a-z-]*)+)")
 # prose names the project too ("campaign-ops keeps …"): there only a command in backticks counts
 PROSE_COMMAND = re.compile(r"`campaign-ops((?: [a-z][a-z-]*)+)")
 MIGRATION = re.compile(r"\bsql/(\d{4})\b")
+OBJECT_FILE = re.compile(r"\bsql/(objects/[a-z0-9_]+\.sql)\b")
 
 
 def _text() -> str:
@@ -64,3 +65,6 @@ def test_every_command_in_the_docs_exists() -> None:
 def test_every_migration_the_docs_name_exists() -> None:
     existing = {path.name[:4] for path in SQL_DIR.glob("*.sql")}
     assert sorted(set(MIGRATION.findall(_text())) - existing) == []
+    objects = set(OBJECT_FILE.findall(_text()))
+    assert objects, "the docs name no function, view or trigger file: the pattern means nothing"
+    assert sorted(name for name in objects if not (SQL_DIR / name).exists()) == []

@@ -441,7 +441,8 @@ class SkippedDeEnrollmentsResult(CheckOutcome):
 def evaluate_skipped_de_enrollments(
     conn: Connection, client_ids: Sequence[str] | None = None, sample_size: int = 20
 ) -> SkippedDeEnrollmentsResult:
-    """Leads left as they are because their enrollment was already de-enrolled (sql/0028), per client scope."""
+    """Leads left as they are because their enrollment was already de-enrolled (the guard of
+    sql/objects/de_enroll_leads.sql), per client scope."""
     scope = resolve_scope(conn, client_ids)
     rows = conn.execute(load_sql(__file__, "skipped_de_enrollments.sql"), {"client_ids": scope})
     return SkippedDeEnrollmentsResult(leads=[SkippedLead(**r._asdict()) for r in rows], sample_size=sample_size)

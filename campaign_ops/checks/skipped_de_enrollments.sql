@@ -1,5 +1,6 @@
 -- Leads waiting for an operator: due again although their enrollment was already de-enrolled, so a pass left them
--- as they are and recorded them `skipped` (the newest guard event of the enrollment, sql/0028). Resolve each with
+-- as they are and recorded them `skipped` (the newest guard event of the enrollment,
+-- sql/objects/de_enrollment_guard_events.sql). Resolve each with
 -- `campaign-ops resolve-skipped`.
 SELECT l.id::text AS lead_id, l.client_id::text AS client_id, l.campaign_link_id::text AS campaign_id,
        l.enrolled_at, g.run_id::text AS skipped_by_run, g.processed_at AS skipped_at, g.error_message AS reason

@@ -1,5 +1,5 @@
 -- SOP "Verify data integrity" (6.2) / "Morning Health Check" 3, per client: the stuck leads (the rule: the view
--- stuck_leads, sql/0036). Scope: the given clients, or every active client when none are given (leads of inactive
+-- sql/objects/stuck_leads.sql). Scope: the given clients, or every active client when none are given (leads of inactive
 -- clients are left alone by design).
 SELECT s.client_id::text AS client_id, count(*) AS stuck
   FROM stuck_leads s

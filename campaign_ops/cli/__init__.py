@@ -67,7 +67,8 @@ class _OneLineErrors(click.Group):
             click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(1)
         except SQLAlchemyError as exc:
-            # the database's own refusal while paused (sql/0041) is written for operators already
+            # the database's own refusal while paused (sql/objects/refuse_while_paused.sql) is written for operators
+            # already
             prefix = "" if getattr(getattr(exc, "orig", None), "pgcode", None) == PAUSED_SQLSTATE else "database: "
             click.echo(f"error: {prefix}{error_line(exc)}", err=True)
             sys.exit(1)

@@ -1,7 +1,8 @@
 """Compliance evidence: nobody is messaged after they said stop, and each lead's history proves it.
 
 - A message sent after revocation (the platform advancing `current_message_position` on a lead that had opted out
-  or was no longer active) is recorded as it happens by a trigger on leads (sql/0044) in
+  or was no longer active) is recorded as it happens by a trigger on leads
+  (sql/objects/compliance_record_send_after_revocation.sql) in
   `compliance_sends_after_revocation`; `messages_after_opt_out` fails (ERROR) while any was recorded in the last
   day, naming the clients and the leads.
 - `unhonored_opt_outs`: the oldest opt-out still not honored (its lead still active), per client: WARN past 5

@@ -1,6 +1,7 @@
 """Compliance in Dagster: the checks that a revocation is honored and nothing is sent after it.
 
-- `messages_after_opt_out` on `leads` (ERROR): messages the trigger of sql/0044 recorded as sent after an opt-out
+- `messages_after_opt_out` on `leads` (ERROR): messages recorded as sent after an opt-out (by
+  sql/objects/compliance_record_send_after_revocation.sql)
   or a de-enrollment in the last day, naming the clients and the leads;
 - `unhonored_opt_outs` on `leads`: the oldest opt-out still not honored, WARN past 5 minutes, ERROR past 1 hour.
 Both are evaluated every 5 minutes by `compliance_checks_sensor` in its tick, without a run, as the other 5-minute
@@ -113,7 +114,7 @@ compliance_checks_sensor = check_sensor(
 
 # --- the monthly report ------------------------------------------------------------------------------------------
 
-# the first month the report can be asked for (the evidence tables exist from sql/0044 on; earlier months read
+# the first month the report can be asked for (the evidence tables exist from sql/0045 on; earlier months read
 # the lead logs alone)
 months = dg.MonthlyPartitionsDefinition(start_date="2025-01-01")
 

@@ -1,5 +1,5 @@
 -- The leads of one person: by lead id (that lead and every lead of the same client with its phone or email), by
--- E.164 phone, or by lower-case email (sql/0045's lead_contacts, indexed); optionally only some clients.
+-- E.164 phone, or by lower-case email (lead_contacts, sql/0045_baseline.sql, indexed); optionally only some clients.
 WITH asked AS (
     SELECT k.lead_id, k.client_id, k.phone_e164, k.email_lower
       FROM lead_contacts k

@@ -1,4 +1,5 @@
--- Messages sent after revocation (recorded by the trigger of sql/0044) within the window, every client's unless a
+-- Messages sent after revocation (recorded by sql/objects/compliance_record_send_after_revocation.sql)
+-- within the window, every client's unless a
 -- scope is given: a message after an opt-out is a violation whoever the client is.
 SELECT s.id, s.lead_id::text AS lead_id, s.client_id::text AS client_id, s.campaign_id::text AS campaign_id,
        s.old_position, s.new_position, s.sent_at, s.revoked_as, s.revoked_at,

@@ -1,5 +1,6 @@
 -- Opt-outs not honored yet, per client: opted-out leads still active in an active client (or a client asked for),
--- how many, and the oldest by the moment the due queue first saw it (sql/0035: the trigger marks a lead as it
+-- how many, and the oldest by the moment the due queue first saw it (sql/objects/de_enrollment_mark_due.sql:
+-- the trigger marks a lead as it
 -- becomes due). Reads the queue and its leads by key, never the whole leads table.
 SELECT l.client_id::text AS client_id, count(*)::int AS waiting,
        (array_agg(l.id::text ORDER BY q.due_since, l.id))[1] AS oldest_lead_id,

@@ -1,7 +1,7 @@
 """De-enrollment: end the enrollment of leads that finished their sequence, opted out or booked a meeting.
 
-The rules live in one SQL function, `de_enroll_leads` (sql/0034; `de_enroll_client_leads` is its one-client
-form). This module is the sweep: which clients to work on, in which order and by which path. How a group of clients
+The rules live in one SQL function, `de_enroll_leads` (sql/objects/de_enroll_leads.sql; `de_enroll_client_leads`
+is its one-client form). This module is the sweep: which clients to work on, in which order and by which path. How a group of clients
 or one client is de-enrolled is `passes.py`; the run rows that record every pass are `runs.py`; the runtime budget,
 the pace and the client locks are `budget.py`; the settings `settings.py`.
 
@@ -10,7 +10,7 @@ database connection stops the sweep at once (`SweepResult.connection_lost`); the
 progress time and so go first next time.
 
 A due lead whose enrollment was already de-enrolled (live or archived lead log, no later `restored` entry) is
-left as it is and recorded once as `skipped` (see sql/0028); `skipped.resolve_skipped` records an operator's
+left as it is and recorded once as `skipped` (the guard); `skipped.resolve_skipped` records an operator's
 decision.
 
 Cost follows the work, not the clients (a per-client pass costs round trips and commits even when nothing is due):

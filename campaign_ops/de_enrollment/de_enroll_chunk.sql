@@ -1,4 +1,4 @@
--- Up to chunk_size due leads of one client, de-enrolled in one set-based statement (de_enroll_leads, sql/0034),
+-- Up to chunk_size due leads of one client, de-enrolled in one set-based statement (sql/objects/de_enroll_leads.sql),
 -- and the chunk's figures added to the pass's run row in the same statement: the row counts exactly what
 -- committed, whatever happens to the worker afterwards (the SOP's SUM(leads_de_enrolled) stays right).
 WITH done AS MATERIALIZED (

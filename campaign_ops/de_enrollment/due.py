@@ -1,4 +1,4 @@
-"""The queue of leads due for de-enrollment (sql/0035), read and settled set-based.
+"""The queue of leads due for de-enrollment (sql/objects/de_enrollment_mark_due.sql), read and settled set-based.
 
 A trigger on `leads` marks a lead in `de_enrollment_due_queue` when an INSERT or an UPDATE of the columns the rule
 reads leaves it due (the rule's lead-side part is one SQL function, `de_enrollment_lead_due`), with the moment it

@@ -1,7 +1,8 @@
 """Event-driven de-enrollment in Dagster: `de_enrollment_due_sensor` and the latency check.
 
 The sensor ticks every few seconds. It reads which active clients have due leads from the trigger-kept queue
-(sql/0035; a query over the queue, not the leads) and launches ONE `de_enrollment_sweep_job` run scoped to exactly
+(sql/objects/de_enrollment_mark_due.sql: a query over the queue, not the leads) and launches ONE
+`de_enrollment_sweep_job` run scoped to exactly
 those clients (run config `client_ids`). At most one such run is queued or running at a time: while it is, the
 sensor skips and the leads that become due meanwhile wait for the next run. The run key names the window since the
 previous due run ("after <its run id>"), so a tick evaluated twice never launches twice, and a slow run is never

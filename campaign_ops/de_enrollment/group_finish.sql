@@ -1,4 +1,4 @@
--- The group's due leads de-enrolled in one call (de_enroll_leads, sql/0034: one UPDATE … RETURNING feeding the
+-- The group's due leads de-enrolled in one call (sql/objects/de_enroll_leads.sql: one UPDATE … RETURNING feeding the
 -- lead log and the counters) and each client's run row closed with what that call counted for it. A pass's
 -- duration is its share of the group's transaction so far.
 WITH done AS MATERIALIZED (

@@ -2,7 +2,7 @@
 -- - a queued lead the rule no longer holds for was de-enrolled, or left the rule otherwise (opted back in,
 --   re-activated elsewhere, deleted): its row goes, and the lead-log row that ended that enrollment gets the
 --   row's due_since (latency = processed_at - due_since);
--- - a lead still due whose enrollment waits for an operator (newest guard event `skipped`, see 0028) goes too:
+-- - a lead still due whose enrollment waits for an operator (newest guard event `skipped`) goes too:
 --   passes leave it alone, so it is no work for the sensor;
 -- - any other lead still due stays (its client's lock was held, the budget ran out, the platform held the row):
 --   the next pass takes it.

@@ -1,5 +1,5 @@
 -- One statement over all the given clients: what each pass would examine and how many leads are due now.
--- `due` is the rule de_enroll_leads applies (de_enrollment_lead_due, sql/0035, inlined by the planner; a test
+-- `due` is the rule de_enroll_leads applies (sql/objects/de_enrollment_lead_due.sql, inlined by the planner; a test
 -- holds the two equal): clients with nothing due get their pass recorded set-based, only the others are worked on.
 -- Counted per client and campaign first, then per client: aggregating the leads straight per client sorted every
 -- lead with its campaign's messages (~285 MB written to disk at 1M leads, half the statement's time).

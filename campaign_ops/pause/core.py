@@ -1,6 +1,7 @@
 """SOP Level 3, "stop processing immediately": the pause as a fact of the application database.
 
-A pause is a row of `processing_pauses` (sql/0041): who, why, since when, and which schedules and sensors it
+A pause is a row of `processing_pauses` (sql/0045_baseline.sql): who, why, since when, and which schedules and
+sensors it
 stopped; resuming closes the row, which stays as history. The database enforces it: while a pause is in force,
 every statement that writes a table only campaign-ops writes (the lead log, new de-enrollment run rows, the
 reconciliation log, the archives) fails with SQLSTATE `PAUSE` and one message naming who paused and how to
@@ -28,7 +29,7 @@ from campaign_ops.sqlfiles import load_sql
 
 # the jobs whose assets change lead or campaign data (their assets call refuse_if_paused first)
 WRITING_JOBS = ("de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job", "monthly_archival_job")
-# the SQLSTATE of the database's refusal (sql/0041)
+# the SQLSTATE of the database's refusal (sql/objects/refuse_while_paused.sql)
 PAUSED_SQLSTATE = "PAUSE"
 RESUME_HINT = "Resume with `campaign-ops resume`, or in the Dagster UI launch resume_processing_job"
 
@@ -77,7 +78,7 @@ def refuse_if_paused(conn: Connection) -> None:
 
 
 def is_paused_error(exc: BaseException) -> bool:
-    """The database refused a write because processing is paused (sql/0041)."""
+    """The database refused a write because processing is paused (sql/objects/refuse_while_paused.sql)."""
     return isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == PAUSED_SQLSTATE
 
 

@@ -1,6 +1,7 @@
 """SOP Level 3, "stop processing immediately": the Dagster side of the one switch for everything that writes.
 
-The pause itself is a row in the application database (campaign_ops/pause/core.py, sql/0041), which the
+The pause itself is a row in the application database (campaign_ops/pause/core.py,
+sql/objects/refuse_while_paused.sql), which the
 database enforces on every writer: CLI, Dagster runs, psql. This module adds what only Dagster can do:
 - stops every schedule and sensor tagged `campaign_ops/writes` (de-enrollment, stats reconciliation, monthly
   archival, the due sensor) through the instance, as the UI's toggle does, and notes on the pause row which ones

@@ -310,8 +310,8 @@ def test_duplicate_log_entries_live_and_archive(conn: Connection) -> None:
 
 
 def test_duplicates_without_an_archive_table_and_with_the_index_gone(conn: Connection) -> None:
-    """Works on a database without the archive (before migration 0024), and finds live duplicates (since 0028 the
-    guard is in de_enroll_client_leads, not a unique index that would fail a whole chunk)."""
+    """Works on a database without the archive (before migration 0024), and finds live duplicates (the
+    guard is in de_enroll_leads, not a unique index that would fail a whole chunk)."""
     conn.execute(text("DROP TABLE de_enrollment_lead_log_archive CASCADE"))
     client = add_client(conn)
     campaign = add_campaign(conn, client, messages=3)

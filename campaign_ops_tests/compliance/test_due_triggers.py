@@ -1,4 +1,5 @@
-"""The due queue's triggers decide on the row (sql/0044): the lead carries its campaign's sequence length, kept
+"""The due queue's triggers decide on the row (sql/objects/de_enrollment_mark_due.sql): the lead carries its
+campaign's sequence length, kept
 on write, so an ordinary send to an active lead runs no trigger function, and the leads still become due as
 before (a campaign shortened under its leads now marks them too)."""
 

@@ -1,4 +1,5 @@
-"""A message sent after revocation is recorded as it happens (sql/0044), the check fails naming client and lead,
+"""A message sent after revocation is recorded as it happens
+(sql/objects/compliance_record_send_after_revocation.sql), the check fails naming client and lead,
 and `campaign-ops check messages_after_opt_out` exits 2."""
 
 from click.testing import CliRunner

@@ -38,11 +38,20 @@ def server_major(url: str) -> int:
     return num // 10000
 
 
-def full_dump(url: str, binary: str, *, tables: tuple[str, ...] = (), masked: tuple[str, ...] = ()) -> str:
+def full_dump(
+    url: str,
+    binary: str,
+    *,
+    tables: tuple[str, ...] = (),
+    masked: tuple[str, ...] = (),
+    excluded: tuple[str, ...] = (),
+) -> str:
     """pg_dump's plain output with each table's COPY rows sorted (an UPDATE moves a row in the heap, which
-    changes the dump's row order but not the data); values of the `masked` columns (in any table) read `*`."""
+    changes the dump's row order but not the data); values of the `masked` columns (in any table) read `*`;
+    the `excluded` tables left out."""
     parsed = make_url(url)
     args = [binary, "--no-sync", "-d", parsed.database or ""] + [f"--table=public.{t}" for t in tables]
+    args += [f"--exclude-table=public.{t}" for t in excluded]
     host = parsed.host or parsed.query.get("host")
     if host:
         args += ["-h", str(host)]

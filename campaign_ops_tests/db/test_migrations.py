@@ -88,6 +88,29 @@ def test_two_upgrades_started_at_once_apply_once(empty_db_url: str) -> None:
     assert applied == [", ".join(migrations.all_revisions()), "nothing"]
     engine = make_engine(empty_db_url, pooled=False)
     with engine.connect() as c:
-        count = c.execute(text("SELECT count(*) FROM campaign_ops_migration_checksums")).scalar()
-        assert count == len(migrations.all_revisions())
+        counts = c.execute(
+            text("SELECT revision LIKE 'objects/%', count(*) FROM campaign_ops_migration_checksums GROUP BY 1")
+        ).all()
+        assert dict(counts) == {False: len(migrations.all_revisions()), True: len(migrations.object_files())}
     engine.dispose()
+
+
+def test_an_object_whose_file_changed_is_applied_again_by_upgrade(conn: Connection, db_url: str) -> None:
+    """A changed object file (here: its stored checksum no longer matches, and the live function lost the settings
+    its file gives it) is applied again by `db upgrade`, alone, in place; the migrations' checksum guard is not
+    involved."""
+    settings = "SELECT proconfig FROM pg_proc WHERE proname = 'de_enroll_leads'"
+    current = conn.execute(text(settings)).scalar_one()
+    assert "work_mem=64MB" in current
+    conn.execute(text("ALTER FUNCTION de_enroll_leads(uuid[], uuid[], uuid[], integer) RESET ALL"))
+    conn.execute(
+        text(
+            "UPDATE campaign_ops_migration_checksums SET sha256 = 'older'"
+            " WHERE revision = 'objects/de_enroll_leads.sql'"
+        )
+    )
+    conn.commit()
+
+    assert migrations.upgrade(db_url) == ["objects/de_enroll_leads.sql"]
+    assert conn.execute(text(settings)).scalar_one() == current
+    assert migrations.upgrade(db_url) == []

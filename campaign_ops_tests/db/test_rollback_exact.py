@@ -60,8 +60,8 @@ def test_each_step_down_from_a_legacy_database_keeps_its_rows(empty_db_url: str,
         assert full_dump(empty_db_url, pg_dump) == before, f"up to {revision} and down to base changed the database"
 
 
-def test_database_migrated_before_the_record_gets_it_from_0033(empty_db_url: str, pg_dump: str) -> None:
-    """A legacy database migrated by a runner that kept no record of 0001: 0033 records that 0001 created
+def test_database_migrated_before_the_record_gets_it_from_the_baseline(empty_db_url: str, pg_dump: str) -> None:
+    """A legacy database migrated by a runner that kept no record of 0001: the baseline records that 0001 created
     nothing there, so going down to base still keeps the legacy tables and rows."""
     engine = make_engine(empty_db_url, pooled=False)
     with engine.begin() as c:

@@ -1,4 +1,5 @@
-"""The stuck-lead rule's one home, the view stuck_leads (sql/0036): the SOP's own query is its oracle."""
+"""The stuck-lead rule's one home, the view stuck_leads (sql/objects/stuck_leads.sql): the SOP's own query is its
+oracle."""
 
 from datetime import UTC, datetime
 

@@ -1,4 +1,5 @@
-"""The trigger-kept queue of due leads (sql/0035): it holds exactly the leads the rule would de-enroll, a pass and
+"""The trigger-kept queue of due leads (sql/objects/de_enrollment_mark_due.sql): it holds exactly the leads the
+rule would de-enroll, a pass and
 its settle empty it and record each lead's due -> de-enrolled time, and no due lead is lost to concurrent writers."""
 
 import random

@@ -1,5 +1,5 @@
-"""Alembic environment: one transaction, under an advisory lock, with the server version checked and
-applied-file checksums verified."""
+"""Alembic environment: one transaction, under an advisory lock, with the server version checked, applied-file
+checksums verified, and the replaceable objects re-applied where their files changed."""
 
 from alembic import context
 from sqlalchemy import text
@@ -7,10 +7,13 @@ from sqlalchemy import text
 from campaign_ops.db.engine import connect, make_engine
 from campaign_ops.db.migrations import (
     MIGRATION_LOCK_KEY,
+    adopt_folded_history,
+    apply_objects,
     check_server_version,
     drop_bookkeeping,
     ensure_changes_table,
     ensure_checksum_table,
+    objects_installed,
     server_version_num,
     verify_checksums,
 )
@@ -23,6 +26,7 @@ with connect(engine) as connection, connection.begin():
     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
     ensure_checksum_table(connection)
     ensure_changes_table(connection)
+    adopt_folded_history(connection)
     verify_checksums(connection)
     applied: list[str] = context.config.attributes.setdefault("applied", [])
     context.configure(
@@ -35,6 +39,9 @@ with connect(engine) as connection, connection.begin():
     )
     with context.begin_transaction():
         context.run_migrations()
-        if context.config.attributes.get("downgrade_to") == "base":
+        downgrade_to = context.config.attributes.get("downgrade_to")
+        if downgrade_to == "base":
             drop_bookkeeping(connection)
+        elif downgrade_to is None and objects_installed(connection):
+            context.config.attributes["objects"] = apply_objects(connection)
 engine.dispose()
