@@ -39,6 +39,7 @@ from campaign_ops.check_kit.dagster_jobs import CHECK_SENSOR_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
+from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,7 +223,7 @@ def main() -> None:
     engine.dispose()
     dagster_url = fresh_copy(admin, "co_retention_dagster", None)
     with tempfile.TemporaryDirectory() as home:
-        (Path(home) / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        (Path(home) / "dagster.yaml").symlink_to(INSTANCE_YAML)
         env = {"DATABASE_URL": url, "DAGSTER_PG_URL": dagster_url, "DAGSTER_HOME": home}
         os.environ.update(env)
         import dagster as dg

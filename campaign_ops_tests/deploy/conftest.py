@@ -16,8 +16,9 @@ from campaign_ops_tests.deploy import containers as c
 DB_IP, CODE_SERVER_IP, WEBSERVER_IP, DAEMON_IP = (c.address(n) for n in (10, 11, 12, 13))
 CODE_SERVER_PORT, WEBSERVER_PORT = 4000, 3000
 # the Dockerfile header's commands (the code server's is the image's CMD)
-WEBSERVER_COMMAND = ["dagster-webserver", "-w", "deploy/workspace.yaml", "-h", "0.0.0.0", "-p", str(WEBSERVER_PORT)]
-DAEMON_COMMAND = ["dagster-daemon", "run", "-w", "deploy/workspace.yaml"]
+IMAGE_WORKSPACE = "/opt/dagster/dagster_home/workspace.yaml"
+WEBSERVER_COMMAND = ["dagster-webserver", "-w", IMAGE_WORKSPACE, "-h", "0.0.0.0", "-p", str(WEBSERVER_PORT)]
+DAEMON_COMMAND = ["dagster-daemon", "run", "-w", IMAGE_WORKSPACE]
 CODE_SERVER_COMMAND = [
     *("dagster", "api", "grpc", "-m", "campaign_ops.definitions", "--location-name", "campaign_ops"),
     *("-h", "0.0.0.0", "-p", str(CODE_SERVER_PORT)),
