@@ -19,11 +19,8 @@ import psutil
 import yaml
 from sqlalchemy import Engine
 
-from campaign_ops.db.engine import make_engine
-from campaign_ops.service.dagster_api import DagsterApi, wait_for
-from campaign_ops.service.environment import INSTANCE_YAML
-from campaign_ops_tests.deploy import containers as c
-from campaign_ops_tests.deploy.conftest import (
+from bench import containers as c
+from bench.containers import (
     CODE_SERVER_IP,
     DAEMON_COMMAND,
     DAEMON_IP,
@@ -33,6 +30,9 @@ from campaign_ops_tests.deploy.conftest import (
     location_loaded,
     start_databases,
 )
+from campaign_ops.db.engine import make_engine
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.environment import INSTANCE_YAML
 
 MB = 1024 * 1024
 INSTANCE_YAML_IN_IMAGE = "/opt/dagster/dagster_home/dagster.yaml"

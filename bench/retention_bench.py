@@ -35,12 +35,12 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from bench.common import admin_exec, admin_url, fresh_copy
+from bench.sensor_ticks import record_check_sensor_tick
 from campaign_ops.check_kit.dagster_jobs import CHECK_SENSOR_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.service.environment import INSTANCE_YAML
-from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -7,11 +7,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection, text
 
+from bench.sop_queries import SOP_STUCK_LEADS
 from campaign_ops.clients.partition_keys import client_ids_of
 from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops_tests.de_enrollment.conftest import make_client
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_STUCK_LEADS
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

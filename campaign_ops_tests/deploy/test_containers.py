@@ -14,19 +14,14 @@ import pytest
 import yaml
 from sqlalchemy import text
 
+from bench import containers as c
+from bench.containers import CODE_SERVER_IP, CODE_SERVER_PORT, listening, wait_listening
+from bench.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT
 from campaign_ops.clients.partition_keys import client_id_of, client_ids_of
 from campaign_ops.service.dagster_api import metadata_value, wait_for
 from campaign_ops.service.environment import INSTANCE_YAML
-from campaign_ops_tests.deploy import containers as c
-from campaign_ops_tests.deploy.conftest import (
-    CODE_SERVER_IP,
-    CODE_SERVER_PORT,
-    Deployment,
-    listening,
-    wait_listening,
-)
+from campaign_ops_tests.deploy.conftest import Deployment
 from campaign_ops_tests.e2e.test_service import JOB, advisory_locks, retry_of, scalar, stuck_leads
-from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT
 
 pytestmark = pytest.mark.deploy
 

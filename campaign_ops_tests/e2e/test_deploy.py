@@ -14,13 +14,13 @@ import sqlalchemy as sa
 import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 
+from bench.containers import IMAGE_WORKSPACE
 from campaign_ops.db.urls import normalise_url
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS
 from campaign_ops.definitions import defs
 from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops.service.supervisor import SERVICE_WORKSPACE, ServicePorts, service_commands
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
-from campaign_ops_tests.deploy.conftest import IMAGE_WORKSPACE
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
