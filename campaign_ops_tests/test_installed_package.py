@@ -23,13 +23,13 @@ from pathlib import Path
 import psutil
 import pytest
 
+from campaign_ops.db.embedded import home_dir
 from campaign_ops.service.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.environment import INSTANCE_YAML, link_instance_yaml
 from campaign_ops_tests.conftest import create_database, drop_database
 from campaign_ops_tests.e2e.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[1]
-
-pytestmark = pytest.mark.slow
 
 
 def build_wheel(work: Path) -> Path:
@@ -73,6 +73,32 @@ def instance_db_url(admin_url: str) -> Iterator[str]:
     drop_database(admin_url, name)
 
 
+def test_the_embedded_servers_home_is_where_the_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CAMPAIGN_OPS_HOME", raising=False)
+    assert home_dir() == tmp_path / ".campaign_ops"
+    monkeypatch.setenv("CAMPAIGN_OPS_HOME", "elsewhere")  # made absolute: the service's processes agree on it
+    assert home_dir() == tmp_path / "elsewhere"
+
+
+def test_dagster_home_links_the_packages_instance_file_and_keeps_an_operators_own(tmp_path: Path) -> None:
+    moved = tmp_path / "moved"  # a link left by a checkout whose dagster.yaml has since moved
+    moved.mkdir()
+    (moved / "dagster.yaml").symlink_to(tmp_path / "gone" / "dagster.yaml")
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    for home in (moved, own, tmp_path / "empty"):
+        home.mkdir(exist_ok=True)
+        link_instance_yaml(home)
+    assert (moved / "dagster.yaml").resolve() == INSTANCE_YAML
+    assert (tmp_path / "empty" / "dagster.yaml").resolve() == INSTANCE_YAML
+    assert (own / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"
+    assert not (own / "dagster.yaml").is_symlink()
+    assert sorted(p.name for p in moved.iterdir()) == ["dagster.yaml"]  # no temporary link left behind
+
+
+@pytest.mark.slow
 def test_a_non_editable_install_migrates_verifies_and_serves_from_any_directory(
     tmp_path: Path, empty_db_url: str, instance_db_url: str
 ) -> None:
