@@ -15,6 +15,8 @@ from collections.abc import Callable
 import dagster as dg
 from sqlalchemy import Connection, text
 
+from bench.sop_queries import SOP_READ_ONLY_QUERIES as SOP
+from bench.sop_queries import SOP_STATS_DRIFT, SOP_STUCK_LEADS
 from campaign_ops.check_kit.snapshot import read_only_snapshot
 from campaign_ops.checks import defs as checks_dagster
 from campaign_ops.checks.core import (
@@ -33,8 +35,6 @@ from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops.resources import DatabaseResource
-from campaign_ops_tests.sop_queries import SOP_READ_ONLY_QUERIES as SOP
-from campaign_ops_tests.sop_queries import SOP_STATS_DRIFT, SOP_STUCK_LEADS
 
 from .run_bench import admin_exec, admin_url, fresh_copy
 

@@ -19,10 +19,8 @@ import psutil
 import yaml
 from sqlalchemy import Engine
 
-from campaign_ops.db.engine import make_engine
-from campaign_ops.service.dagster_api import DagsterApi, wait_for
-from campaign_ops_tests.deploy import containers as c
-from campaign_ops_tests.deploy.conftest import (
+from bench import containers as c
+from bench.containers import (
     CODE_SERVER_IP,
     DAEMON_COMMAND,
     DAEMON_IP,
@@ -32,6 +30,9 @@ from campaign_ops_tests.deploy.conftest import (
     location_loaded,
     start_databases,
 )
+from campaign_ops.db.engine import make_engine
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.environment import INSTANCE_YAML
 
 MB = 1024 * 1024
 INSTANCE_YAML_IN_IMAGE = "/opt/dagster/dagster_home/dagster.yaml"
@@ -40,7 +41,7 @@ SESSIONS = "SELECT sessions FROM pg_stat_database WHERE datname = 'dagster'"
 
 def storages(work: Path) -> dict[str, Path | None]:
     """None: the image's own dagster.yaml (pooled); else a copy with Dagster's `storage: postgres`."""
-    config = yaml.safe_load((c.PROJECT_ROOT / "dagster.yaml").read_text())
+    config = yaml.safe_load(INSTANCE_YAML.read_text())
     config["storage"] = {"postgres": {"postgres_url": {"env": "DAGSTER_PG_URL"}}}
     plain = work / "dagster-postgres-storage.yaml"
     plain.write_text(yaml.safe_dump(config, sort_keys=False))

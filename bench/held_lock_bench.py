@@ -23,8 +23,8 @@ from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.defs import SWEEP_OP_NAME, de_enrollment_sweep_job
 from campaign_ops.de_enrollment.due_defs import DUE_SENSOR_NAME, de_enrollment_due_sensor
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
+from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.resources import DatabaseResource
-from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 
 DB = "co_held_lock_bench"
 
@@ -35,11 +35,9 @@ def measure(minutes: float, run_seconds: float, tick_seconds: float) -> tuple[in
     url = fresh_copy(admin, DB, None)
     migrations.upgrade(url)
     engine = make_engine(url, pooled=False)
-    with engine.begin() as conn:
-        client = add_client(conn, name="Locked Client")
-        campaign = add_campaign(conn, client, messages=3)
-        for _ in range(5):
-            add_lead(conn, client, campaign, position=3)
+    with engine.begin() as conn:  # one client, a third of its leads due
+        seed_demo_data(conn, clients=1, campaigns_per_client=1, leads=15, seed=1)
+        client = str(conn.execute(text("SELECT id FROM clients WHERE is_active")).scalar_one())
     holder = engine.connect()
     try:
         holder.execute(text("SELECT pg_advisory_lock(client_lock_key(CAST(:c AS uuid)))"), {"c": client})

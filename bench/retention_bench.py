@@ -35,11 +35,12 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from bench.common import admin_exec, admin_url, fresh_copy
+from bench.sensor_ticks import record_check_sensor_tick
 from campaign_ops.check_kit.dagster_jobs import CHECK_SENSOR_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
-from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
+from campaign_ops.service.environment import INSTANCE_YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -222,7 +223,7 @@ def main() -> None:
     engine.dispose()
     dagster_url = fresh_copy(admin, "co_retention_dagster", None)
     with tempfile.TemporaryDirectory() as home:
-        (Path(home) / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        (Path(home) / "dagster.yaml").symlink_to(INSTANCE_YAML)
         env = {"DATABASE_URL": url, "DAGSTER_PG_URL": dagster_url, "DAGSTER_HOME": home}
         os.environ.update(env)
         import dagster as dg

@@ -23,6 +23,7 @@ from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.db.migrations import run_script
 from campaign_ops.demo.seed import seed_demo_data
+from campaign_ops.service.environment import INSTANCE_YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAIN_UPDATE = """
@@ -108,7 +109,7 @@ def main() -> None:
     url = fresh_copy(admin, "co_bench_sweep", template)
     dagster_url = fresh_copy(admin, "co_bench_dagster", None)
     with tempfile.TemporaryDirectory() as home:
-        (Path(home) / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        (Path(home) / "dagster.yaml").symlink_to(INSTANCE_YAML)
         sweep, _, _ = timed_child(
             [str(bin_dir / "campaign-ops"), "run-job", "de_enrollment_sweep_job"],
             {"DATABASE_URL": url, "DAGSTER_PG_URL": dagster_url, "DAGSTER_HOME": home},

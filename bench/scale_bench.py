@@ -31,6 +31,7 @@ from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.retention.core import DEFAULT_RETENTION_DAYS
+from campaign_ops.service.environment import INSTANCE_YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -108,7 +109,7 @@ def measure(admin: str, clients: int, leads_per_client: int, due_percent: float 
     out: dict[str, float] = {"clients": clients}
     out["leads"] = float(scalar(url, "SELECT count(*) FROM leads"))  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory() as home:
-        (Path(home) / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+        (Path(home) / "dagster.yaml").symlink_to(INSTANCE_YAML)
         env = {"DATABASE_URL": url, "DAGSTER_PG_URL": dagster_url, "DAGSTER_HOME": home}
         size0 = float(scalar(dagster_url, "SELECT pg_database_size(current_database())"))  # type: ignore[arg-type]
         out["sweep_s"], out["sweep_rss"], run = run_job("de_enrollment_sweep_job", env)

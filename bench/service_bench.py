@@ -24,10 +24,11 @@ from pathlib import Path
 import psutil
 from sqlalchemy import text
 
-from bench.run_bench import ROOT, admin_exec, admin_url, build_template, de_enrolled, fresh_copy
+from bench.run_bench import admin_exec, admin_url, build_template, de_enrolled, fresh_copy
 from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.db.engine import make_engine
 from campaign_ops.service.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops.service.supervisor import DagsterServices, ServicePorts, is_run_worker
 
 JOB = "de_enrollment_job"  # one-client runs and backfills
@@ -87,7 +88,7 @@ class RssSampler:
 
 
 def start_services(app_url: str, instance_url: str, home: Path, logs: Path) -> tuple[DagsterServices, DagsterApi]:
-    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     env = {"DATABASE_URL": app_url, "DAGSTER_PG_URL": instance_url, "DAGSTER_HOME": str(home)}
     services = DagsterServices({**os.environ, **env}, ServicePorts(free_port(), free_port()), log_dir=logs)
     services.start()

@@ -26,6 +26,7 @@ from campaign_ops.db.engine import make_engine
 from campaign_ops.db.migrations import upgrade
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.service.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.environment import INSTANCE_YAML
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CAMPAIGN_OPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -56,7 +57,7 @@ def measure(clients: int, admin: str) -> dict[str, float]:
     # long keys are shown middle-truncated ("Demo Client 66…7-9103487344d7"), the full key in a tooltip
     shown = page_text_of(key)
     home = Path(tempfile.mkdtemp(prefix="co-ui-bench-"))
-    (home / "dagster.yaml").symlink_to(ROOT / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     port = free_port()
     env = {**os.environ, "DATABASE_URL": app, "DAGSTER_PG_URL": instance, "DAGSTER_HOME": str(home)}
     out = (home / "dev.out").open("wb")

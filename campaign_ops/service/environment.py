@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from campaign_ops.db.embedded import PROJECT_ROOT, home_dir
+from campaign_ops.db.embedded import home_dir
 from campaign_ops.db.engine import (
     APP_DATABASE,
     DAGSTER_DATABASE,
@@ -22,6 +22,8 @@ from campaign_ops.db.urls import mask_url, normalise_url, same_database, with_da
 from campaign_ops.errors import CampaignOpsError, ConfigError
 from campaign_ops.sqlfiles import load_sql
 
+# the Dagster instance's settings, shipped in the package (DAGSTER_HOME/dagster.yaml links here: link_instance_yaml)
+INSTANCE_YAML = Path(__file__).with_name("dagster.yaml")
 # what a Dagster process needs beyond the caller's environment (`dev env` prints these)
 DAGSTER_VARIABLES = ("DATABASE_URL", "DAGSTER_PG_URL", "DAGSTER_HOME")
 
@@ -47,15 +49,26 @@ def dagster_environment() -> dict[str, str]:
             )
     dagster_home = Path(os.environ.get("DAGSTER_HOME") or home_dir() / "dagster_home")
     dagster_home.mkdir(parents=True, exist_ok=True)
-    link = dagster_home / "dagster.yaml"
-    if not link.exists():
-        link.symlink_to(PROJECT_ROOT / "dagster.yaml")
+    link_instance_yaml(dagster_home)
     return {
         **os.environ,
         "DATABASE_URL": app_url,
         "DAGSTER_PG_URL": dagster_url,
         "DAGSTER_HOME": str(dagster_home),
     }
+
+
+def link_instance_yaml(dagster_home: Path) -> None:
+    """DAGSTER_HOME/dagster.yaml: a link to INSTANCE_YAML where there is none or the one there leads nowhere (the
+    file it named has moved); an operator's own file there is kept."""
+    link = dagster_home / "dagster.yaml"
+    if link.exists():
+        return
+    # a new link beside it, renamed over the old one: processes starting at the same time never see none
+    fresh = dagster_home / f".dagster.yaml.{os.getpid()}"
+    fresh.unlink(missing_ok=True)
+    fresh.symlink_to(INSTANCE_YAML)
+    fresh.replace(link)
 
 
 def check_databases(env: Mapping[str, str]) -> None:

@@ -1,14 +1,14 @@
 """The Dagster service on one machine, laid out as in production: a supervisor of its three processes.
 
-Three processes on one dagster-postgres instance (dagster.yaml), with the environment of
+Three processes on one dagster-postgres instance (dagster.yaml beside this module), with the environment of
 `campaign_ops.service.environment.dagster_environment()`:
 - the code location as its own gRPC server (`dagster api grpc -m campaign_ops.definitions`): it loads the
   definitions once, serves them to the others and spawns each run's worker. One process on purpose: the
   `dagster code-server start` proxy keeps answering after its inner server died (tried here: kill -9 of the inner
   server left the location unreachable until a restart), whereas a crashed `api grpc` is an exit that this
   supervisor (or Kubernetes) sees and restarts;
-- `dagster-webserver` and `dagster-daemon run`, both reading deploy/workspace.yaml, a `grpc_server` entry whose
-  host and port come from CAMPAIGN_OPS_CODE_SERVER_HOST/PORT.
+- `dagster-webserver` and `dagster-daemon run`, both reading workspace.yaml beside this module, a `grpc_server`
+  entry whose host and port come from CAMPAIGN_OPS_CODE_SERVER_HOST/PORT.
 Each runs in its own process group; one that exits on its own is restarted (up to MAX_RESTARTS times). Stopping
 (Ctrl-C or SIGTERM to `campaign-ops dev`) sends SIGTERM to every group, then SIGKILL to whatever is still alive
 after a timeout, including run workers the code server spawned, so nothing is orphaned and every database session
@@ -32,13 +32,12 @@ from typing import IO
 
 import psutil
 
-from campaign_ops.db.embedded import PROJECT_ROOT
 from campaign_ops.errors import CampaignOpsError
 from campaign_ops.service.graphql import graphql
 from campaign_ops.ui_url import CODE_LOCATION, DEFAULT_UI_HOST, DEFAULT_UI_PORT, DEFINITIONS_MODULE, UI_URL_ENV_VAR
 
-# the code location name the UI, the workspace files and the Helm values show
-SERVICE_WORKSPACE = PROJECT_ROOT / "deploy" / "workspace.yaml"
+# the webserver's and the daemon's workspace (shipped in the package; deploy/Dockerfile copies it into the image)
+SERVICE_WORKSPACE = Path(__file__).with_name("workspace.yaml")
 CODE_SERVER_HOST_VAR = "CAMPAIGN_OPS_CODE_SERVER_HOST"
 CODE_SERVER_PORT_VAR = "CAMPAIGN_OPS_CODE_SERVER_PORT"
 SERVICE_NAMES = ("code-server", "daemon", "webserver")
@@ -121,7 +120,6 @@ class DagsterServices:
         proc = subprocess.Popen(
             service_commands(self.ports)[name],
             env=self.env,
-            cwd=PROJECT_ROOT,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
             # its own process group: Ctrl-C in the terminal reaches only us, and we stop each group as a whole

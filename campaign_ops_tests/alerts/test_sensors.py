@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
+from bench.sensor_ticks import record_check_sensor_tick
 from campaign_ops.alerts import events as alert_events
 from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
@@ -29,7 +30,6 @@ from campaign_ops_tests.alerts.conftest import (
     alert_row,
     deliveries,
 )
-from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 from campaign_ops_tests.factories import add_campaign, add_client
 
 RUNS = "run_status_alert_sensor"

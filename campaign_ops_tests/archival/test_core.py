@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_READ_ONLY_QUERIES
 from campaign_ops.archival.core import ArchivalSettings, archive_clients
 from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops_tests.archival.builders import add_log, add_run, everything, where_rows_are
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_READ_ONLY_QUERIES
 
 SOP_LEAD_HISTORY = SOP_READ_ONLY_QUERIES["appendix A lead history"]
 APRIL_1 = datetime(2024, 4, 1, 2, 0, tzinfo=UTC)  # the monthly schedule's tick

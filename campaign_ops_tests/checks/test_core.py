@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
+from bench.sop_queries import SOP_STATS_DRIFT, SOP_STUCK_LEADS
 from campaign_ops.check_kit.outcome import Level
 from campaign_ops.check_kit.remedies import guidance
 from campaign_ops.check_kit.snapshot import read_only_snapshot
@@ -32,7 +33,6 @@ from campaign_ops_tests.checks.helpers import (
     set_history,
 )
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_STATS_DRIFT, SOP_STUCK_LEADS
 
 
 def clean_client(conn: Connection) -> tuple[str, str]:

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from bench.sensor_ticks import record_check_sensor_tick
 from campaign_ops.assets import (
     CAMPAIGNS,
     DE_ENROLLMENT_RUNS,
@@ -25,7 +26,6 @@ from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
 from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.resources import DatabaseResource
-from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
 from campaign_ops_tests.factories import add_campaign, add_client
 

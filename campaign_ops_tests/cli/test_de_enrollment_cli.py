@@ -7,10 +7,11 @@ import dagster as dg
 import pytest
 from sqlalchemy import Connection, text
 
+from bench.sop_queries import SOP_STUCK_LEADS
 from campaign_ops.clients.partition_keys import client_ids_of
+from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops_tests.de_enrollment.conftest import make_client
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_STUCK_LEADS
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -84,14 +85,13 @@ def test_run_job_runs_the_sweep_as_a_real_dagster_run_on_postgres_storage(
     db_env: str,
     empty_db_url: str,
     tmp_path: Path,
-    project_root: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     clients = [make_client(conn) for _ in range(2)]
     conn.commit()
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     env = {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
     proc = cli("run-job", "de_enrollment_job", env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -109,7 +109,6 @@ def test_run_job_takes_a_client_by_name_and_labels_the_run_for_the_jobs_runs_tab
     db_env: str,
     empty_db_url: str,
     tmp_path: Path,
-    project_root: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     target, other = make_client(conn), make_client(conn)
@@ -117,7 +116,7 @@ def test_run_job_takes_a_client_by_name_and_labels_the_run_for_the_jobs_runs_tab
     conn.commit()
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     env = {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
     proc = cli("run-job", "de_enrollment_job", "--client", "demo client 003", env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -136,13 +135,13 @@ def test_run_job_takes_a_client_by_name_and_labels_the_run_for_the_jobs_runs_tab
 
 
 def test_run_job_scopes_the_sweep_to_the_client_asked_for_and_refuses_a_job_that_cannot_be_scoped(
-    conn: Connection, db_env: str, empty_db_url: str, tmp_path: Path, project_root: Path
+    conn: Connection, db_env: str, empty_db_url: str, tmp_path: Path
 ) -> None:
     target, other = make_client(conn), make_client(conn)
     conn.commit()
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     env = {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
     proc = cli("run-job", "de_enrollment_sweep_job", "--client-id", target.client_id, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -205,7 +204,7 @@ def test_readme_dg_launch_runs_one_client_partition(
     conn.commit()
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     for key, value in {"DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}.items():
         monkeypatch.setenv(key, value)
     with dg.DagsterInstance.get() as instance:

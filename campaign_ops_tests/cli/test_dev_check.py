@@ -14,8 +14,8 @@ from sqlalchemy import make_url
 
 from campaign_ops.db.engine import make_engine
 from campaign_ops.db.urls import normalise_url
+from campaign_ops.service.environment import INSTANCE_YAML
 
-DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 PASSWORD = "limited-s3cret"
 
 
@@ -44,7 +44,7 @@ def instance_db_url(empty_db_url: str, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("DAGSTER_PG_URL", url)
     home = tmp_path / "instance-home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(DAGSTER_YAML.read_text())
+    (home / "dagster.yaml").write_text(INSTANCE_YAML.read_text())
     with dg.DagsterInstance.from_config(str(home)):
         pass
     return url

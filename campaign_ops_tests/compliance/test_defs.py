@@ -4,9 +4,9 @@ client and the lead; the alert pipeline sees a failed check evaluation like any 
 import dagster as dg
 from sqlalchemy import Connection
 
+from bench.sensor_ticks import record_check_sensor_tick
 from campaign_ops.compliance import defs as compliance
 from campaign_ops.resources import DatabaseResource
-from campaign_ops_tests.check_kit.sensor_ticks import record_check_sensor_tick
 from campaign_ops_tests.compliance.helpers import add_person_lead, advance
 from campaign_ops_tests.factories import add_campaign, add_client
 

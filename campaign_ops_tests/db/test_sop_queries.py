@@ -2,14 +2,14 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import ProgrammingError
 
-from campaign_ops.demo.seed import seed_demo_data
-from campaign_ops_tests.sop_queries import (
+from bench.sop_queries import (
     SOP_BACKUP_CREATE,
     SOP_FIX_STATS,
     SOP_INDEX_USAGE_AS_WRITTEN,
     SOP_INDEX_USAGE_CORRECTED,
     SOP_READ_ONLY_QUERIES,
 )
+from campaign_ops.demo.seed import seed_demo_data
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, text
 
+from bench.sop_queries import SOP_STUCK_LEADS
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_STUCK_LEADS
 
 
 def test_the_view_counts_what_the_sops_query_counts(conn: Connection) -> None:

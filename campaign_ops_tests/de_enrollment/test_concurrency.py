@@ -7,8 +7,8 @@ import threading
 
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_DUPLICATES
 from campaign_ops_tests.de_enrollment.conftest import make_client, run
-from campaign_ops_tests.sop_queries import SOP_DUPLICATES
 
 
 def test_two_processes_on_one_client_de_enroll_each_lead_once(conn: Connection, engine: Engine, db_url: str) -> None:

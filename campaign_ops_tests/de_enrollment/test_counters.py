@@ -4,9 +4,9 @@ that only flips `opted_out` / `booked_meeting` (as the SOP's schema allows) leav
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_STATS_DRIFT, SOP_STATS_MATCH
 from campaign_ops_tests.de_enrollment.conftest import run
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_STATS_DRIFT, SOP_STATS_MATCH
 
 
 def campaign_with_platform_opt_outs(conn: Connection, opt_outs: int, bookings: int) -> tuple[str, str]:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 from campaign_ops.archival.core import ArchivalSettings, archive_clients
 from campaign_ops.backups.core import backup_tables, complete_backup_days, create_backup, restore_backup
 from campaign_ops.db.engine import make_engine
@@ -34,7 +35,6 @@ from campaign_ops.de_enrollment.runs import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.reconciliation.core import ReconciliationSettings, reconcile_clients
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 
 EXAMPLES = int(os.environ.get("LIFECYCLE_EXAMPLES", "40"))
 STEPS = 14

@@ -2,11 +2,11 @@
 
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops_tests.de_enrollment.conftest import ClientData, lead_state, make_client, run, snapshot
 from campaign_ops_tests.factories import add_campaign, add_client, add_lead
-from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 
 
 def counters(conn: Connection, campaign_id: str) -> tuple[int, int, int, int]:
@@ -208,7 +208,7 @@ def test_each_clients_pass_writes_a_run_row_with_exact_figures(conn: Connection,
 def test_sop_lead_history_query_finds_the_de_enrollment(conn: Connection, engine: Engine, two_clients) -> None:
     a, _ = two_clients
     run(engine, a.client_id)
-    from campaign_ops_tests.sop_queries import SOP_READ_ONLY_QUERIES
+    from bench.sop_queries import SOP_READ_ONLY_QUERIES
 
     sql = SOP_READ_ONLY_QUERIES["appendix A lead history"].replace("<lead-uuid>", a.opted_out[0])
     rows = conn.exec_driver_sql(sql).all()

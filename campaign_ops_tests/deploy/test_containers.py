@@ -9,28 +9,23 @@ one layout and run in this file's order: starting it costs a minute of a 2-core 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import text
 
+from bench import containers as c
+from bench.containers import CODE_SERVER_IP, CODE_SERVER_PORT, listening, wait_listening
+from bench.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT
 from campaign_ops.clients.partition_keys import client_id_of, client_ids_of
 from campaign_ops.service.dagster_api import metadata_value, wait_for
-from campaign_ops_tests.deploy import containers as c
-from campaign_ops_tests.deploy.conftest import (
-    CODE_SERVER_IP,
-    CODE_SERVER_PORT,
-    Deployment,
-    listening,
-    wait_listening,
-)
+from campaign_ops.service.environment import INSTANCE_YAML
+from campaign_ops_tests.deploy.conftest import Deployment
 from campaign_ops_tests.e2e.test_service import JOB, advisory_locks, retry_of, scalar, stuck_leads
-from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT
 
 pytestmark = pytest.mark.deploy
 
-DAGSTER_YAML = yaml.safe_load((Path(__file__).resolve().parents[2] / "dagster.yaml").read_text())
+DAGSTER_YAML = yaml.safe_load(INSTANCE_YAML.read_text())
 # what dagster.yaml promises for a run whose worker died with its code server: nobody sees it die, run monitoring
 # ends it within a poll interval of its maximum runtime, and the run-retry daemon re-launches it
 MONITORING_POLL_SECONDS = DAGSTER_YAML["run_monitoring"]["poll_interval_seconds"]

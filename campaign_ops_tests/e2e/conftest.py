@@ -20,6 +20,7 @@ from campaign_ops.db.engine import make_engine
 from campaign_ops.db.urls import normalise_url
 from campaign_ops.demo.seed import SeedSummary, seed_demo_data
 from campaign_ops.service.dagster_api import DagsterApi, wait_for
+from campaign_ops.service.environment import INSTANCE_YAML
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "e2e"
@@ -38,7 +39,7 @@ def free_port() -> int:
 
 def write_test_instance_yaml(dagster_home: Path) -> Path:
     """The production dagster.yaml with TEST_INSTANCE_OVERRIDES merged in, as DAGSTER_HOME/dagster.yaml."""
-    config = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
+    config = yaml.safe_load(INSTANCE_YAML.read_text())
     for section, values in TEST_INSTANCE_OVERRIDES.items():
         config[section] = {**config.get(section, {}), **values}
     dagster_home.mkdir(parents=True, exist_ok=True)

@@ -14,14 +14,15 @@ import sqlalchemy as sa
 import yaml
 from dagster._core.errors import DagsterInvalidConfigError
 
+from bench.containers import IMAGE_WORKSPACE
 from campaign_ops.db.urls import normalise_url
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS
 from campaign_ops.definitions import defs
-from campaign_ops.service.supervisor import ServicePorts, service_commands
+from campaign_ops.service.environment import INSTANCE_YAML
+from campaign_ops.service.supervisor import SERVICE_WORKSPACE, ServicePorts, service_commands
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
 ROOT = Path(__file__).resolve().parents[2]
-DAGSTER_YAML = ROOT / "dagster.yaml"
 DEPLOY = ROOT / "deploy"
 RENDERED = DEPLOY / "helm" / "rendered.yaml"
 IDEMPOTENT_JOBS = {"de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job"}
@@ -39,7 +40,7 @@ def test_production_dagster_yaml_is_valid_for_dagster(
 ) -> None:
     """Loaded by Dagster itself (its config schema, then the instance on a real database), every setting in force."""
     monkeypatch.setenv("DAGSTER_PG_URL", normalise_url(empty_db_url))
-    config = yaml.safe_load(DAGSTER_YAML.read_text())
+    config = yaml.safe_load(INSTANCE_YAML.read_text())
     with load_instance(config, tmp_path) as instance:
         assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         assert type(instance.run_launcher).__name__ == "DefaultRunLauncher"
@@ -60,7 +61,7 @@ def test_dagster_config_schema_catches_a_misspelled_setting(
 ) -> None:
     """The control for the test above: the same loading refuses a setting Dagster does not know."""
     monkeypatch.setenv("DAGSTER_PG_URL", normalise_url(empty_db_url))
-    config = yaml.safe_load(DAGSTER_YAML.read_text())
+    config = yaml.safe_load(INSTANCE_YAML.read_text())
     config["run_monitoring"]["max_runtime_secs"] = 60
     with pytest.raises(DagsterInvalidConfigError, match="max_runtime_secs"):
         load_instance(config, tmp_path)
@@ -83,7 +84,7 @@ def settings_without_a_reason(lines: list[str]) -> list[str]:
 
 
 def test_every_instance_setting_says_why() -> None:
-    assert settings_without_a_reason(DAGSTER_YAML.read_text().splitlines()) == []
+    assert settings_without_a_reason(INSTANCE_YAML.read_text().splitlines()) == []
     # the check itself finds a bare setting
     assert settings_without_a_reason(["a:", "  # why", "  b: 1", "  c: 2"]) == ["  c: 2"]
 
@@ -122,7 +123,8 @@ def test_dockerfile_runs_the_code_server_command_make_dev_runs() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     for name in ("webserver", "daemon"):
         command = service_commands(ServicePorts(host="0.0.0.0"))[name]
-        documented = " ".join([Path(command[0]).name, *command[1:]]).replace(str(ROOT) + "/", "")
+        # the image holds the package's workspace file in DAGSTER_HOME
+        documented = " ".join([Path(command[0]).name, *command[1:]]).replace(str(SERVICE_WORKSPACE), IMAGE_WORKSPACE)
         assert documented in text, documented
 
 
@@ -233,7 +235,7 @@ def test_the_chart_cannot_name_the_pooled_instance_storage(
     }
     assert rendered_storages == {"PostgresRunStorage", "PostgresEventLogStorage", "PostgresScheduleStorage"}
     config = rendered()["instance"]
-    config["storage"] = yaml.safe_load(DAGSTER_YAML.read_text())["storage"]
+    config["storage"] = yaml.safe_load(INSTANCE_YAML.read_text())["storage"]
     (home := tmp_path / "home").mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     monkeypatch.setenv("DAGSTER_PG_URL", normalise_url(empty_db_url))
@@ -243,7 +245,7 @@ def test_the_chart_cannot_name_the_pooled_instance_storage(
 
 def test_rendered_instance_settings_equal_the_production_dagster_yaml() -> None:
     instance = rendered()["instance"]
-    ours = yaml.safe_load(DAGSTER_YAML.read_text())
+    ours = yaml.safe_load(INSTANCE_YAML.read_text())
     for section in ("concurrency", "run_monitoring", "run_retries", "auto_materialize", "freshness", "telemetry"):
         assert instance[section] == ours[section], section
     assert instance["run_coordinator"]["class"] == ours["run_coordinator"]["class"]
@@ -283,7 +285,7 @@ def test_deploy_readme_pins_the_chart_to_the_installed_dagster() -> None:
 
 
 def test_service_workspace_points_at_the_code_server() -> None:
-    workspace = yaml.safe_load((DEPLOY / "workspace.yaml").read_text())
+    workspace = yaml.safe_load(SERVICE_WORKSPACE.read_text())
     (entry,) = workspace["load_from"]
     server = entry["grpc_server"]
     assert server["location_name"] == CODE_LOCATION

@@ -22,12 +22,12 @@ from playwright.sync_api import Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import Engine, make_url, text
 
+from bench.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 from campaign_ops.clients.partition_keys import client_id_of, client_ids_of
 from campaign_ops.db.engine import make_engine
 from campaign_ops.demo.seed import SeedSummary
 from campaign_ops.service.dagster_api import DagsterApi, metadata_value, wait_for
 from campaign_ops_tests.e2e.conftest import ARTIFACTS, RunningService
-from campaign_ops_tests.sop_queries import SOP_DUPLICATES, SOP_STATS_DRIFT, SOP_STATS_MATCH, SOP_STUCK_LEADS
 
 JOB = "de_enrollment_job"
 CHROMIUM = os.environ.get("CAMPAIGN_OPS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"

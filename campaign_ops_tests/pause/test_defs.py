@@ -21,6 +21,7 @@ from campaign_ops.pause.defs import (
     switch_writing_automations,
     writing_runs_in_flight,
 )
+from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops_tests.de_enrollment.conftest import make_client
 
 WRITING_SCHEDULES = {
@@ -121,10 +122,10 @@ def _kind(name: str) -> str:
     return "sensor" if name.endswith("_sensor") else "schedule"
 
 
-def test_pause_and_resume_commands(empty_db_url: str, db_env: str, tmp_path: Path, project_root: Path) -> None:
+def test_pause_and_resume_commands(empty_db_url: str, db_env: str, tmp_path: Path) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
@@ -212,11 +213,11 @@ def test_resume_gives_back_exactly_what_pause_found(conn: Connection, db_env: st
 
 
 def test_pause_and_resume_with_the_instance_database_unreachable_say_so_in_one_line(
-    conn: Connection, db_env: str, tmp_path: Path, project_root: Path
+    conn: Connection, db_env: str, tmp_path: Path
 ) -> None:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     # nothing listens on port 1: refused at once
     env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": "postgresql://u:secret@127.0.0.1:1/dagster"}
 
@@ -243,14 +244,14 @@ def test_pause_and_resume_with_the_instance_database_unreachable_say_so_in_one_l
 
 
 def test_run_job_of_a_writing_job_while_paused_is_one_line_and_creates_no_run(
-    conn: Connection, db_env: str, empty_db_url: str, tmp_path: Path, project_root: Path
+    conn: Connection, db_env: str, empty_db_url: str, tmp_path: Path
 ) -> None:
     client = make_client(conn, due=3)
     conn.commit()
     record_pause(conn, by="oncall", reason="duplicates")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").symlink_to(project_root / "dagster.yaml")
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
     env = {**os.environ, "DAGSTER_HOME": str(home), "DAGSTER_PG_URL": empty_db_url}
     proc = subprocess.run(
         [sys.executable, "-m", "campaign_ops.cli", "run-job", "de_enrollment_job", "--client-id", client.client_id],

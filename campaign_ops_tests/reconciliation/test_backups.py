@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, text
 
+from bench.sop_queries import SOP_BACKUP_CREATE, SOP_READ_ONLY_QUERIES
 from campaign_ops.backups.core import (
     BackupExistsError,
     BackupNotFoundError,
@@ -18,7 +19,6 @@ from campaign_ops.cli import main
 from campaign_ops.errors import ConfigError
 from campaign_ops_tests.factories import add_client
 from campaign_ops_tests.reconciliation.builders import Leads, add_campaign_with_leads, refresh_all_counters
-from campaign_ops_tests.sop_queries import SOP_BACKUP_CREATE, SOP_READ_ONLY_QUERIES
 
 LEADS_RESTORED = "SELECT id, is_active, completed_at, campaign_history FROM leads ORDER BY id"
 CAMPAIGNS_RESTORED = (

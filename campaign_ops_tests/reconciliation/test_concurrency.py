@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_STATS_DRIFT, SOP_STATS_MATCH
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.reconciliation.core import ReconciliationSettings, iter_reconcile_clients, reconcile_clients
@@ -18,7 +19,6 @@ from campaign_ops_tests.reconciliation.builders import (
     refresh_all_counters,
     set_counter,
 )
-from campaign_ops_tests.sop_queries import SOP_STATS_DRIFT, SOP_STATS_MATCH
 
 
 def no_drift_left(conn: Connection, client_id: str) -> bool:

@@ -3,6 +3,7 @@ import uuid
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from bench.sop_queries import SOP_READ_ONLY_QUERIES, SOP_STATS_DRIFT, SOP_STATS_MATCH
 from campaign_ops.errors import ConfigError, UnknownClientError
 from campaign_ops.reconciliation.core import (
     ReconciliationSettings,
@@ -19,7 +20,6 @@ from campaign_ops_tests.reconciliation.builders import (
     refresh_all_counters,
     set_counter,
 )
-from campaign_ops_tests.sop_queries import SOP_READ_ONLY_QUERIES, SOP_STATS_DRIFT, SOP_STATS_MATCH
 
 SOP_STATS_ACCURACY = SOP_READ_ONLY_QUERIES["L3 stats accuracy"]
 

@@ -1,14 +1,14 @@
-"""The reports' figures against the SOP's own queries (campaign_ops_tests/sop_queries.py) on the same data,
+"""The reports' figures against the SOP's own queries (bench/sop_queries.py) on the same data,
 and against the numbers the data was built with."""
 
 from datetime import date
 
 from sqlalchemy import Connection, text
 
+from bench.sop_queries import SOP_READ_ONLY_QUERIES as SOP
 from campaign_ops.reports.core import daily_health_report, weekly_review_report
 from campaign_ops_tests.checks.helpers import add_leads, add_runs
 from campaign_ops_tests.factories import add_campaign, add_client
-from campaign_ops_tests.sop_queries import SOP_READ_ONLY_QUERIES as SOP
 
 DAY = 24 * 60  # minutes
 

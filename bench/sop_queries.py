@@ -1,5 +1,8 @@
-"""The SOP's (the SOP) operator queries, copied verbatim. Placeholders like '<client-uuid>' are what an operator
-substitutes; tests substitute real ids the same way. psql meta-commands (\\d, \\df) are not SQL and are left out."""
+"""The SOP's operator queries, copied verbatim: the baselines the benchmarks measure the project against, and what
+the tests run on the schema to prove it still answers them. The package does not read them (its reports keep the
+queries they run beside their code), so they live here, once; the tests import them from here (bench/ imports only
+the package). Placeholders like '<client-uuid>' are what an operator substitutes; tests substitute real ids the
+same way. psql meta-commands (\\d, \\df) are not SQL and are left out."""
 
 SOP_BACKUP_CREATE = """
 CREATE TABLE leads_backup_20241104 AS SELECT * FROM leads;

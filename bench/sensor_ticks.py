@@ -1,5 +1,5 @@
-"""A check sensor's tick as the daemon runs it, for the tests and the retention bench: evaluated with the
-database resource, its evaluations recorded in the instance without a run."""
+"""A check sensor's tick as the daemon runs it, for the retention bench and the tests (which import it from here):
+evaluated with the database resource, its evaluations recorded in the instance without a run."""
 
 import dagster as dg
 

@@ -1,5 +1,6 @@
 """The container layout of deploy/: the image built from deploy/Dockerfile with Debian's podman, and PostgreSQL,
-the code server, the daemon and the webserver each in its own container on an internal network.
+the code server, the daemon and the webserver each in its own container on an internal network. The container
+bench measures it and `make test-deploy` (campaign_ops_tests/deploy/) tests it, both from here.
 
 No image can be pulled here and a build may not reach the package index, so the base is made with mmdebstrap
 (Debian bookworm, Python 3.11) and the dependencies come from a wheelhouse built on the host from
@@ -10,6 +11,7 @@ of; podman's own layer cache keeps the image layers, so a second build only redo
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +21,10 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from campaign_ops.db.engine import make_engine
+from campaign_ops.service.dagster_api import DagsterApi, wait_for
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS = PROJECT_ROOT / "deploy" / "constraints.txt"
 ARTIFACTS = PROJECT_ROOT / "artifacts" / "deploy"
 CACHE = Path(
@@ -225,3 +230,63 @@ def start_database(current: Layout, ip: str) -> str:
 
 def db_url(ip: str, database: str, driver: str = "postgresql") -> str:
     return f"{driver}://postgres:{DB_PASSWORD}@{ip}:5432/{database}"
+
+
+# --- the layout's addresses and commands --------------------------------------------------------------------------
+
+DB_IP, CODE_SERVER_IP, WEBSERVER_IP, DAEMON_IP = (address(n) for n in (10, 11, 12, 13))
+CODE_SERVER_PORT, WEBSERVER_PORT = 4000, 3000
+# the Dockerfile header's commands (the code server's is the image's CMD)
+IMAGE_WORKSPACE = "/opt/dagster/dagster_home/workspace.yaml"
+WEBSERVER_COMMAND = ["dagster-webserver", "-w", IMAGE_WORKSPACE, "-h", "0.0.0.0", "-p", str(WEBSERVER_PORT)]
+DAEMON_COMMAND = ["dagster-daemon", "run", "-w", IMAGE_WORKSPACE]
+CODE_SERVER_COMMAND = [
+    *("dagster", "api", "grpc", "-m", "campaign_ops.definitions", "--location-name", "campaign_ops"),
+    *("-h", "0.0.0.0", "-p", str(CODE_SERVER_PORT)),
+]
+
+
+def listening(ip: str, port: int) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def start_databases(layout: Layout) -> tuple[str, dict[str, str]]:
+    """PostgreSQL in its container with the app and instance databases; (its container, the processes' env)."""
+    database = start_database(layout, DB_IP)
+    wait_for("PostgreSQL in its container", lambda: listening(DB_IP, 5432), timeout_seconds=60, interval=0.5)
+    admin = make_engine(db_url(DB_IP, "postgres"), pooled=False).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE DATABASE campaign_ops")
+        conn.exec_driver_sql("CREATE DATABASE dagster")
+    admin.dispose()
+    env = {
+        "DATABASE_URL": db_url(DB_IP, "campaign_ops"),
+        # a psycopg2 URL, as dagster.yaml's comment says
+        "DAGSTER_PG_URL": db_url(DB_IP, "dagster", "postgresql+psycopg2"),
+        "CAMPAIGN_OPS_CODE_SERVER_HOST": CODE_SERVER_IP,
+        "CAMPAIGN_OPS_CODE_SERVER_PORT": str(CODE_SERVER_PORT),
+    }
+    return database, env
+
+
+def location_loaded(api: DagsterApi) -> bool:
+    try:
+        data = api.query(
+            "{ workspaceOrError { ... on Workspace { locationEntries { name "
+            "locationOrLoadError { __typename } } } } }"
+        )
+    except (OSError, ValueError):  # not listening yet, or answering before its workspace is loaded
+        return False
+    entries = data["workspaceOrError"]["locationEntries"]
+    loaded = {e["name"] for e in entries if e["locationOrLoadError"]["__typename"] == "RepositoryLocation"}
+    return "campaign_ops" in loaded
+
+
+def wait_listening(ip: str, port: int, timeout_seconds: float = 120) -> None:
+    started = time.monotonic()
+    wait_for(f"{ip}:{port} to accept connections", lambda: listening(ip, port), timeout_seconds, interval=0.5)
+    print(f"{ip}:{port} listening after {time.monotonic() - started:.1f} s")
