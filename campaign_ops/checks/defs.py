@@ -53,14 +53,11 @@ from campaign_ops.checks.core import (
 )
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
-from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME
-from campaign_ops.due_queue.core import DUE_CLIENTS, SWEEP_TAG
+from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, SWEEP_TAG
+from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME, de_enrollment_job
+from campaign_ops.due_queue.core import DUE_CLIENTS
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
 from campaign_ops.resources import DatabaseResource
-
-DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
-
 
 database_schema_asset = dg.AssetSpec(
     "database_schema",
@@ -359,7 +356,7 @@ def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> 
     if run.job_name == SWEEP_JOB_NAME and leads_de_enrolled_by_sweep(instance, run.run_id) == 0:
         # it changed no lead and no counter: nothing new for stuck leads, drift or duplicates (checked hourly)
         return dg.SkipReason(f"run {run.run_id} de-enrolled no lead (checked hourly)")
-    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, SWEEP_JOB_NAME) and not (
+    if run.job_name not in (de_enrollment_job.name, SWEEP_JOB_NAME) and not (
         materialized_de_enrollment_assets(instance, run.run_id)
     ):
         return dg.SkipReason(f"run {run.run_id} of {run.job_name} materialized no de-enrollment asset")

@@ -32,8 +32,7 @@ from campaign_ops.compliance.core import revoke_person
 from campaign_ops.db.engine import connect
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.errors import error_line
-from campaign_ops.pause.core import is_paused_error
+from campaign_ops.errors import error_line, is_paused_error
 from campaign_ops.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)

@@ -62,7 +62,8 @@ from campaign_ops.de_enrollment.client_pass import (
 )
 from campaign_ops.de_enrollment.results import ClientResult, LogCallback, ProgressCallback, SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.pause.core import current_pause, is_paused_error, refuse_if_paused
+from campaign_ops.errors import is_paused_error
+from campaign_ops.pause.core import current_pause, refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 from campaign_ops.thresholds import CLIENT_LOCK_RETRY_SECONDS
 

@@ -32,9 +32,8 @@ from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names, client_run_tags
-from campaign_ops.clients.tags import CLIENTS_TAG, NAMED_IN_TAG, names_tag_value
+from campaign_ops.clients.tags import CLIENTS_TAG, NAMED_IN_TAG, SWEEP_TAG, names_tag_value
 from campaign_ops.de_enrollment.defs import (
-    MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
     SWEEP_OP_NAME,
     max_runtime_seconds,
@@ -43,7 +42,6 @@ from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.due_queue.assets import de_enrollment_latency_asset, figures_metadata
 from campaign_ops.due_queue.core import (
     DUE_CLIENTS,
-    SWEEP_TAG,
     Backoff,
     DueClient,
     backing_off,
@@ -121,7 +119,7 @@ def due_run_request(
         tags={
             SWEEP_TAG: DUE_CLIENTS,
             DUE_LEADS_TAG: str(sum(c.due for c in launch)),
-            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(launch))),
+            dg.MAX_RUNTIME_SECONDS_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(launch))),
             **({BACKING_OFF_TAG: str(len(waiting))} if waiting else {}),
             CLIENTS_TAG: names_tag_value(named),
             **client_tags,
