@@ -19,38 +19,53 @@ from campaign_ops.pause import defs as pause
 from campaign_ops.reconciliation import defs as reconciliation
 from campaign_ops.reports import defs as reports
 from campaign_ops.retention import defs as retention
-from campaign_ops.source_links import with_source_link
+from campaign_ops.source_links import RepositoryLink, with_source_links
 
 
-def _with_source_links(merged: dg.Definitions) -> dg.Definitions:
-    """Each asset links to its core function. map_asset_specs and code references are preview/beta in Dagster 1.13:
-    their warnings are said once here, not printed on every CLI call."""
+def _with_source_links(merged: dg.Definitions, repository: RepositoryLink | None) -> dg.Definitions:
+    """Each asset links to its code (source_links.py). map_asset_specs and code references are preview/beta in
+    Dagster 1.13: their warnings are said once here, not printed on every CLI call."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)
         warnings.simplefilter("ignore", dg.BetaWarning)
-        return merged.map_asset_specs(func=with_source_link)
+        return with_source_links(merged, repository)
 
 
-defs = _with_source_links(
-    dg.Definitions.merge(
-        shared_defs.defs,
-        de_enrollment.defs,
-        due_queue.defs,
-        reconciliation.defs,
-        archival.defs,
-        checks.defs,
-        compliance.defs,
-        reports.defs,
-        onboarding.defs,
-        lifecycle.defs,
-        alerts.defs,
-        critical_alerts.defs,
-        oncall.defs,
-        retention.defs,
-        run_tags.defs,
-        pause.defs,
-        # the default for every job without its own executor — above all the implicit __ASSET_JOB that "Materialize"
-        # in the catalog runs: each run is one or a few small steps, and a step subprocess costs more than the work
-        dg.Definitions(executor=dg.in_process_executor),
+def _definitions(repository: RepositoryLink | None) -> dg.Definitions:
+    return _with_source_links(
+        dg.Definitions.merge(
+            shared_defs.defs,
+            de_enrollment.defs,
+            due_queue.defs,
+            reconciliation.defs,
+            archival.defs,
+            checks.defs,
+            compliance.defs,
+            reports.defs,
+            onboarding.defs,
+            lifecycle.defs,
+            alerts.defs,
+            critical_alerts.defs,
+            oncall.defs,
+            retention.defs,
+            run_tags.defs,
+            pause.defs,
+            # the default for every job without its own executor — above all the implicit __ASSET_JOB that
+            # "Materialize" in the catalog runs: each run is one or a few small steps, and a step subprocess costs
+            # more than the work
+            dg.Definitions(executor=dg.in_process_executor),
+        ),
+        repository,
     )
-)
+
+
+# what this process runs and tests: code links are paths relative to the repository's root
+defs = _definitions(None)
+
+
+@dg.definitions
+def code_location() -> dg.Definitions:
+    """What Dagster's loaders load (they prefer this function to `defs`): the same definitions, with code links into
+    the repository that CAMPAIGN_OPS_REPOSITORY_URL names, read when the code location loads."""
+    repository = RepositoryLink.from_env()
+    return defs if repository is None else _definitions(repository)

@@ -13,6 +13,7 @@ from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, markdown_table
 from campaign_ops.due_queue.core import LatencyFigures, LatencyReport, database_now, latency, settle
 from campaign_ops.errors import DatabaseUnavailableError
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.source_links import code_of
 
 de_enrollment_latency_asset = dg.AssetSpec(
     "de_enrollment_latency",
@@ -22,6 +23,7 @@ de_enrollment_latency_asset = dg.AssetSpec(
     "plotted numbers, per client as a table and JSON, and each client's p95 as its own plotted number "
     "`latency_p95_s · <client> · <id prefix>`, present in the runs that de-enrolled some of its leads).",
     kinds={"postgres"},
+    metadata=code_of(latency),
 )
 
 

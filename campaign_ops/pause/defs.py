@@ -41,6 +41,7 @@ from campaign_ops.pause.core import (
     wait_for_writers,
 )
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.source_links import code_of
 from campaign_ops.thresholds import PAUSE_WRITERS_WAIT_SECONDS
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
@@ -55,6 +56,7 @@ PAUSE_ASSET = dg.AssetSpec(
     description="Whether processing is paused (SOP Level 3, `campaign-ops pause`): the latest observation names "
     "who paused, since when and why, and both ways to resume (`campaign-ops resume`, or launch "
     "resume_processing_job). Nothing materializes it.",
+    metadata=code_of(record_pause),
 )
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
