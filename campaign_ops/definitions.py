@@ -1,7 +1,5 @@
 """The campaign-ops code location: assembles each capability's Dagster objects, nothing more."""
 
-import warnings
-
 import dagster as dg
 
 from campaign_ops import run_tags, shared_defs
@@ -22,17 +20,8 @@ from campaign_ops.retention import defs as retention
 from campaign_ops.source_links import RepositoryLink, with_source_links
 
 
-def _with_source_links(merged: dg.Definitions, repository: RepositoryLink | None) -> dg.Definitions:
-    """Each asset links to its code (source_links.py). map_asset_specs and code references are preview/beta in
-    Dagster 1.13: their warnings are said once here, not printed on every CLI call."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        return with_source_links(merged, repository)
-
-
 def _definitions(repository: RepositoryLink | None) -> dg.Definitions:
-    return _with_source_links(
+    return with_source_links(
         dg.Definitions.merge(
             shared_defs.defs,
             de_enrollment.defs,

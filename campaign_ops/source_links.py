@@ -11,7 +11,9 @@ an operator's browser and show the server's layout. The settings are read when D
 
 import inspect
 import os
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +27,22 @@ CODE_REFERENCES = "dagster/code_references"
 REPOSITORY_URL_ENV_VAR = "CAMPAIGN_OPS_REPOSITORY_URL"
 REPOSITORY_BRANCH_ENV_VAR = "CAMPAIGN_OPS_REPOSITORY_BRANCH"
 DEFAULT_BRANCH = "main"
-# the package sits at the repository's root, installed or not: paths inside the repository follow from it
-_PATHS = dg.AnchorBasedFilePathMapping(
-    local_file_anchor=Path(campaign_ops.__file__), file_anchor_path_in_repository="campaign_ops/__init__.py"
-)
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Code references are beta in Dagster 1.13 (so is map_asset_specs): said here once, not on every CLI call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        yield
+
+
+with quiet():
+    # the package sits at the repository's root, installed or not: paths inside the repository follow from it
+    _PATHS = dg.AnchorBasedFilePathMapping(
+        local_file_anchor=Path(campaign_ops.__file__), file_anchor_path_in_repository="campaign_ops/__init__.py"
+    )
 
 
 @dataclass(frozen=True)
@@ -57,12 +71,13 @@ def code_of(function: Callable[..., Any]) -> dict[str, dg.CodeReferencesMetadata
     """The metadata that links a declared asset to the function that does its work (its file and line)."""
     path = inspect.getsourcefile(function)
     assert path is not None, function
-    reference = dg.LocalFileCodeReference(
-        file_path=path,
-        line_number=inspect.getsourcelines(function)[1],
-        label=f"{function.__module__}.{function.__qualname__}",
-    )
-    return {CODE_REFERENCES: dg.CodeReferencesMetadataValue(code_references=[reference])}
+    with quiet():
+        reference = dg.LocalFileCodeReference(
+            file_path=path,
+            line_number=inspect.getsourcelines(function)[1],
+            label=f"{function.__module__}.{function.__qualname__}",
+        )
+        return {CODE_REFERENCES: dg.CodeReferencesMetadataValue(code_references=[reference])}
 
 
 def _in_repository(
@@ -78,6 +93,11 @@ def _in_repository(
 
 def with_source_links(defs: dg.Definitions, repository: RepositoryLink | None) -> dg.Definitions:
     """`defs` with each asset's code references as paths in the repository (URLs when `repository` is given)."""
+    with quiet():
+        return _with_source_links(defs, repository)
+
+
+def _with_source_links(defs: dg.Definitions, repository: RepositoryLink | None) -> dg.Definitions:
 
     def relinked(spec: dg.AssetSpec) -> dg.AssetSpec:
         value = spec.metadata.get(CODE_REFERENCES)
