@@ -216,8 +216,9 @@ def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_fai
     assert f"Alpha: {campaign_name} off by 6" in (drift.description or "")
     assert 'campaign-ops reconcile --client "Alpha"' in (drift.description or "")
     assert value(drift, "clients") == f"Alpha ({a})"
+    # the fixing job's page for Alpha alone: its Materialize… dialog opens with Alpha's partition selected
     assert str(value(drift, "fix_in_dagster")).endswith(
-        "/locations/campaign_ops/jobs/stats_reconciliation_job/partitions"
+        f"/locations/campaign_ops/jobs/stats_reconciliation_job/partitions?partition=Alpha--{a}"
     )
     assert 'campaign-ops de-enroll --client "Alpha"' in str(value(stuck, "to_do"))
     assert "Beta" not in (drift.description or "") + (stuck.description or "")
