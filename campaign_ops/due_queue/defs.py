@@ -227,8 +227,8 @@ def de_enrollment_latency_check(
         description += f". Clients with p95 above {limit:.0f} s: {named}{more}"
     if not passed:
         description += (
-            ". Look at the runs of de_enrollment_sweep_job tagged campaign_ops/sweep=due_clients (queued too long? "
-            "clients partial or skipped?) and whether de_enrollment_due_sensor is running"
+            f". Look at the runs of {SWEEP_JOB_NAME} tagged {SWEEP_TAG}={DUE_CLIENTS} (queued too long? "
+            f"clients partial or skipped?) and whether {DUE_SENSOR_NAME} is running"
         )
     (context.log.info if passed else context.log.warning)(description)
     return dg.AssetCheckResult(
