@@ -12,8 +12,8 @@ from dagster_postgres import PostgresScheduleStorage
 
 from campaign_ops import dagster_internals as internals
 from campaign_ops.db.urls import normalise_url
-from campaign_ops.service.dagster_api import REPOSITORY
 from campaign_ops.service import instance_storage
+from campaign_ops.service.dagster_api import REPOSITORY
 from campaign_ops.service.instance_storage import POOL_SIZE, PooledPostgresStorage
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
