@@ -17,35 +17,42 @@ from campaign_ops.pause import defs as pause
 from campaign_ops.reconciliation import defs as reconciliation
 from campaign_ops.reports import defs as reports
 from campaign_ops.retention import defs as retention
-from campaign_ops.source_links import RepositoryLink, with_source_links
+from campaign_ops.source_links import RepositoryLink, quiet, with_source_links
+
+# who answers for the data and its checks (each asset's page; the catalog filters by it): one team, for every asset
+OWNERS = ["team:campaign-ops"]
+
+
+def _owned(spec: dg.AssetSpec) -> dg.AssetSpec:
+    return spec if spec.owners else spec.replace_attributes(owners=OWNERS)
 
 
 def _definitions(repository: RepositoryLink | None) -> dg.Definitions:
-    return with_source_links(
-        dg.Definitions.merge(
-            shared_defs.defs,
-            de_enrollment.defs,
-            due_queue.defs,
-            reconciliation.defs,
-            archival.defs,
-            checks.defs,
-            compliance.defs,
-            reports.defs,
-            onboarding.defs,
-            lifecycle.defs,
-            alerts.defs,
-            critical_alerts.defs,
-            oncall.defs,
-            retention.defs,
-            run_tags.defs,
-            pause.defs,
-            # the default for every job without its own executor — above all the implicit __ASSET_JOB that
-            # "Materialize" in the catalog runs: each run is one or a few small steps, and a step subprocess costs
-            # more than the work
-            dg.Definitions(executor=dg.in_process_executor),
-        ),
-        repository,
+    merged = dg.Definitions.merge(
+        shared_defs.defs,
+        de_enrollment.defs,
+        due_queue.defs,
+        reconciliation.defs,
+        archival.defs,
+        checks.defs,
+        compliance.defs,
+        reports.defs,
+        onboarding.defs,
+        lifecycle.defs,
+        alerts.defs,
+        critical_alerts.defs,
+        oncall.defs,
+        retention.defs,
+        run_tags.defs,
+        pause.defs,
+        # the default for every job without its own executor — above all the implicit __ASSET_JOB that
+        # "Materialize" in the catalog runs: each run is one or a few small steps, and a step subprocess costs
+        # more than the work
+        dg.Definitions(executor=dg.in_process_executor),
     )
+    with quiet():
+        owned = merged.map_asset_specs(func=_owned)
+    return with_source_links(owned, repository)
 
 
 # what this process runs and tests: code links are paths relative to the repository's root

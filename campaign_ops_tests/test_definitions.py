@@ -90,3 +90,9 @@ def test_dagster_autodiscovery_loads_the_code_location_function_not_the_defs_obj
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=project_root, env=env, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "['code_location']", proc.stdout + proc.stderr
+
+
+def test_every_asset_has_an_owner() -> None:
+    graph = defs.get_repository_def().asset_graph
+    unowned = [k.to_user_string() for k in graph.get_all_asset_keys() if not graph.get(k).owners]
+    assert not unowned, unowned
