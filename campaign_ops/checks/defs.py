@@ -55,7 +55,7 @@ from campaign_ops.checks.core import (
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, SWEEP_TAG
-from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME, de_enrollment_job
+from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME, de_enrollment, de_enrollment_job
 from campaign_ops.due_queue.core import DUE_CLIENTS
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
 from campaign_ops.reconciliation.defs import stats_reconciliation_job
@@ -334,7 +334,7 @@ def one_client_of(run: dg.DagsterRun) -> str | None:
 
 # what a de-enrollment pass records per client, whichever job ran it (its own job, the sweep job, or
 # "Materialize" in the catalog, which runs the implicit __ASSET_JOB): the after-run checks follow these
-DE_ENROLLMENT_ASSETS = frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS})
+DE_ENROLLMENT_ASSETS = frozenset(de_enrollment.keys)
 
 
 def materialized_de_enrollment_assets(instance: dg.DagsterInstance, run_id: str) -> bool:
