@@ -9,10 +9,9 @@ UI, when it was last de-enrolled and how it went, and checks attach to the table
 import dagster as dg
 
 from campaign_ops.clients.partitions import clients_partitions
+from campaign_ops.pause.defs import WRITES
 
 GROUP = "campaign_data"
-# who answers for the data and its checks (shown on each asset's page, filterable in the catalog)
-OWNERS = ["team:campaign-ops"]
 
 leads_asset = dg.AssetSpec(
     "leads",
@@ -21,7 +20,7 @@ leads_asset = dg.AssetSpec(
     skippable=True,
     description="Leads and their enrollment state (is_active, completed_at, campaign_history), per client.",
     kinds={"postgres"},
-    owners=OWNERS,
+    tags=WRITES,  # de-enrollment changes it: `campaign-ops pause` refuses its runs
 )
 campaigns_asset = dg.AssetSpec(
     "campaigns",
@@ -30,7 +29,7 @@ campaigns_asset = dg.AssetSpec(
     skippable=True,
     description="Campaigns and their counters (active, completed, opted out, booked), per client.",
     kinds={"postgres"},
-    owners=OWNERS,
+    tags=WRITES,  # de-enrollment changes it: `campaign-ops pause` refuses its runs
 )
 de_enrollment_runs_asset = dg.AssetSpec(
     "de_enrollment_runs",
@@ -39,7 +38,7 @@ de_enrollment_runs_asset = dg.AssetSpec(
     skippable=True,
     description="One row per client pass of de-enrollment (status, counts, duration) and its lead log.",
     kinds={"postgres"},
-    owners=OWNERS,
+    tags=WRITES,  # de-enrollment changes it: `campaign-ops pause` refuses its runs
 )
 
 LEADS = leads_asset.key

@@ -21,6 +21,19 @@ class UnknownClientError(CampaignOpsError):
     """A client id that is not a uuid, does not exist or is inactive."""
 
 
+class ProcessingPaused(CampaignOpsError):
+    """A writing command or job refused because processing is paused (nothing was changed; pause/core.py)."""
+
+
+# the SQLSTATE of the database's refusal while processing is paused (sql/objects/refuse_while_paused.sql)
+PAUSED_SQLSTATE = "PAUSE"
+
+
+def is_paused_error(exc: BaseException) -> bool:
+    """The database refused a write because processing is paused."""
+    return getattr(getattr(exc, "orig", None), "pgcode", None) == PAUSED_SQLSTATE
+
+
 # --- masking ------------------------------------------------------------------------------------------------
 # The one masking function of the package: every text that can reach a terminal, a log, Dagster (metadata,
 # failure descriptions) or a table (alert_logs.last_error, alert_deliveries.error, alert texts) goes through

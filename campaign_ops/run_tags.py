@@ -22,10 +22,9 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
-from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.clients.partition_keys import client_id_or_none, client_names, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
-from campaign_ops.de_enrollment.defs import DE_ENROLLMENT_RUN_TAGS
+from campaign_ops.de_enrollment.defs import DE_ENROLLMENT_RUN_TAGS, de_enrollment
 from campaign_ops.pause.defs import IN_FLIGHT
 from campaign_ops.reconciliation.defs import RECONCILIATION_RUN_TAGS, campaign_stats_reconciliation_asset
 from campaign_ops.resources import DatabaseResource
@@ -35,7 +34,7 @@ RUN_TAGS_INTERVAL_SECONDS = 30
 
 # (the assets, the tags every run materializing one of them must carry)
 ASSET_RUN_TAGS: Sequence[tuple[frozenset[dg.AssetKey], Mapping[str, str]]] = [
-    (frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS}), DE_ENROLLMENT_RUN_TAGS),
+    (frozenset(de_enrollment.keys), DE_ENROLLMENT_RUN_TAGS),
     (frozenset({campaign_stats_reconciliation_asset.key}), RECONCILIATION_RUN_TAGS),
 ]
 

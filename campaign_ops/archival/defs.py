@@ -47,6 +47,7 @@ monitoring_archives_asset = dg.AssetSpec(
         "de_enrollment_runs_archive / de_enrollment_lead_log_archive, per client; nothing is deleted unarchived."
     ),
     kinds={"postgres"},
+    tags=WRITES,
 )
 
 
@@ -159,6 +160,7 @@ monthly_archival_job = dg.define_asset_job(
     selection=[monitoring_archives_asset.key],
     executor_def=dg.in_process_executor,
     description="Move old de-enrollment runs and lead-log rows into the archives, per client; VACUUM once.",
+    tags=WRITES,
 )
 
 

@@ -15,11 +15,9 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-# what define_asset_job returns; Dagster 1.13 does not export its type publicly
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-
 from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.clients.runs import tick_run_key
+from campaign_ops.dagster_internals import AssetJob
 from campaign_ops.resources import DatabaseResource
 
 JOB_SUFFIX = "_job"
@@ -32,7 +30,7 @@ STATEMENT_TIMEOUT_FIELD = "statement_timeout_ms"
 CHECK_SENSOR_TAG = "campaign_ops/evaluates_checks"
 
 
-def check_job(name: str, checks: Sequence[dg.AssetChecksDefinition], description: str) -> UnresolvedAssetJobDefinition:
+def check_job(name: str, checks: Sequence[dg.AssetChecksDefinition], description: str) -> AssetJob:
     """The job that runs exactly `checks`, in process."""
     return dg.define_asset_job(
         name,
@@ -42,14 +40,14 @@ def check_job(name: str, checks: Sequence[dg.AssetChecksDefinition], description
     )
 
 
-def _stem(job: UnresolvedAssetJobDefinition) -> str:
+def _stem(job: AssetJob) -> str:
     if not job.name.endswith(JOB_SUFFIX):
         raise ValueError(f"a check job's name ends in {JOB_SUFFIX}: {job.name}")
     return job.name.removesuffix(JOB_SUFFIX)
 
 
 def check_schedule(
-    job: UnresolvedAssetJobDefinition,
+    job: AssetJob,
     cron: str,
     description: str | None = None,
     *,
@@ -105,7 +103,7 @@ def _outcome_word(evaluation: dg.AssetCheckEvaluation) -> str:
 
 
 def check_sensor(
-    job: UnresolvedAssetJobDefinition,
+    job: AssetJob,
     checks: Sequence[dg.AssetChecksDefinition],
     every_seconds: int,
     description: str,

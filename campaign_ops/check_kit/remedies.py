@@ -2,16 +2,19 @@
 
 Shared by the asset checks (their description and metadata, what the UI shows) and the Slack alerts (which read
 that metadata back), so both say the same thing. The remedy is a command a person can paste and the page in
-the UI where the fixing job is launched (the Materialize… dialog there finds the client by name).
+the UI where the fixing job is launched for that client. Each check declares its remedy where it is defined
+(`metadata=remedy(...)`); this module reads it from the definitions by the check's name.
 """
 
+import functools
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from campaign_ops.clients.partition_keys import label
-from campaign_ops.ui_url import CODE_LOCATION
+from campaign_ops.clients.partition_keys import client_id_or_none, label, partition_key
+from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
 FINDINGS_METADATA = "clients_with_findings"
 """An evaluation over every client: each client with a finding, its figures and level (JSON, keyed by name)."""
@@ -33,37 +36,35 @@ class Remedy:
     """the job that repairs it, launched from its Partitions page (Materialize…)"""
 
 
-REMEDIES: dict[str, Remedy] = {
-    "stats_drift": Remedy(
-        "reconcile the campaign counters",
-        'campaign-ops reconcile --client "{name}"',
-        "stats_reconciliation_job",
-    ),
-    "stuck_leads": Remedy(
-        "de-enroll the client's finished leads now", 'campaign-ops de-enroll --client "{name}"', "de_enrollment_job"
-    ),
-    "duplicate_de_enrollments": Remedy(
-        "SOP Level 3: stop processing (`campaign-ops pause`), then investigate the duplicates listed",
-        "campaign-ops pause",
-        None,
-    ),
-    "stuck_onboarding_clients": Remedy(
-        "see where each client waits and since when, then move it on in the onboarding pipeline (a terminal "
-        "state needs a person; S5_CONFIRM_LIVE without payment needs billing)",
-        "campaign-ops stuck-clients",
-        None,
-    ),
-    "de_enrollment_health": Remedy(
-        "read the client's failed de-enrollment runs, fix the cause, then de-enroll it again",
-        'campaign-ops health-check --client "{name}"',
-        "de_enrollment_job",
-    ),
-}
+REMEDY_METADATA = "campaign_ops/remedy"
 
 
-def job_launch_url(ui_url: str, job: str) -> str:
-    """The job's Partitions page: its Materialize… button opens the launch dialog, which finds clients by name."""
-    return f"{ui_url.rstrip('/')}/locations/{CODE_LOCATION}/jobs/{quote(job, safe='')}/partitions"
+def remedy(action: str, command: str, job: Any = None) -> dict[str, Any]:
+    """A check's remedy, as metadata of its definition (`@dg.asset_check(metadata=remedy(...))`): what to do, the
+    command to paste (`{name}`: the client's company name) and the job that repairs it (the job object)."""
+    import dagster as dg
+
+    return {REMEDY_METADATA: dg.MetadataValue.json({"action": action, "command": command, "job": job and job.name})}
+
+
+@functools.cache
+def remedy_of(check_name: str) -> Remedy | None:
+    """The remedy the check named declares in the code location loaded in this process."""
+    graph = importlib.import_module(DEFINITIONS_MODULE).defs.get_repository_def().asset_graph
+    for key in graph.asset_check_keys:
+        if key.name == check_name:
+            declared = graph.get_check_spec(key).metadata.get(REMEDY_METADATA)
+            if declared is not None:
+                return Remedy(**declared.data)
+    return None
+
+
+def job_launch_url(ui_url: str, job: str, client_id: str | None = None, name: str | None = None) -> str:
+    """The job's Partitions page; for one client, with its partition in the query string, which the page's
+    Materialize… dialog opens with (the only one selected)."""
+    page = f"{ui_url.rstrip('/')}/locations/{CODE_LOCATION}/jobs/{quote(job, safe='')}/partitions"
+    canonical = client_id_or_none(client_id)
+    return f"{page}?{urlencode({'partition': partition_key(canonical, name)}, quote_via=quote)}" if canonical else page
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def guidance(
     detail = "; ".join(
         f"{names.get(c) or c}: {d}" for c in ordered[:NAMED_IN_SUMMARY] if (d := _finding_detail(findings[c]))
     )
-    remedy = REMEDIES.get(check_name)
-    if remedy is None:
+    fix = remedy_of(check_name)
+    if fix is None:
         return Guidance(where, detail, "open the check in Dagster", None, [label(c, names.get(c)) for c in ordered])
     failing = [c for c in ordered if findings[c].get(FAILING_RUN_FINDING) is not None]
     rest = [c for c in ordered if c not in failing]
@@ -123,11 +124,13 @@ def guidance(
         first_run = str(findings[failing[0]][FAILING_RUN_FINDING])
         link = run_link(ui_url, first_run) if first_run else None
     if rest:
-        commands = sorted({remedy.command.format(name=names.get(c) or c) for c in rest[:NAMED_IN_SUMMARY]})
-        job_link = job_launch_url(ui_url, remedy.job) if remedy.job else None
+        commands = sorted({fix.command.format(name=names.get(c) or c) for c in rest[:NAMED_IN_SUMMARY]})
+        # one client's partition when one client needs it; several: the job's page, which finds them by name
+        one = rest[0] if len(rest) == 1 else None
+        job_link = job_launch_url(ui_url, fix.job, one, names.get(one or "")) if fix.job else None
         todos.append(
-            f"{remedy.action}: {' ; '.join(commands)}"
-            + (f", or launch {remedy.job} for the client at {job_link}" if job_link else "")
+            f"{fix.action}: {' ; '.join(commands)}"
+            + (f", or launch {fix.job} for the client at {job_link}" if job_link else "")
         )
         link = link or job_link
     return Guidance(where, detail, "; and ".join(todos), link, [label(c, names.get(c)) for c in ordered])

@@ -39,6 +39,7 @@ from pydantic import Field
 from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
 from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule, check_sensor
 from campaign_ops.check_kit.dagster_result import run_check
+from campaign_ops.check_kit.remedies import remedy
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.core import (
     DuplicateThresholds,
@@ -53,14 +54,13 @@ from campaign_ops.checks.core import (
 )
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
-from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME
-from campaign_ops.de_enrollment.due import DUE_CLIENTS, SWEEP_TAG
+from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, SWEEP_TAG
+from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME, de_enrollment, de_enrollment_job
+from campaign_ops.de_enrollment.due import DUE_CLIENTS
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
+from campaign_ops.reconciliation.defs import stats_reconciliation_job
 from campaign_ops.resources import DatabaseResource
-
-DE_ENROLLMENT_JOB_NAME = "de_enrollment_job"
-
+from campaign_ops.source_links import code_of
 
 database_schema_asset = dg.AssetSpec(
     "database_schema",
@@ -68,6 +68,7 @@ database_schema_asset = dg.AssetSpec(
     description="The tables, views, functions and indexes the migrations create (`campaign-ops db upgrade`); "
     "its check compares the live database with everything `campaign-ops db verify` expects.",
     kinds={"postgres"},
+    metadata=code_of(evaluate_schema_contract),
 )
 
 
@@ -151,6 +152,9 @@ class HealthConfig(_CheckConfig):
     name="stuck_leads",
     description="Active, not completed leads whose position reached their campaign's sequence length "
     f"(SOP 6.2). WARN above {_STUCK.warn_above}, ERROR above {_STUCK.error_above}, by default.",
+    metadata=remedy(
+        "de-enroll the client's finished leads now", 'campaign-ops de-enroll --client "{name}"', de_enrollment_job
+    ),
 )
 def stuck_leads_check(
     context: dg.AssetCheckExecutionContext, config: StuckLeadsConfig, database: DatabaseResource
@@ -170,6 +174,9 @@ def stuck_leads_check(
     description="Campaigns whose active (both SOP definitions), completed, opted-out or booked counters differ "
     f"from their leads by more than {_DRIFT.warn_above} (WARN); more than {_DRIFT.error_above} is the SOP's "
     "Level 3 (ERROR).",
+    metadata=remedy(
+        "reconcile the campaign counters", 'campaign-ops reconcile --client "{name}"', stats_reconciliation_job
+    ),
 )
 def stats_drift_check(
     context: dg.AssetCheckExecutionContext, config: StatsDriftConfig, database: DatabaseResource
@@ -188,6 +195,10 @@ def stats_drift_check(
     name="duplicate_de_enrollments",
     description="A lead de-enrolled twice from one enrollment (lead log and archive), or a campaign_history "
     "holding one enrollment twice (SOP Level 3).",
+    metadata=remedy(
+        "SOP Level 3: stop processing (`campaign-ops pause`), then investigate the duplicates listed",
+        "campaign-ops pause",
+    ),
 )
 def duplicate_de_enrollments_check(
     context: dg.AssetCheckExecutionContext, config: DuplicatesConfig, database: DatabaseResource
@@ -230,6 +241,11 @@ def skipped_de_enrollments_check(
     f"< {_HEALTH.success_rate_warn_below_pct:g}% WARN, failed runs > {_HEALTH.failed_runs_warn_above} WARN, hours "
     f"since last success > {_HEALTH.hours_since_success_error_above:g} ERROR, average duration "
     f"> {_HEALTH.avg_duration_warn_above_ms / 60000:g} min WARN.",
+    metadata=remedy(
+        "read the client's failed de-enrollment runs, fix the cause, then de-enroll it again",
+        'campaign-ops health-check --client "{name}"',
+        de_enrollment_job,
+    ),
 )
 def de_enrollment_health_check(
     context: dg.AssetCheckExecutionContext, config: HealthConfig, database: DatabaseResource
@@ -318,7 +334,7 @@ def one_client_of(run: dg.DagsterRun) -> str | None:
 
 # what a de-enrollment pass records per client, whichever job ran it (its own job, the sweep job, or
 # "Materialize" in the catalog, which runs the implicit __ASSET_JOB): the after-run checks follow these
-DE_ENROLLMENT_ASSETS = frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS})
+DE_ENROLLMENT_ASSETS = frozenset(de_enrollment.keys)
 
 
 def materialized_de_enrollment_assets(instance: dg.DagsterInstance, run_id: str) -> bool:
@@ -359,7 +375,7 @@ def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> 
     if run.job_name == SWEEP_JOB_NAME and leads_de_enrolled_by_sweep(instance, run.run_id) == 0:
         # it changed no lead and no counter: nothing new for stuck leads, drift or duplicates (checked hourly)
         return dg.SkipReason(f"run {run.run_id} de-enrolled no lead (checked hourly)")
-    if run.job_name not in (DE_ENROLLMENT_JOB_NAME, SWEEP_JOB_NAME) and not (
+    if run.job_name not in (de_enrollment_job.name, SWEEP_JOB_NAME) and not (
         materialized_de_enrollment_assets(instance, run.run_id)
     ):
         return dg.SkipReason(f"run {run.run_id} of {run.job_name} materialized no de-enrollment asset")

@@ -8,8 +8,7 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from campaign_ops.errors import CampaignOpsError, error_line, mask_secrets
-from campaign_ops.pause.core import PAUSED_SQLSTATE
+from campaign_ops.errors import CampaignOpsError, error_line, is_paused_error, mask_secrets
 
 # click's lazy group: each command name maps to "module:attribute", and a module is imported only when one of its
 # commands is asked for (`campaign-ops de-enroll` imports de-enrollment's module alone, not the service's, the
@@ -67,9 +66,8 @@ class _OneLineErrors(click.Group):
             click.echo(f"error: {mask_secrets(str(exc))}", err=True)
             sys.exit(1)
         except SQLAlchemyError as exc:
-            # the database's own refusal while paused (sql/objects/refuse_while_paused.sql) is written for operators
-            # already
-            prefix = "" if getattr(getattr(exc, "orig", None), "pgcode", None) == PAUSED_SQLSTATE else "database: "
+            # the refusal while paused (sql/objects/refuse_while_paused.sql) is written for operators already
+            prefix = "" if is_paused_error(exc) else "database: "
             click.echo(f"error: {prefix}{error_line(exc)}", err=True)
             sys.exit(1)
 

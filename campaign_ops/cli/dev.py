@@ -143,9 +143,9 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
     from campaign_ops.clients.partition_keys import active_clients
     from campaign_ops.clients.scope import require_clients
     from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-    from campaign_ops.pause.core import WRITING_JOBS, refuse_if_paused
+    from campaign_ops.pause.core import refuse_if_paused
 
-    # everything that can be refused is, in one line, before Dagster is even imported
+    # everything that can be refused is, in one line, before a run is created
     DeEnrollmentSettings.from_env()  # a bad DE_ENROLLMENT_* here, not as a failed run's stack trace
     env = dagster_environment()
     # an unreachable instance database is one line now, not Dagster's retries and their stack traces
@@ -154,8 +154,6 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         active = active_clients(conn)
         if client_id:
             client_id = require_clients(conn, [client_id])[0]
-        if job_name in WRITING_JOBS:
-            refuse_if_paused(conn)  # one line, no run created (the run would only be refused)
     use_dagster_environment(env)
 
     import dagster as dg
@@ -165,17 +163,19 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
         # operator's `run-job` need not be told on every call
         warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
         from campaign_ops.definitions import defs
-    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
-    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
-
     from campaign_ops.clients.partitions import sync_clients_partitions
     from campaign_ops.clients.runs import run_scope_tags
+    from campaign_ops.dagster_internals import repository_label
+    from campaign_ops.pause.defs import WRITES_TAG
     from campaign_ops.ui_url import dagster_ui_url
 
     try:
         job = defs.resolve_job_def(job_name)
     except dg.DagsterInvariantViolationError:
         raise click.BadParameter(f"no job named {job_name!r}") from None
+    if job.tags.get(WRITES_TAG):  # one line, no run created (the run would only be refused)
+        with disposing_engine(env["DATABASE_URL"]) as engine, connect(engine) as conn:
+            refuse_if_paused(conn)
     run_config = {**QUIET, **(client_run_config(job, client_id) if client_id else {})}
     with dg.DagsterInstance.get() as instance:
         # the same sync the clients_partition_sync_sensor does, so the run does not wait for the daemon
@@ -184,8 +184,7 @@ def run_job_command(job_name: str, client_id: str | None) -> None:
             raise click.ClickException("no active clients: nothing to run")
         # the job's Runs tab lists runs labelled with its repository and code location; a run executed here has
         # no remote origin, so it gets the label the webserver would have given it
-        tags = {REPOSITORY_LABEL_TAG: f"{SINGLETON_REPOSITORY_NAME}@{CODE_LOCATION}"}
-        tags |= run_scope_tags(job.partitions_def is not None, keys, client_id, active)
+        tags = repository_label(CODE_LOCATION) | run_scope_tags(job.partitions_def is not None, keys, client_id, active)
         result = job.execute_in_process(instance=instance, tags=tags, run_config=run_config, raise_on_error=False)
     scope = f"client {active.get(client_id or '', '')} ({client_id})" if client_id else f"{len(keys)} client partitions"
     click.echo(f"{job_name} over {scope}: {'SUCCESS' if result.success else 'FAILURE'} (run {result.run_id})")
@@ -209,4 +208,3 @@ def client_run_config(job: Any, client_id: str) -> dict[str, Any]:
         if "client_id" in fields:
             return {}
     raise click.UsageError(f"{job.name} works on every client at once: --client-id/--client does not apply to it")
-

@@ -8,8 +8,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, Engine
 
 from campaign_ops.db.engine import connect
-from campaign_ops.errors import error_line
-from campaign_ops.pause.core import ProcessingPaused, is_paused_error
+from campaign_ops.errors import ProcessingPaused, error_line, is_paused_error
 
 T = TypeVar("T")
 

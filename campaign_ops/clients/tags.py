@@ -1,7 +1,7 @@
 """The run tags that say which clients a run covers, each named once.
 
-Dagster's own tags come from Dagster (the names its executor, UI and backfills read); they live in a private
-module (`dagster._core.storage.tags`) because Dagster 1.13 exports only `MAX_RUNTIME_SECONDS_TAG` publicly.
+Dagster's own tags come from Dagster (the names its executor, UI and backfills read; private in Dagster 1.13, so
+they come through campaign_ops/dagster_internals.py).
 Ours: the client of a one-client run of the unpartitioned jobs (CLIENT_TAG, CLIENT_ID_TAG: defined beside the
 partition keys, which the command line reads without importing Dagster) and the mark of a scheduled sweep over all
 active clients (SWEEP_TAG).
@@ -9,13 +9,12 @@ active clients (SWEEP_TAG).
 
 from collections.abc import Sequence
 
-from dagster._core.storage.tags import (
+from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG
+from campaign_ops.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-
-from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG
 
 __all__ = [
     "ALL_CLIENTS",

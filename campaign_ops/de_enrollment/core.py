@@ -1,9 +1,9 @@
 """De-enrollment: end the enrollment of leads that finished their sequence, opted out or booked a meeting.
 
 The rules live in one SQL function, `de_enroll_leads` (sql/objects/de_enroll_leads.sql; `de_enroll_client_leads`
-is its one-client form). This module is the sweep: which clients to work on, in which order and by which path. How a group of clients
-or one client is de-enrolled is `passes.py`; the run rows that record every pass are `runs.py`; the runtime budget,
-the pace and the client locks are `budget.py`; the settings `settings.py`.
+is its one-client form). This module is the sweep: which clients to work on, in which order and by which path. How
+a group of clients or one client is de-enrolled is `passes.py`; the run rows that record every pass are `runs.py`;
+the runtime budget, the pace and the client locks are `budget.py`; the settings `settings.py`.
 
 Clients are taken in fair order (the one whose last real progress is oldest first, order_clients.sql). A lost
 database connection stops the sweep at once (`SweepResult.connection_lost`); the clients not reached keep their old
@@ -48,7 +48,8 @@ from campaign_ops.de_enrollment.runs import (
     record_pass,
 )
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.pause.core import current_pause, is_paused_error, refuse_if_paused
+from campaign_ops.errors import is_paused_error
+from campaign_ops.pause.core import current_pause, refuse_if_paused
 from campaign_ops.sqlfiles import load_sql
 from campaign_ops.thresholds import CLIENT_LOCK_RETRY_SECONDS
 

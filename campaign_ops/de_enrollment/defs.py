@@ -40,7 +40,7 @@ from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.runs import clients_failed, tick_run_key
 from campaign_ops.clients.scope import active_client_ids, partition_scope
 from campaign_ops.clients.sweep import ClientFailure
-from campaign_ops.clients.tags import OUTCOME_TAGS, names_tag_value
+from campaign_ops.clients.tags import ALL_CLIENTS, OUTCOME_TAGS, SWEEP_TAG, names_tag_value
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.due import LatencyFigures, LatencyReport, database_now, latency, settle
 from campaign_ops.de_enrollment.runs import STATUS_ORDER, ClientResult, SweepResult, describe
@@ -48,8 +48,8 @@ from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS, DeEnroll
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.pause.defs import WRITES, refuse_if_paused
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.source_links import code_of
 
-MAX_RUNTIME_TAG = "dagster/max_runtime"
 SWEEP_JOB_NAME = "de_enrollment_sweep_job"
 # the sweep job's one op: run config that scopes a sweep (`ops: de_enrollment_sweep: config:`) names it
 SWEEP_OP_NAME = "de_enrollment_sweep"
@@ -233,9 +233,10 @@ def _fail_if_any_failed(sweep: SweepResult) -> None:
 DE_ENROLLMENT_RUN_TAGS = {
     # run monitoring ends a run whose worker died: the budget plus a minute for start-up and bookkeeping
     # (the default budget; a run with another budget gets its own tag from whoever launches it)
-    MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1)),
+    dg.MAX_RUNTIME_SECONDS_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1)),
     # idempotent (a second pass changes nothing): the daemon re-runs a run that was cut short
     "dagster/max_retries": "2",
+    **WRITES,
 }
 
 de_enrollment_job = dg.define_asset_job(
@@ -326,8 +327,9 @@ def de_enrollment_sweep(
     description="De-enroll leads of every active client in one run (the 15-minute schedule); one client: "
     "de_enrollment_job with a partition.",
     tags={
-        MAX_RUNTIME_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1_000)),
+        dg.MAX_RUNTIME_SECONDS_TAG: str(max_runtime_seconds(DEFAULT_MAX_RUNTIME_MS, 1_000)),
         "dagster/max_retries": "2",
+        **WRITES,
     },
 )
 def de_enrollment_sweep_job() -> None:
@@ -350,8 +352,8 @@ def de_enrollment_sweep_schedule(context: dg.ScheduleEvaluationContext) -> dg.Ru
     return dg.RunRequest(
         run_key=tick_run_key(context, "de_enrollment"),
         tags={
-            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, clients)),
-            "campaign_ops/sweep": "all_clients",
+            dg.MAX_RUNTIME_SECONDS_TAG: str(max_runtime_seconds(settings.max_runtime_ms, clients)),
+            SWEEP_TAG: ALL_CLIENTS,
         },
     )
 
@@ -366,6 +368,7 @@ de_enrollment_latency_asset = dg.AssetSpec(
     "plotted numbers, per client as a table and JSON, and each client's p95 as its own plotted number "
     "`latency_p95_s · <client> · <id prefix>`, present in the runs that de-enrolled some of its leads).",
     kinds={"postgres"},
+    metadata=code_of(latency),
 )
 
 

@@ -27,8 +27,7 @@ from sqlalchemy import Connection, text
 
 from campaign_ops.sqlfiles import load_sql
 
-SWEEP_TAG = "campaign_ops/sweep"  # the run tag naming what a sweep run covers (all_clients on the schedule)
-DUE_CLIENTS = "due_clients"  # its value on runs the due sensor launches
+DUE_CLIENTS = "due_clients"  # the sweep tag's value on runs the due sensor launches (clients/tags.py)
 BACKOFF_FIRST_MINUTES = 1.0  # after one failed pass
 BACKOFF_MAX_MINUTES = 15.0  # the schedule's interval: past it, the schedule's sweep tries the client anyway
 

@@ -33,9 +33,8 @@ from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.check_kit.markdown import markdown_table
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS, read_only_snapshot
 from campaign_ops.clients.partition_keys import client_names, client_run_tags
-from campaign_ops.clients.tags import CLIENTS_TAG, NAMED_IN_TAG, names_tag_value
+from campaign_ops.clients.tags import CLIENTS_TAG, NAMED_IN_TAG, SWEEP_TAG, names_tag_value
 from campaign_ops.de_enrollment.defs import (
-    MAX_RUNTIME_TAG,
     SWEEP_JOB_NAME,
     SWEEP_OP_NAME,
     de_enrollment_latency_asset,
@@ -44,7 +43,6 @@ from campaign_ops.de_enrollment.defs import (
 )
 from campaign_ops.de_enrollment.due import (
     DUE_CLIENTS,
-    SWEEP_TAG,
     Backoff,
     DueClient,
     backing_off,
@@ -123,7 +121,7 @@ def due_run_request(
         tags={
             SWEEP_TAG: DUE_CLIENTS,
             DUE_LEADS_TAG: str(sum(c.due for c in launch)),
-            MAX_RUNTIME_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(launch))),
+            dg.MAX_RUNTIME_SECONDS_TAG: str(max_runtime_seconds(settings.max_runtime_ms, len(launch))),
             **({BACKING_OFF_TAG: str(len(waiting))} if waiting else {}),
             CLIENTS_TAG: names_tag_value(named),
             **client_tags,
@@ -231,8 +229,8 @@ def de_enrollment_latency_check(
         description += f". Clients with p95 above {limit:.0f} s: {named}{more}"
     if not passed:
         description += (
-            ". Look at the runs of de_enrollment_sweep_job tagged campaign_ops/sweep=due_clients (queued too long? "
-            "clients partial or skipped?) and whether de_enrollment_due_sensor is running"
+            f". Look at the runs of {SWEEP_JOB_NAME} tagged {SWEEP_TAG}={DUE_CLIENTS} (queued too long? "
+            f"clients partial or skipped?) and whether {DUE_SENSOR_NAME} is running"
         )
     (context.log.info if passed else context.log.warning)(description)
     return dg.AssetCheckResult(

@@ -45,8 +45,7 @@ from campaign_ops.de_enrollment.runs import (
     start_passes,
 )
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.errors import error_line
-from campaign_ops.pause.core import is_paused_error
+from campaign_ops.errors import error_line, is_paused_error
 from campaign_ops.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,14 @@ from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.lifecycle.core import round_integrity
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.source_links import code_of
 
 lifecycle_campaign_schedules_asset = dg.AssetSpec(
     "lifecycle_campaign_schedules",
     group_name="lifecycle",
     description="Rounds of lifecycle email campaigns: schedule, status, send time, recipients, notifications.",
     kinds={"postgres"},
+    metadata=code_of(round_integrity),
 )
 
 

@@ -9,15 +9,18 @@ from sqlalchemy.exc import SQLAlchemyError
 from campaign_ops.check_kit.dagster_jobs import check_job
 from campaign_ops.check_kit.dagster_result import could_not_run, outcome_to_check_result
 from campaign_ops.check_kit.outcome import Level
+from campaign_ops.check_kit.remedies import remedy
 from campaign_ops.errors import CampaignOpsError, DatabaseUnavailableError
 from campaign_ops.onboarding.core import detect_stuck_clients
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.source_links import code_of
 
 onboarding_states_asset = dg.AssetSpec(
     "onboarding_states",
     group_name="onboarding",
     description="Each client's state in the onboarding pipeline (S1_SIGNUP … S9_TEST_CALL … COMPLETE).",
     kinds={"postgres"},
+    metadata=code_of(detect_stuck_clients),
 )
 
 
@@ -33,6 +36,11 @@ class StuckOnboardingConfig(dg.Config):
     name="stuck_onboarding_clients",
     description="Clients longer than their state's threshold in onboarding; severity from the worst client "
     "(HIGH: ERROR, else WARN). Stamps stuck_detected_at once per state.",
+    metadata=remedy(
+        "see where each client waits and since when, then move it on in the onboarding pipeline (a terminal "
+        "state needs a person; S5_CONFIRM_LIVE without payment needs billing)",
+        "campaign-ops stuck-clients",
+    ),
 )
 def stuck_onboarding_clients_check(
     context: dg.AssetCheckExecutionContext, config: StuckOnboardingConfig, database: DatabaseResource

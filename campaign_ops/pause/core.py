@@ -24,18 +24,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
-from campaign_ops.errors import CampaignOpsError
+from campaign_ops.errors import ProcessingPaused
 from campaign_ops.sqlfiles import load_sql
 
-# the jobs whose assets change lead or campaign data (their assets call refuse_if_paused first)
-WRITING_JOBS = ("de_enrollment_job", "de_enrollment_sweep_job", "stats_reconciliation_job", "monthly_archival_job")
-# the SQLSTATE of the database's refusal (sql/objects/refuse_while_paused.sql)
-PAUSED_SQLSTATE = "PAUSE"
 RESUME_HINT = "Resume with `campaign-ops resume`, or in the Dagster UI launch resume_processing_job"
-
-
-class ProcessingPaused(CampaignOpsError):
-    """A writing command or job refused because processing is paused (nothing was changed)."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +67,6 @@ def refuse_if_paused(conn: Connection) -> None:
     pause = current_pause(conn)
     if pause is not None:
         raise ProcessingPaused(pause.refusal())
-
-
-def is_paused_error(exc: BaseException) -> bool:
-    """The database refused a write because processing is paused (sql/objects/refuse_while_paused.sql)."""
-    return isinstance(exc, DBAPIError) and getattr(exc.orig, "pgcode", None) == PAUSED_SQLSTATE
 
 
 def record_pause(conn: Connection, *, by: str, reason: str) -> tuple[Pause, bool]:

@@ -5,7 +5,9 @@ sql/objects/refuse_while_paused.sql), which the
 database enforces on every writer: CLI, Dagster runs, psql. This module adds what only Dagster can do:
 - stops every schedule and sensor tagged `campaign_ops/writes` (de-enrollment, stats reconciliation, monthly
   archival, the due sensor) through the instance, as the UI's toggle does, and notes on the pause row which ones
-  it stopped: `resume` starts exactly those, so what was off before the pause stays off;
+  it stopped: `resume` starts exactly those, so what was off before the pause stays off. Which ones write is
+  declared on each of them (`tags=WRITES`), as on the jobs and assets that change lead or campaign data; this
+  module reads the set from the definitions, it keeps no list of names;
 - the writing assets call `refuse_if_paused` first: a run launched anyway changes nothing, says why and ends
   Canceled (a refusal is not a failure: no alert, no partition painted failed);
 - records the state as an observation of the `processing_pause` asset, where the UI shows it;
@@ -16,7 +18,8 @@ In the UI the same two actions are jobs: Jobs → `pause_processing_job` → Lau
 its config), and `resume_processing_job`. They write no lead or campaign data, so they run while paused.
 """
 
-from collections.abc import Collection, Iterator, Sequence
+import importlib
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
@@ -26,11 +29,11 @@ from pydantic import Field
 from sqlalchemy import Connection
 
 from campaign_ops.clients.tags import PARTITION_TAG
+from campaign_ops.dagster_internals import switch_instigators
+from campaign_ops.errors import ProcessingPaused
 from campaign_ops.pause.core import (
     RESUME_HINT,
-    WRITING_JOBS,
     Pause,
-    ProcessingPaused,
     WriterWait,
     current_pause,
     record_pause,
@@ -39,20 +42,13 @@ from campaign_ops.pause.core import (
     wait_for_writers,
 )
 from campaign_ops.resources import DatabaseResource
+from campaign_ops.source_links import code_of
 from campaign_ops.thresholds import PAUSE_WRITERS_WAIT_SECONDS
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
 
+# on every job, asset, schedule and sensor that changes lead or campaign data (or launches runs that do)
 WRITES_TAG = "campaign_ops/writes"
 WRITES = {WRITES_TAG: "true"}
-WRITING_ASSETS = frozenset(
-    {
-        dg.AssetKey("leads"),
-        dg.AssetKey("campaigns"),
-        dg.AssetKey("de_enrollment_runs"),
-        dg.AssetKey("campaign_stats_reconciliation"),
-        dg.AssetKey("monitoring_archives"),
-    }
-)
 # where operators see it in the UI: Assets → processing_pause, its latest observation (recorded by every pause and
 # resume, from the CLI or the UI's jobs) says whether processing is paused, by whom, since when, why, how to resume
 PAUSE_ASSET = dg.AssetSpec(
@@ -61,6 +57,7 @@ PAUSE_ASSET = dg.AssetSpec(
     description="Whether processing is paused (SOP Level 3, `campaign-ops pause`): the latest observation names "
     "who paused, since when and why, and both ways to resume (`campaign-ops resume`, or launch "
     "resume_processing_job). Nothing materializes it.",
+    metadata=code_of(record_pause),
 )
 IN_FLIGHT = [
     dg.DagsterRunStatus.QUEUED,
@@ -98,13 +95,37 @@ def _end_canceled(context: dg.AssetExecutionContext | dg.OpExecutionContext, mes
     raise dg.Failure(description=message, allow_retries=False)
 
 
+@dataclass(frozen=True)
+class Writing:
+    """What writes, read from the definitions (each declares it: `tags=WRITES`)."""
+
+    jobs: frozenset[str]
+    assets: frozenset[dg.AssetKey]
+    automations: frozenset[str]
+    """the schedules and sensors a pause stops"""
+
+
+def writing(repository: dg.RepositoryDefinition | None = None) -> Writing:
+    """The jobs, assets, schedules and sensors of the code location (default: the one loaded in this process)
+    tagged campaign_ops/writes."""
+    if repository is None:
+        repository = importlib.import_module(DEFINITIONS_MODULE).defs.get_repository_def()
+    graph = repository.asset_graph
+    return Writing(
+        frozenset(j.name for j in repository.get_all_jobs() if j.tags.get(WRITES_TAG)),
+        frozenset(k for k in graph.get_all_asset_keys() if graph.get(k).tags.get(WRITES_TAG)),
+        frozenset(a.name for a in [*repository.schedule_defs, *repository.sensor_defs] if a.tags.get(WRITES_TAG)),
+    )
+
+
 def writing_runs_in_flight(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     """Queued or running runs that write: of a writing job, or of the catalog's asset job over writing assets."""
+    writes = writing()
     records = instance.get_run_records(dg.RunsFilter(statuses=IN_FLIGHT), limit=500)
     return [
         r.dagster_run
         for r in records
-        if r.dagster_run.job_name in WRITING_JOBS or set(r.dagster_run.asset_selection or ()) & WRITING_ASSETS
+        if r.dagster_run.job_name in writes.jobs or set(r.dagster_run.asset_selection or ()) & writes.assets
     ]
 
 
@@ -115,64 +136,17 @@ class Switched:
     was_running: bool
 
 
-@contextmanager
-def _repository(instance: dg.DagsterInstance) -> Iterator[Any]:
-    """The code location loaded in this process, as the daemon and UI see it (same location and repository
-    name, so the same selector ids: the instigator state they read is the one written here)."""
-    from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
-    from dagster._core.remote_origin import InProcessCodeLocationOrigin
-    from dagster._core.remote_representation.code_location import InProcessCodeLocation
-    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
-
-    origin = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name=DEFINITIONS_MODULE), location_name=CODE_LOCATION
-    )
-    with InProcessCodeLocation(origin, instance=instance) as location:
-        yield location.get_repository(SINGLETON_REPOSITORY_NAME)
-
-
-def _instigators(repository: Any, names: Collection[str] | None) -> Sequence[Any]:
-    """The writing schedules and sensors (tagged campaign_ops/writes), or those named."""
-
-    def wanted(inst: Any) -> bool:
-        return bool(inst.tags.get(WRITES_TAG)) if names is None else inst.name in names
-
-    return [*filter(wanted, repository.get_schedules()), *filter(wanted, repository.get_sensors())]
-
-
-def _is_running(instance: dg.DagsterInstance, instigator: Any) -> bool:
-    state = instigator.get_current_instigator_state(
-        instance.get_instigator_state(instigator.get_remote_origin_id(), instigator.selector_id)
-    )
-    return state.is_running
-
-
 def switch_automations(
     instance: dg.DagsterInstance, *, running: bool, names: Collection[str] | None = None
 ) -> list[Switched]:
     """Stop (running=False) or start every schedule and sensor tagged campaign_ops/writes, or only those named
     (as the UI's toggle does: the state the daemon reads)."""
-    from dagster._core.remote_representation.external import RemoteSchedule
-
-    out: list[Switched] = []
-    with _repository(instance) as repository:
-        for inst in _instigators(repository, names):
-            is_schedule = isinstance(inst, RemoteSchedule)
-            was = _is_running(instance, inst)
-            if running and not was:
-                (instance.start_schedule if is_schedule else instance.start_sensor)(inst)
-            elif not running and was:
-                origin_id, selector_id = inst.get_remote_origin_id(), inst.selector_id
-                if is_schedule:
-                    instance.stop_schedule(origin_id, selector_id, inst)
-                else:
-                    instance.stop_sensor(origin_id, selector_id, inst)
-            out.append(Switched("schedule" if is_schedule else "sensor", inst.name, was))
-    return out
+    wanted = writing().automations if names is None else names
+    switched = switch_instigators(instance, DEFINITIONS_MODULE, CODE_LOCATION, wanted, running=running)
+    return [Switched(kind, name, was) for kind, name, was in switched]
 
 
 def switch_writing_automations(instance: dg.DagsterInstance, *, running: bool) -> list[Switched]:
-    """Stop (running=False) or start every schedule and sensor tagged campaign_ops/writes."""
     return switch_automations(instance, running=running)
 
 

@@ -44,6 +44,7 @@ campaign_stats_reconciliation_asset = dg.AssetSpec(
         "stats_reconciliation_log, then corrected in the same transaction."
     ),
     kinds={"postgres"},
+    tags=WRITES,
 )
 
 
@@ -130,7 +131,7 @@ def reconcile_campaign_stats(
 
 # idempotent (drift found again is corrected again, no drift changes nothing): the daemon re-runs a run cut short;
 # run_tags.py adds these to "Materialize" runs of the implicit asset job too
-RECONCILIATION_RUN_TAGS = {"dagster/max_retries": "2"}
+RECONCILIATION_RUN_TAGS = {"dagster/max_retries": "2", **WRITES}
 
 stats_reconciliation_job = dg.define_asset_job(
     "stats_reconciliation_job",

@@ -39,10 +39,12 @@ def prune_runs(
         raise ValueError(f"older_than_days must be at least 1, got {older_than_days!r}")
     import dagster as dg
 
+    from campaign_ops.dagster_internals import delete_check_rows, prune_runless_check_evaluations
+
     cutoff = now - dt.timedelta(days=older_than_days)
     finished = [dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED]
     filters = dg.RunsFilter(statuses=finished, created_before=cutoff)
-    runless = _prune_runless_evaluations(instance, cutoff, dry_run)
+    runless = prune_runless_check_evaluations(instance, cutoff, dry_run=dry_run)
     if dry_run:
         return PruneResult(instance.get_runs_count(filters), cutoff, runless)
     deleted = 0
@@ -51,46 +53,7 @@ def prune_runs(
         if not records:
             return PruneResult(deleted, cutoff, runless)
         run_ids = [r.dagster_run.run_id for r in records]
-        _delete_check_rows(instance, run_ids)
+        delete_check_rows(instance, run_ids)
         for run_id in run_ids:
             instance.delete_run(run_id)
         deleted += len(run_ids)
-
-
-def _delete_check_rows(instance: "dg.DagsterInstance", run_ids: list[str]) -> None:
-    # no public API deletes a run's asset_check_executions rows; the SQL storages share this table definition
-    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
-    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-
-    storage = instance.event_log_storage
-    if isinstance(storage, SqlEventLogStorage) and storage.has_table(AssetCheckExecutionsTable.name):
-        with storage.index_connection() as conn:
-            conn.execute(AssetCheckExecutionsTable.delete().where(AssetCheckExecutionsTable.c.run_id.in_(run_ids)))
-
-
-def _prune_runless_evaluations(instance: "dg.DagsterInstance", cutoff: dt.datetime, dry_run: bool) -> int:
-    """Delete (or count) the check evaluation events recorded without a run (run id '') before `cutoff`, and
-    their asset_check_executions rows: no run owns them, so `delete_run` never would."""
-    import sqlalchemy as sa
-    from dagster._core.events import DagsterEventType
-    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
-    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
-
-    storage = instance.event_log_storage
-    if not isinstance(storage, SqlEventLogStorage):
-        return 0
-    naive_utc = cutoff.astimezone(dt.UTC).replace(tzinfo=None)  # how Dagster's storages write timestamps
-    events = SqlEventLogStorageTable.c
-    old_events = sa.and_(
-        events.run_id == "",
-        events.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION.value,
-        events.timestamp < naive_utc,
-    )
-    checks = AssetCheckExecutionsTable.c
-    with storage.index_connection() as conn:
-        if dry_run:
-            return int(conn.execute(sa.select(sa.func.count()).where(old_events)).scalar_one())
-        conn.execute(
-            AssetCheckExecutionsTable.delete().where(checks.run_id == "", checks.evaluation_event_timestamp < naive_utc)
-        )
-        return int(conn.execute(SqlEventLogStorageTable.delete().where(old_events)).rowcount)

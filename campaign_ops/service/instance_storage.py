@@ -18,12 +18,19 @@ environment. (The Helm chart's daemon and webserver run Dagster's own images, so
 import threading
 from typing import Any
 
-from dagster._config.config_schema import UserConfigSchema
-from dagster._core.storage.config import pg_config
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 from sqlalchemy import Engine
+
+from campaign_ops.dagster_internals import (
+    ConfigurableClassData,
+    UserConfigSchema,
+    assume_instigators_table,
+    pg_config,
+    remember_built_indexes,
+    replace_storage_engines,
+    schedule_storage,
+)
 
 # connections a process keeps open: the daemon's busiest moment is its 4 sensor threads, 2 schedule threads and
 # the run queue, monitoring and backfill loops at once; beyond these, connections open and close as before
@@ -68,18 +75,13 @@ def _remember_what_exists(schedules: Any, url: str) -> None:
     if url in _instigators_seen or schedules.has_instigators_table():
         with _lock:
             _instigators_seen.add(url)
-        # instance attributes over the methods of this one storage object
-        setattr(schedules, "has_instigators_table", lambda: True)  # noqa: B010
-        setattr(schedules, "_has_instigators_table", lambda _conn: True)  # noqa: B010
-    ask = schedules.has_built_index
+        assume_instigators_table(schedules)
 
-    def has_built_index(migration_name: str) -> bool:
-        if migration_name not in built and ask(migration_name):
-            with _lock:
-                built.add(migration_name)
-        return migration_name in built
+    def learn(migration_name: str) -> None:
+        with _lock:
+            built.add(migration_name)
 
-    setattr(schedules, "has_built_index", has_built_index)  # noqa: B010
+    remember_built_indexes(schedules, built.__contains__, learn)
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
@@ -99,11 +101,8 @@ class PooledPostgresStorage(DagsterPostgresStorage):
             super().__init__(postgres_url, check_tables, inst_data, token_provider)
             if should_autocreate_tables:
                 _tables_checked.add(postgres_url)
-        engine = _shared_engine(postgres_url, token_provider)
-        for storage in (self._run_storage, self._event_log_storage, self._schedule_storage):
-            storage._engine.dispose()  # a NullPool engine: nothing held, nothing to wait for
-            storage._engine = engine
-        _remember_what_exists(self._schedule_storage, postgres_url)
+        replace_storage_engines(self, _shared_engine(postgres_url, token_provider))
+        _remember_what_exists(schedule_storage(self), postgres_url)
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:

@@ -934,4 +934,5 @@ def test_a_failed_sweep_check_alert_names_the_clients_and_what_to_do(
     assert 'campaign-ops reconcile --client \\"Demo Client 003\\"' in text_ or (
         'campaign-ops reconcile --client "Demo Client 003"' in text_
     )
-    assert f"{UI_URL}/locations/campaign_ops/jobs/stats_reconciliation_job/partitions" in text_
+    page = f"{UI_URL}/locations/campaign_ops/jobs/stats_reconciliation_job/partitions"
+    assert f"{page}?partition=Demo%20Client%20003--{drifty}" in text_  # that client's partition, not all of them

@@ -23,7 +23,7 @@ from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
-from campaign_ops.de_enrollment.defs import de_enrollment_sweep_job
+from campaign_ops.de_enrollment.defs import de_enrollment_job, de_enrollment_sweep_job
 from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
@@ -46,7 +46,7 @@ def stand_in_de_enrollment(context: dg.AssetExecutionContext) -> Iterator[dg.Ass
 
 
 stand_in_job = dg.define_asset_job(
-    checks.DE_ENROLLMENT_JOB_NAME, selection=[stand_in_de_enrollment], executor_def=dg.in_process_executor
+    de_enrollment_job.name, selection=[stand_in_de_enrollment], executor_def=dg.in_process_executor
 )
 
 
@@ -216,8 +216,9 @@ def test_the_hourly_schedule_asks_one_plain_run_whose_evaluation_names_every_fai
     assert f"Alpha: {campaign_name} off by 6" in (drift.description or "")
     assert 'campaign-ops reconcile --client "Alpha"' in (drift.description or "")
     assert value(drift, "clients") == f"Alpha ({a})"
+    # the fixing job's page for Alpha alone: its Materialize… dialog opens with Alpha's partition selected
     assert str(value(drift, "fix_in_dagster")).endswith(
-        "/locations/campaign_ops/jobs/stats_reconciliation_job/partitions"
+        f"/locations/campaign_ops/jobs/stats_reconciliation_job/partitions?partition=Alpha--{a}"
     )
     assert 'campaign-ops de-enroll --client "Alpha"' in str(value(stuck, "to_do"))
     assert "Beta" not in (drift.description or "") + (stuck.description or "")
@@ -472,7 +473,7 @@ def test_one_tick_passes_over_every_run_that_de_enrolled_nothing(
     start = tick(None)  # the sensor's first tick only sets its cursor at the newest event
     for _ in range(3):
         assert defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance).success
-    sweep = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+    sweep = defs.resolve_job_def(de_enrollment_job.name).execute_in_process(
         instance=instance, tags={RANGE_START_TAG: a, RANGE_END_TAG: b}
     )
     assert sweep.success
@@ -512,7 +513,7 @@ def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after
     a, b = two_clients(conn)
     instance.add_dynamic_partitions("clients", [a, b])
     defs = make_defs(db_url)
-    sweep = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+    sweep = defs.resolve_job_def(de_enrollment_job.name).execute_in_process(
         instance=instance, tags={RANGE_START_TAG: a, RANGE_END_TAG: b}
     )
     assert sweep.success
@@ -537,7 +538,7 @@ def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after
     after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
     assert value(evaluations(after)["stuck_leads"], "stuck_leads") == 101
 
-    one = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+    one = defs.resolve_job_def(de_enrollment_job.name).execute_in_process(
         instance=instance, tags={checks.PARTITION_TAG: b}
     )
     one_run = instance.get_run_by_id(one.run_id)

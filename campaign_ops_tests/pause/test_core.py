@@ -15,7 +15,8 @@ from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.core import de_enroll_clients
 from campaign_ops.de_enrollment.runs import SweepResult
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.pause.core import ProcessingPaused, current_pause, record_pause, record_resume, wait_for_writers
+from campaign_ops.errors import ProcessingPaused
+from campaign_ops.pause.core import current_pause, record_pause, record_resume, wait_for_writers
 from campaign_ops.reconciliation.core import ReconciliationSettings, iter_reconcile_clients
 from campaign_ops_tests.de_enrollment.conftest import make_client
 from campaign_ops_tests.factories import add_campaign, add_client

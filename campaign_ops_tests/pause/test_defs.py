@@ -19,6 +19,7 @@ from campaign_ops.pause.defs import (
     resume_processing,
     switch_automations,
     switch_writing_automations,
+    writing,
     writing_runs_in_flight,
 )
 from campaign_ops.service.environment import INSTANCE_YAML
@@ -38,6 +39,22 @@ def test_exactly_the_writing_automations_are_tagged() -> None:
     assert tagged == WRITING_SCHEDULES
     # alerting stays on: no alert or check sensor is among them
     assert not any("alert" in n or "check" in n for n in tagged)
+    # what the pause reads from the definitions: each writing job, asset, schedule and sensor says so itself
+    writes = writing(defs.get_repository_def())
+    assert writes.automations == WRITING_SCHEDULES
+    assert writes.jobs == {
+        "de_enrollment_job",
+        "de_enrollment_sweep_job",
+        "stats_reconciliation_job",
+        "monthly_archival_job",
+    }
+    assert {k.to_user_string() for k in writes.assets} == {
+        "leads",
+        "campaigns",
+        "de_enrollment_runs",
+        "campaign_stats_reconciliation",
+        "monitoring_archives",
+    }
 
 
 def test_pause_stops_and_resume_starts_the_writing_schedules_through_the_instance() -> None:
