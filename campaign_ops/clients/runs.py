@@ -1,8 +1,9 @@
 """Dagster runs over clients: scheduled work for all clients is ONE run per tick over the client partitions (a
 partition range); a run's scope tags; the one failure of a sweep.
 
-A Dagster run costs seconds before it does anything: 100 one-client runs took 231 s of this 2-core machine, one
-run over the same 100 partitions about 6 s. So schedules ask for a range run; one-client runs are for backfills.
+A Dagster run costs seconds before it does anything, so a hundred one-client runs cost a hundred start-ups where one
+run over the same partitions costs one (BENCHMARKS.md). So schedules ask for a range run; one-client runs are for
+backfills.
 """
 
 from collections.abc import Mapping, Sequence

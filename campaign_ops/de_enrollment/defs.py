@@ -2,12 +2,12 @@
 and the scheduled sweep over all clients as a plain (unpartitioned) job.
 
 Why the sweep is not a range run of the multi-asset: such a run writes 3 planned + 3 materialization events
-per client whatever happened (8,003 event-log rows at 1,000 clients, 24,003 at 3,000) and its cost followed the
-clients, not the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
+per client whatever happened (event-log rows in proportion to the clients) and its cost followed the clients, not
+the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
 figures of every client that changed or had a problem (a table and JSON: bytes grow with the work), and its
-event log is a constant ~14 rows. Per-client materializations are opt-in (`materialize_changed_partitions`):
-each Dagster event is its own write (~30 ms measured on 2 cores), 3 per changed client made the 1,000-client
-sweep with 35k due take 118 s. Every client still gets its pass in `de_enrollment_runs` (the SOP's health
+event log is a constant handful of rows. Per-client materializations are opt-in (`materialize_changed_partitions`):
+each Dagster event is its own write, 3 per changed client, which made a sweep with many changed clients spend most
+of its time writing events (BENCHMARKS.md). Every client still gets its pass in `de_enrollment_runs` (the SOP's health
 queries read them); one-client runs and backfills of `de_enrollment_job` materialize their partitions.
 
 Why a client-partitioned multi-asset with `BackfillPolicy.single_run()` (and not an op job): a run then covers one
@@ -59,7 +59,7 @@ LEADS_DE_ENROLLED = "leads_de_enrolled"
 
 def max_runtime_seconds(budget_ms: int, clients: int) -> int:
     """Run monitoring's limit for a run: the budget, plus a minute for start-up, plus the bookkeeping that the
-    budget does not bound (recording every client's pass and its events: ~1 s per 200 clients, with margin)."""
+    budget does not bound (recording every client's pass and its events: a second per 200 clients leaves margin)."""
     return budget_ms // 1000 + 60 + -(-clients // 200)
 
 
@@ -78,8 +78,8 @@ class SweepConfig(dg.Config):
     materialize_changed_partitions: bool = Field(
         default=False,
         description="Also record a materialization of leads/campaigns/de_enrollment_runs for each client whose "
-        "leads were de-enrolled (3 event-log writes per client, ~30 ms each measured: 118 s at 1,000 changed "
-        "clients). Off: the figures of every changed client are in this run's output table.",
+        "leads were de-enrolled (3 event-log writes per client: minutes at a thousand changed clients). Off: the "
+        "figures of every changed client are in this run's output table.",
     )
 
 

@@ -2,7 +2,7 @@
 -- `due` is the rule de_enroll_leads applies (sql/objects/de_enrollment_lead_due.sql, inlined by the planner; a test
 -- holds the two equal): clients with nothing due get their pass recorded set-based, only the others are worked on.
 -- Counted per client and campaign first, then per client: aggregating the leads straight per client sorted every
--- lead with its campaign's messages (~285 MB written to disk at 1M leads, half the statement's time).
+-- lead with its campaign's messages, spilling to disk at a million leads.
 WITH per_campaign AS (
     SELECT l.client_id, l.campaign_link_id,
            count(*) AS evaluated,

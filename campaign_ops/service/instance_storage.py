@@ -3,12 +3,12 @@
 Dagster's own `storage: postgres` opens a new PostgreSQL connection for every storage query (NullPool; only the
 webserver pools), and every `DagsterInstance.from_ref` — the code server builds one per sensor evaluation that
 reads the instance — creates three new engines and asks the server for its table list again. Idle, that was
-~1,000 new connections a minute between the daemon and the code server (each ~0.45 ms of client CPU and a
-backend start on the server). This storage is Dagster's, with its three storages sharing one pooled engine per
-process and database, and the table check (which creates missing tables) done once per process. Dagster's
-schedule storage also asks for the database's table list (to learn whether the `instigators` table exists) on
-nearly every read and write of a sensor's or schedule's state, several times per tick: once it has seen the
-table, it is told so without asking again.
+a new connection for nearly every storage query between the daemon and the code server (client CPU and a backend
+start on the server each; BENCHMARKS.md has the figures). This storage is Dagster's, with its three storages
+sharing one pooled engine per process and database, and the table check (which creates missing tables) done once
+per process. Dagster's schedule storage also asks for the database's table list (to learn whether the
+`instigators` table exists) on nearly every read and write of a sensor's or schedule's state, several times per
+tick: once it has seen the table, it is told so without asking again.
 
 It is named in dagster.yaml (`storage: custom:`), so every process reading that file must be able to import this
 package: the code server, its run workers, the daemon and the webserver of `make dev` all run from this project's
