@@ -81,7 +81,7 @@ def runs_since(instance: Engine, since: float) -> list[dict[str, Any]]:
     with instance.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT r.pipeline_name, extract(epoch FROM r.create_timestamp), r.start_time, r.end_time, r.status,"
+                "SELECT r.pipeline_name, extract(epoch FROM r.create_timestamp)::float8, r.start_time, r.end_time, r.status,"
                 " EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = 'campaign_ops/sweep'"
                 " AND t.value = 'due_clients') FROM runs r WHERE r.create_timestamp >= to_timestamp(:since)"
                 " AT TIME ZONE 'UTC'"
@@ -102,9 +102,10 @@ def in_flight(instance: Engine) -> int:
 
 
 def start_code_server(layout: c.Layout, env: dict[str, str], spacing: int) -> str:
-    name = layout.start(
-        "code-server", ip=CODE_SERVER_IP, env={**env, "DAGSTER_CURRENT_IMAGE": c.IMAGE, SPACING_ENV: str(spacing)}
-    )
+    # as the chart's user deployment: the image it reports for run pods, and the instance database's password
+    # (a sensor's instance is the daemon's, rebuilt from its reference in the code server)
+    extra = {"DAGSTER_CURRENT_IMAGE": c.IMAGE, "DAGSTER_PG_PASSWORD": c.DB_PASSWORD, SPACING_ENV: str(spacing)}
+    name = layout.start("code-server", ip=CODE_SERVER_IP, env={**env, **extra})
     wait_for("the code server", lambda: listening(CODE_SERVER_IP, CODE_SERVER_PORT), 180, interval=1)
     return name
 

@@ -41,6 +41,8 @@ MONITORING_PASS_SLACK_SECONDS = 20
 # small commits, so the run is still at work when the test holds it
 KILLED_RUN_CHUNK_SIZE = 20
 STOPPED_RUN_CHUNK_SIZE = 2
+# the queue daemon's line when a run it dequeues cannot reach its code server and goes back in the queue
+REQUEUED = "Run dequeue failed to reach the user code server, re-submitting the run into the queue"
 
 
 # the leads of a client that the de-enrollment rule says are due (the rule's one SQL function)
@@ -153,8 +155,8 @@ def test_sigterm_in_the_middle_of_a_run_ends_the_run_at_once(deployment: Deploym
     run worker it spawned to finish (16 s here, minutes for a real sweep): past the grace period the container is
     SIGKILLed with the worker, and the run stays STARTED until its maximum runtime. With the image's init, SIGTERM
     reaches the run worker too, which records the run as failed, and the container is gone within seconds.
-    The operator relaunches it once the code server is back (the daemon's automatic retries come within seconds,
-    before it is, and fail to launch)."""
+    The daemon's automatic retry comes within seconds, before the code server is back: dequeued while it is down,
+    it goes back in the queue (dagster.yaml's max_user_code_failure_retries) and launches once it is back."""
     d = deployment
     key = partition_keys(d)[1]
     client = client_id_of(key)
@@ -177,12 +179,23 @@ def test_sigterm_in_the_middle_of_a_run_ends_the_run_at_once(deployment: Deploym
     print(f"run {run_id}: FAILURE {time.monotonic() - signalled_at:.1f} s after SIGTERM, {left} of {due} leads left")
     assert left > 0  # stopped half-way
 
+    retry = wait_for("the daemon's retry of the stopped run", lambda: retry_of(d.api, run_id), 120, interval=1)
+    wait_for(
+        "the retry to be dequeued while the code server is down, and queued again",
+        lambda: any(REQUEUED in m for m in d.api.run_messages(retry["runId"])),
+        120,
+        interval=1,
+    )
+    assert d.api.run(retry["runId"])["status"] == "QUEUED"
+    assert not listening(CODE_SERVER_IP, CODE_SERVER_PORT)
+
     c.podman("start", d.code_server)
+    back_at = time.monotonic()
     wait_listening(CODE_SERVER_IP, CODE_SERVER_PORT)
-    wait_for("the daemon's retries to end", lambda: all_finished(d, run_id), 180, interval=2)
-    relaunched = d.api.launch_run(JOB, tags={"dagster/partition": key}, run_config={})
-    finished = d.api.wait_run_finished(relaunched, timeout_seconds=240)
-    assert finished["status"] == "SUCCESS", d.api.run_messages(relaunched)[-20:]
+    finished = d.api.wait_run_finished(retry["runId"], timeout_seconds=240)
+    assert finished["status"] == "SUCCESS", d.api.run_messages(retry["runId"])[-20:]
+    print(f"retry {retry['runId']}: SUCCESS {time.monotonic() - back_at:.1f} s after the code server was started again")
+    assert all_finished(d, run_id)
     assert due_leads(d, client) == 0
     assert scalar(d.app, "SELECT count(*) FROM de_enrollment_lead_log WHERE client_id = :c", c=client) == due
     assert scalar(d.app, "SELECT count(*) FROM de_enrollment_runs WHERE status = 'running'") == 0
