@@ -81,7 +81,8 @@ def runs_since(instance: Engine, since: float) -> list[dict[str, Any]]:
     with instance.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT r.pipeline_name, extract(epoch FROM r.create_timestamp)::float8, r.start_time, r.end_time, r.status,"
+                "SELECT r.pipeline_name, extract(epoch FROM r.create_timestamp)::float8, r.start_time, r.end_time,"
+                " r.status,"
                 " EXISTS (SELECT 1 FROM run_tags t WHERE t.run_id = r.run_id AND t.key = 'campaign_ops/sweep'"
                 " AND t.value = 'due_clients') FROM runs r WHERE r.create_timestamp >= to_timestamp(:since)"
                 " AT TIME ZONE 'UTC'"
