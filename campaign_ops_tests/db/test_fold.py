@@ -105,14 +105,14 @@ def schema_and_rows(url: str, binary: str) -> str:
 def with_objects_changed_since_the_fold(url: str) -> None:
     """The object files changed (or added) since the fold, applied as the next upgrade applies them: the released
     head's database and the baseline's then differ by nothing else."""
-    changed = subprocess.run(
-        ["git", "-C", str(REPO), "diff", "--name-only", FOLDED_AT, "--", str(migrations.OBJECTS_DIR)],
-        capture_output=True,
-        check=True,
-        text=True,
-    ).stdout.split()
     for path in migrations.object_files():
-        if path.relative_to(REPO).as_posix() in changed:
+        folded = subprocess.run(
+            ["git", "-C", str(REPO), "show", f"{FOLDED_AT}:{path.relative_to(REPO).as_posix()}"],
+            capture_output=True,
+            check=False,
+            text=True,
+        )
+        if folded.returncode != 0 or folded.stdout != path.read_text():
             run_sql(url, "SET LOCAL check_function_bodies = off;" + path.read_text())
 
 
