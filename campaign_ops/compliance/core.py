@@ -247,8 +247,8 @@ def evaluate_unhonored_opt_outs(
 def revoke_person(conn: Connection, client_ids: Sequence[str], run_ids: Sequence[str]) -> dict[str, int]:
     """In the caller's transaction, before the pass's de-enrollment statement: de-enroll every other active
     enrollment of each person (same E.164 phone or same email, same client) whose opt-out the pass is about to
-    honor, unless the client's setting narrows revocation to the one lead. Returns the leads revoked per client
-    (also added to each client's run row)."""
+    honor, unless the client's setting narrows revocation to the one lead. Returns the leads revoked per client,
+    for the pass's de-enrollment statement to add to the client's run row."""
     rows = conn.execute(
         load_sql(__file__, "revoke_person.sql"), {"client_ids": list(client_ids), "run_ids": list(run_ids)}
     )

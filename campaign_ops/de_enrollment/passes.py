@@ -86,11 +86,12 @@ def group_pass(
             if remaining_ms <= 0:
                 return None
             hold_to(conn, remaining_ms)
-            revoke_person(conn, [row.client_id for row in runs], [row.run_row_id for row in runs])
+            client_ids, run_ids = [row.client_id for row in runs], [row.run_row_id for row in runs]
+            revoked = revoke_person(conn, client_ids, run_ids)
             # every due lead of those clients, their lead-log rows, counters and run rows: one statement
             rows = conn.execute(
                 load_sql(__file__, "group_finish.sql"),
-                {"client_ids": [row.client_id for row in runs], "run_ids": [row.run_row_id for row in runs]},
+                {"client_ids": client_ids, "run_ids": run_ids, "revoked": [revoked.get(c, 0) for c in client_ids]},
             ).all()
             if any(row.leads_de_enrolled for row in rows):
                 settle_counters(conn, [row.run_row_id for row in rows])
@@ -250,8 +251,8 @@ def _de_enroll_in_chunks(
         try:
             with conn.begin():
                 hold_to(conn, remaining_ms)  # cancelled when the budget runs out: the chunk rolls back
-                revoke_person(conn, [result.client_id], [str(result.run_row_id)])
-                (done, completed, opted_out, booked, newly_skipped), more = step(conn, result, last_id, size)
+                revoked = revoke_person(conn, [result.client_id], [str(result.run_row_id)]).get(result.client_id, 0)
+                (done, completed, opted_out, booked, newly_skipped), more = step(conn, result, last_id, size, revoked)
                 if done:
                     settle_counters(conn, [result.run_row_id])
         except BaseException as exc:  # nothing of this chunk committed
@@ -295,32 +296,36 @@ def settle_counters(conn: Connection, run_row_ids: Sequence[str | None]) -> int:
 
 
 def _set_based_chunk(
-    conn: Connection, result: ClientResult, _last: list[str | None], size: int
+    conn: Connection, result: ClientResult, _last: list[str | None], size: int, revoked: int
 ) -> tuple[Sequence[int], bool]:
     """The chunk's figures (de-enrolled, completed, opted out, booked, left alone as already de-enrolled) and
-    whether more may be due: one statement, which also adds them to the run row."""
+    whether more may be due: one statement, which also adds them, and the leads its revocation step revoked, to the
+    run row."""
     row = conn.execute(
         load_sql(__file__, "de_enroll_chunk.sql"),
-        {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": size},
+        {"client_id": result.client_id, "run_id": result.run_row_id, "chunk_size": size, "revoked": revoked},
     ).one()
     return row, row.de_enrolled + row.already_de_enrolled >= size
 
 
 def _sop_batch(
-    conn: Connection, result: ClientResult, last_id: list[str | None], size: int
+    conn: Connection, result: ClientResult, last_id: list[str | None], size: int, revoked: int
 ) -> tuple[Sequence[int], bool]:
-    """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch): its figures, as a chunk's, added
-    to the run row, and whether more may be due."""
+    """One SOP batch (get_leads_for_de_enrollment, process_de_enrollment_batch): its figures, as a chunk's, and
+    the leads its revocation step revoked, added to the run row, and whether more may be due."""
     ids = list(
         conn.execute(
             load_sql(__file__, "next_sop_batch.sql"),
             {"client_id": result.client_id, "batch_size": size, "last_id": last_id[0]},
         ).scalars()
     )
-    if not ids:
+    if not ids and not revoked:
         return (0, 0, 0, 0, 0), False
-    conn.execute(load_sql(__file__, "process_sop_batch.sql"), {"run_id": result.run_row_id, "lead_ids": ids})
+    if ids:
+        conn.execute(load_sql(__file__, "process_sop_batch.sql"), {"run_id": result.run_row_id, "lead_ids": ids})
+        last_id[0] = ids[-1]
     # the batch function returns only the total; the outcome split and the skipped leads come from the lead log
-    row = conn.execute(load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids}).one()
-    last_id[0] = ids[-1]
+    row = conn.execute(
+        load_sql(__file__, "sop_batch_outcomes.sql"), {"run_id": result.run_row_id, "ids": ids, "revoked": revoked}
+    ).one()
     return row, len(ids) >= size

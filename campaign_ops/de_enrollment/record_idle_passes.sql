@@ -1,23 +1,16 @@
 -- The passes of clients with nothing due, in one statement: under each client's lock (transaction level, so it
--- excludes a concurrent pass holding the session lock), the client is counted again; if still nothing is due its
--- pass is recorded 'success' with its true counts, if its lock is held 'skipped'. Clients that became due since
--- the triage are returned with recorded = false and get a full pass.
+-- excludes a concurrent pass holding the session lock), the client is counted again (de_enrollment_pass_counts);
+-- if still nothing is due its pass is recorded 'success' with its true counts, if its lock is held 'skipped' (at
+-- once: a quiet client never waits for a lock). Clients that became due since the triage are returned with
+-- recorded = false and get a full pass.
 WITH scope AS MATERIALIZED (
     SELECT s.id, pg_try_advisory_xact_lock(client_lock_key(s.id)) AS locked
       FROM unnest(CAST(:client_ids AS uuid[])) AS s(id)
 ), counted AS (
-    SELECT s.id, s.locked,
-           count(l.id) AS evaluated,
-           count(l.id) FILTER (WHERE jsonb_typeof(c.messages) <> 'array') AS skipped,
-           coalesce(string_agg(DISTINCT c.name || ' (' || c.id || ')', ', ')
-                    FILTER (WHERE jsonb_typeof(c.messages) <> 'array'), '') AS invalid_campaigns,
-           count(l.id) FILTER (WHERE de_enrollment_lead_due(l.is_active, l.completed_at, l.opted_out,
-                                                            l.booked_meeting, l.current_message_position,
-                                                            c.messages)) AS due
+    SELECT s.id, s.locked, coalesce(k.evaluated, 0) AS evaluated, coalesce(k.skipped, 0) AS skipped,
+           k.invalid_campaigns, coalesce(k.due, 0) AS due
       FROM scope s
-      LEFT JOIN leads l ON s.locked AND l.client_id = s.id AND l.is_active AND l.completed_at IS NULL
-      LEFT JOIN campaigns c ON c.id = l.campaign_link_id
-     GROUP BY s.id, s.locked
+      LEFT JOIN de_enrollment_pass_counts(CAST(:client_ids AS uuid[])) k ON k.client_id = s.id AND s.locked
 ), abandoned AS (
     -- as start_passes.sql: a 'running' row of a client whose lock we hold belongs to a worker that died
     UPDATE de_enrollment_runs r

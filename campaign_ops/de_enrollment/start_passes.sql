@@ -1,30 +1,14 @@
 -- The start of passes, in one statement, for a group of clients or one client's own pass (whose session lock this
 -- transaction level lock then stacks on): each client whose lock is free (transaction level, held until the
 -- transaction ends; a concurrent pass holding the session lock excludes it) has its still-running rows closed (they
--- belong to a worker that died: a live one would hold the lock), what its pass examines counted (its active, not
--- yet completed leads; those it must leave alone because their campaign's messages is not a JSON array) and its
--- `running` row written with those counts. Clients whose lock is held are not returned (their own pass records
--- them `skipped`). In the given order.
+-- belong to a worker that died: a live one would hold the lock), what its pass examines counted
+-- (de_enrollment_pass_counts; given the clients as a parameter it is inlined, and what this statement does not read,
+-- the due count, is not computed) and its `running` row written with those counts. Clients whose lock is held are
+-- not returned (their own pass records them `skipped`). In the given order.
 WITH scope AS MATERIALIZED (
     SELECT s.id, s.n
       FROM unnest(CAST(:client_ids AS uuid[])) WITH ORDINALITY AS s(id, n)
      WHERE pg_try_advisory_xact_lock(client_lock_key(s.id))
-), per_campaign AS (
-    -- per client and campaign first (as triage_clients.sql: no sort of every lead with its campaign)
-    SELECT l.client_id, l.campaign_link_id, count(*) AS evaluated
-      FROM leads l
-     WHERE l.client_id IN (SELECT s.id FROM scope s) AND l.is_active AND l.completed_at IS NULL
-     GROUP BY l.client_id, l.campaign_link_id
-), counted AS (
-    SELECT s.id, s.n,
-           coalesce(sum(p.evaluated), 0)::bigint AS evaluated,
-           coalesce(sum(p.evaluated) FILTER (WHERE jsonb_typeof(c.messages) <> 'array'), 0)::bigint AS skipped,
-           coalesce(string_agg(DISTINCT c.name || ' (' || c.id || ')', ', ')
-                    FILTER (WHERE jsonb_typeof(c.messages) <> 'array'), '') AS invalid_campaigns
-      FROM scope s
-      LEFT JOIN per_campaign p ON p.client_id = s.id
-      LEFT JOIN campaigns c ON c.id = p.campaign_link_id
-     GROUP BY s.id, s.n
 ), abandoned AS (
     UPDATE de_enrollment_runs r
        SET status = 'failed',
@@ -35,10 +19,11 @@ WITH scope AS MATERIALIZED (
 ), started AS (
     INSERT INTO de_enrollment_runs (client_id, status, batch_size, dagster_run_id, leads_evaluated, leads_skipped,
                                     error_details)
-    SELECT k.id, 'running', :batch_size, :dagster_run_id, k.evaluated, k.skipped,
+    SELECT k.client_id, 'running', :batch_size, :dagster_run_id, k.evaluated, k.skipped,
            CASE WHEN k.skipped > 0
                 THEN k.skipped || ' leads skipped: messages is not a JSON array in ' || k.invalid_campaigns END
-      FROM counted k
+      FROM scope s
+      JOIN de_enrollment_pass_counts(CAST(:client_ids AS uuid[])) k ON k.client_id = s.id
     RETURNING id, client_id, leads_evaluated, leads_skipped, error_details
 )
 SELECT st.client_id::text, st.id::text AS run_row_id, st.leads_evaluated, st.leads_skipped, st.error_details

@@ -90,6 +90,7 @@ def test_a_group_pass_revokes_too(conn: Connection, engine: Engine) -> None:
     # a first client alone measures the pace, the others go as one group
     de_enroll_clients(engine, clients, DeEnrollmentSettings())
     assert not any(active(conn, sibling) for _, sibling in pairs)
+    assert de_enrolled_per_run(conn) == [2, 2, 2]  # each run row counts its opt-out and the enrollment revoked
 
 
 @pytest.mark.parametrize(
@@ -134,3 +135,34 @@ def test_the_sops_batched_path_revokes_too(conn: Connection, engine: Engine) -> 
     opt_out(conn, stopped)
     de_enroll_clients(engine, [client], DeEnrollmentSettings(mode="batched"))
     assert not active(conn, stopped) and not active(conn, sibling)
+    assert de_enrolled_per_run(conn) == [2]
+
+
+def test_a_revocation_is_counted_when_the_sops_batch_finds_nothing(conn: Connection, engine: Engine) -> None:
+    """The opted-out lead is held by the platform's write, so the SOP's batch skips it (SKIP LOCKED) and has
+    nothing to apply; the sibling revoked before it is still counted on the run row."""
+    client = add_client(conn)
+    spring, autumn = add_campaign(conn, client), add_campaign(conn, client)
+    stopped = add_person_lead(conn, client, spring, phone="+14155550123")
+    sibling = add_person_lead(conn, client, autumn, phone="415-555-0123")
+    conn.commit()
+    opt_out(conn, stopped)
+    with engine.connect() as platform:
+        platform.execute(text("SELECT 1 FROM leads WHERE id = :i FOR UPDATE"), {"i": stopped})
+        de_enroll_clients(engine, [client], DeEnrollmentSettings(mode="batched"))
+        platform.rollback()
+    assert active(conn, stopped) and not active(conn, sibling)
+    assert de_enrolled_per_run(conn) == [1]
+
+
+def de_enrolled_per_run(conn: Connection) -> list[int]:
+    """leads_de_enrolled of every run row, each checked against the lead-log rows of its run."""
+    rows = conn.execute(
+        text(
+            "SELECT r.leads_de_enrolled, (SELECT count(*) FROM de_enrollment_lead_log l"
+            " WHERE l.run_id = r.id AND l.action = 'de_enrolled') AS logged"
+            " FROM de_enrollment_runs r ORDER BY r.leads_de_enrolled"
+        )
+    ).all()
+    assert all(r.leads_de_enrolled == r.logged for r in rows), rows
+    return [r.leads_de_enrolled for r in rows]

@@ -4,8 +4,8 @@
 -- and the lead that opted out. Clients whose setting narrows revocation to the one lead are left out. A sibling whose
 -- own enrollment already has a closing event (de-enrolled, resolved, skipped) is left to the guard of
 -- de_enroll_leads. The siblings' rows are locked (waiting for the platform's short writes, not skipped: once the
--- opted-out lead is de-enrolled nothing would find them again). Figures added to each client's run row and to the
--- campaigns' counters.
+-- opted-out lead is de-enrolled nothing would find them again). The campaigns' counters move by what it changed;
+-- the leads revoked per client come back for the pass's de-enrollment statement to add to the client's run row.
 CREATE OR REPLACE FUNCTION compliance_revoke_person(p_client_ids uuid[], p_run_ids uuid[])
 RETURNS TABLE (client_id uuid, revoked integer)
 LANGUAGE plpgsql
@@ -77,14 +77,9 @@ BEGIN
         SELECT u.run_id, u.id, u.client_id, u.campaign_id, u.enrolled_at, 'de_enrolled', 'opted_out', u.position,
                format('revoked with lead %s (same %s): the person opted out there', u.origin_id, u.how)
           FROM updated u
-        RETURNING client_id, campaign_id, run_id
-    ), per_run AS (
-        SELECT lg.run_id, lg.client_id, count(*)::int AS revoked FROM logged lg GROUP BY lg.run_id, lg.client_id
-    ), counted AS (
-        UPDATE de_enrollment_runs r
-           SET leads_de_enrolled = r.leads_de_enrolled + p.revoked
-          FROM per_run p
-         WHERE r.id = p.run_id
+        RETURNING client_id, campaign_id
+    ), per_client AS (
+        SELECT lg.client_id, count(*)::int AS revoked FROM logged lg GROUP BY lg.client_id
     ), per_campaign AS (
         -- each was counted active (active and not opted out) until now
         SELECT lg.campaign_id, count(*)::int AS left_active
@@ -92,8 +87,8 @@ BEGIN
     )
     SELECT (SELECT array_agg(pc.campaign_id ORDER BY pc.campaign_id) FROM per_campaign pc),
            (SELECT array_agg(pc.left_active ORDER BY pc.campaign_id) FROM per_campaign pc),
-           (SELECT array_agg(p.client_id) FROM per_run p),
-           (SELECT array_agg(p.revoked) FROM per_run p)
+           (SELECT array_agg(p.client_id) FROM per_client p),
+           (SELECT array_agg(p.revoked) FROM per_client p)
       INTO v_campaigns, v_left_active, v_clients, v_revoked;
 
     IF v_campaigns IS NOT NULL THEN
