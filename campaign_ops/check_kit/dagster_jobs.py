@@ -11,7 +11,7 @@ more than the queries. What evaluates the checks on a cadence is named after the
   configuration), so the UI's check history, the alert sensor and "Execute" (a run of the job) see the same thing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import dagster as dg
 
@@ -28,6 +28,7 @@ JOB_SUFFIX = "_job"
 # so (and alerts) instead of a timed-out tick that records nothing
 SENSOR_CHECKS_BUDGET_MS = 40_000
 STATEMENT_TIMEOUT_FIELD = "statement_timeout_ms"
+CLIENT_ID_FIELD = "client_id"
 # on every check sensor (the UI can filter by it; the retention bench finds them by it)
 CHECK_SENSOR_TAG = "campaign_ops/evaluates_checks"
 
@@ -74,17 +75,25 @@ def check_schedule(
 
 
 def evaluate_outside_a_run(
-    check: dg.AssetChecksDefinition, database: DatabaseResource, max_statement_ms: int
+    check: dg.AssetChecksDefinition,
+    database: DatabaseResource,
+    max_statement_ms: int | None,
+    client_id: str | None = None,
 ) -> dg.AssetCheckEvaluation:
     """`check` evaluated now, in this process, with its default configuration and a statement timeout of at most
-    `max_statement_ms`: the evaluation a run of its job would record, without the run (scope: every client)."""
+    `max_statement_ms` (None: its own): the evaluation a run of its job would record, without the check's step
+    (scope: every client, the client `client_id` answered first)."""
     config_type = check.node_def.config_schema.config_type if check.node_def.config_schema else None
     fields = getattr(config_type, "fields", {})
-    config = None
-    if STATEMENT_TIMEOUT_FIELD in fields:
+    config: dict[str, object] = {}
+    if STATEMENT_TIMEOUT_FIELD in fields and max_statement_ms is not None:
         default = fields[STATEMENT_TIMEOUT_FIELD].default_value
-        config = {STATEMENT_TIMEOUT_FIELD: min(int(default), max_statement_ms)}
-    context = dg.build_asset_check_context(resources={"database": database}, asset_config=config)
+        config[STATEMENT_TIMEOUT_FIELD] = min(int(default), max_statement_ms)
+    if client_id is not None and CLIENT_ID_FIELD in fields:
+        config[CLIENT_ID_FIELD] = client_id
+    # a check taken from a job's definitions comes with the job's database resource bound
+    resources = {} if "database" in check.resource_defs else {"database": database}
+    context = dg.build_asset_check_context(resources=resources, asset_config=config or None)
     try:
         result = check(context)
     except Exception as exc:  # even a check that raised is an evaluation: the alert sensor must see it
@@ -129,3 +138,52 @@ def check_sensor(
         return dg.SensorResult(asset_events=evaluations, skip_reason=f"evaluated without a run: {said}")
 
     return _sensor
+
+
+def planned_checks_evaluated(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    assets: Collection[dg.AssetKey],
+    client_id: str | None,
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """The checks on `assets` that this run planned, evaluated by the step that materializes them.
+
+    A run launched from the UI on these assets (a backfill from the job's Partitions tab, Materialize in the
+    catalog) selects them by asset, and Dagster then plans every check of those assets, whatever the job's own
+    selection. A step that records its materializations client by client, and no output (a client that failed must
+    get none), makes Dagster skip those check steps: the UI would show each check's latest result as "Skipped"
+    ("Failed" after a failed run), over its last real one. The checks' earlier results do not come back either: the
+    UI shows a check's result only for its asset's latest materialization ("Not evaluated" otherwise). So the step
+    evaluates them itself, after its materializations, with each check's own function: the planned result becomes
+    a real evaluation of this run (every client judged, `client_id` answered first)."""
+    planned = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, limit=1000
+    ).records
+    keys = {
+        dg.AssetCheckKey(data.asset_key, data.check_name)
+        for record in planned
+        if (event := record.event_log_entry.dagster_event) is not None
+        and (data := event.event_specific_data) is not None
+        and getattr(data, "asset_key", None) in assets
+    }
+    # the run's own job holds the checks it planned (`repository_def` is not set in `execute_in_process`)
+    graph = context.job_def.asset_layer.asset_graph
+    for key in sorted(keys, key=lambda k: k.to_user_string()):
+        check = graph.assets_def_for_key(key)
+        assert isinstance(check, dg.AssetChecksDefinition), key
+        evaluation = evaluate_outside_a_run(check, database, None, client_id)
+        context.log.info(f"{key.name} (planned by this run, evaluated here): {_outcome_word(evaluation)}")
+        yield evaluation
+
+
+def checks_evaluated_in_run(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The names of the checks a run recorded an evaluation of."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+    ).records
+    return {
+        data.check_name
+        for record in records
+        if (event := record.event_log_entry.dagster_event) is not None
+        and isinstance(data := event.event_specific_data, dg.AssetCheckEvaluation)
+    }

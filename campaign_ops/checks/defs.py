@@ -17,7 +17,9 @@ When they run (Dagster's own machinery, no side scheduler):
 - `integrity_checks_job` (stuck, drift, duplicates): hourly, and after every de-enrollment run that de-enrolled
   leads, for the clients that run covered. "After" is a run-status sensor rather than in the de-enrollment run
   itself: de-enrollment records `AssetMaterialization`s per changed client (so each client's figures stay on its
-  partition), and Dagster skips a check step whose asset step yielded no output.
+  partition), and Dagster skips a check step whose asset step yielded no output. A run launched from the UI
+  (a backfill, Materialize) selects the assets, so Dagster plans all their checks in it: the de-enrollment step
+  evaluates those itself (check_kit's `planned_checks_evaluated`), and no second run follows.
 - the alerting checks (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
   minutes, evaluated by `alerting_checks_sensor` in its tick, one evaluation per check and no run (a run worker's
   start, ~1.2–2.5 CPU-seconds, would cost more than the four queries); `alerting_checks_job` runs the same checks
@@ -36,8 +38,8 @@ step with one clear message instead: that is a mistake in the request, not a fin
 import dagster as dg
 from pydantic import Field
 
-from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
-from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule, check_sensor
+from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_ASSETS, DE_ENROLLMENT_RUNS, LEADS
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule, check_sensor, checks_evaluated_in_run
 from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
 from campaign_ops.checks.core import (
@@ -256,9 +258,11 @@ def schema_contract_check(
 
 # --- jobs, schedules, sensors ------------------------------------------------------------------------------------
 
+INTEGRITY_CHECKS = [stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check]
+INTEGRITY_CHECK_NAMES = frozenset(c.check_key.name for c in INTEGRITY_CHECKS)
 integrity_checks_job = check_job(
     "integrity_checks_job",
-    [stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check],
+    INTEGRITY_CHECKS,
     "Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
     "(tag campaign_ops/client=<client id>, or the checks' client_id config).",
 )
@@ -316,11 +320,6 @@ def one_client_of(run: dg.DagsterRun) -> str | None:
     return start if start is not None and start == end else None
 
 
-# what a de-enrollment pass records per client, whichever job ran it (its own job, the sweep job, or
-# "Materialize" in the catalog, which runs the implicit __ASSET_JOB): the after-run checks follow these
-DE_ENROLLMENT_ASSETS = frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS})
-
-
 def materialized_de_enrollment_assets(instance: dg.DagsterInstance, run_id: str) -> bool:
     """Whether the run recorded a materialization of the de-enrollment assets (for any client)."""
     cursor = None
@@ -363,6 +362,9 @@ def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> 
         materialized_de_enrollment_assets(instance, run.run_id)
     ):
         return dg.SkipReason(f"run {run.run_id} of {run.job_name} materialized no de-enrollment asset")
+    if checks_evaluated_in_run(instance, run.run_id) >= INTEGRITY_CHECK_NAMES:
+        # a run launched from the UI on the assets planned their checks and evaluated them itself
+        return dg.SkipReason(f"run {run.run_id} evaluated the integrity checks itself")
     tags = {"campaign_ops/after_run": run.run_id}
     client_id = client_id_or_none(one_client_of(run))
     if client_id is not None:

@@ -25,12 +25,14 @@ from pydantic import Field
 
 from campaign_ops.assets import (
     CAMPAIGNS,
+    DE_ENROLLMENT_ASSETS,
     DE_ENROLLMENT_RUNS,
     LEADS,
     campaigns_asset,
     de_enrollment_runs_asset,
     leads_asset,
 )
+from campaign_ops.check_kit.dagster_jobs import planned_checks_evaluated
 from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, first_rows, markdown_table
 from campaign_ops.clients.partition_keys import CLIENT_TAG, client_names, client_run_tags, keys_by_client_id
 from campaign_ops.clients.partitions import clients_partitions
@@ -158,6 +160,10 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
     for r in sweep.clients:
         if r.status in ("success", "partial"):
             yield from _materializations(r, key_of[r.client_id])
+    # a run launched from the UI planned these assets' checks, which Dagster would only skip (check_kit explains)
+    yield from planned_checks_evaluated(
+        context, database, DE_ENROLLMENT_ASSETS, client_ids[0] if len(client_ids) == 1 else None
+    )
     _fail_if_any_failed(sweep)
 
 
