@@ -93,7 +93,8 @@ class DagsterApi:
             run_filter["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         data = self.query(
             """query($filter: RunsFilter) { runsOrError(filter: $filter, limit: 200) {
-                 ... on Runs { results { runId jobName status startTime endTime tags { key value } } } } }""",
+                 ... on Runs { results {
+                   runId jobName status creationTime startTime endTime tags { key value } } } } }""",
             {"filter": run_filter},
         )
         runs = data["runsOrError"]["results"]
@@ -172,7 +173,7 @@ class DagsterApi:
             """query($key: AssetKeyInput!, $check: String!, $limit: Int!) {
                  assetCheckExecutions(assetKey: $key, checkName: $check, limit: $limit) {
                    runId status partition
-                   evaluation { success severity description metadataEntries {
+                   evaluation { timestamp success severity description metadataEntries {
                      label ... on IntMetadataEntry { intValue } } } } }""",
             {"key": {"path": [asset]}, "check": check, "limit": limit},
         )
