@@ -479,6 +479,12 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             latest = api.check_executions("leads", "skipped_de_enrollments", limit=1)
             assert [e["runId"] for e in latest] == [run["runId"]], latest
             assert latest[0]["status"] in ("SUCCEEDED", "FAILED"), latest  # a real result, not SKIPPED
+            # and so the leads' Checks tab reads: no check of the asset "Skipped"
+            page.goto(f"{base}/assets/leads?view=checks")
+            expect(page.get_by_text("skipped_de_enrollments", exact=True).first).to_be_visible()
+            expect(page.get_by_text("stuck_leads", exact=True).first).to_be_visible()
+            expect(page.get_by_text("Skipped", exact=True)).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "6b-checks-after-ui-backfill.png"))
 
             # (c) the integrity checks for that client fail on the drift: the check says who and what to do
             # (drift made after the backfill: de-enrollment recounts its clients' campaigns)
