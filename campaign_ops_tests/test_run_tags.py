@@ -5,7 +5,7 @@ import dagster as dg
 from sqlalchemy import Connection
 
 from campaign_ops.checks import defs as checks
-from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG, client_names, partition_key
+from campaign_ops.clients.partition_keys import CLIENT_TAG, client_names, partition_key
 from campaign_ops.definitions import defs
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.run_tags import run_tags_sensor
@@ -57,8 +57,8 @@ def test_materialize_from_the_catalog_gets_the_jobs_tags_the_client_name_and_the
         again = run_tags_sensor(context)
         assert isinstance(again, dg.SkipReason) and "tagged 0 of 1" in (again.skip_message or "")
 
-        # the run itself, as the catalog runs it: in process; Materialize selects the assets with their checks,
-        # and the run evaluates the checks it planned itself, each answering for that client first
+        # the run itself, as the catalog runs it: in process; it evaluates the checks of the assets it
+        # materialized itself, each answering for that client first
         run = asset_job().execute_in_process(
             instance=instance, asset_selection=list(DE_ENROLLMENT_ASSETS), tags={"dagster/partition": key}
         )
@@ -73,17 +73,6 @@ def test_materialize_from_the_catalog_gets_the_jobs_tags_the_client_name_and_the
             assert evaluation.metadata["scope"].value == "all active clients"
         # so no second run of the integrity checks follows it
         assert isinstance(checks.integrity_checks_after(dagster_run, instance), dg.SkipReason)
-
-        # a run of the job itself (its selection has no checks) is followed by the integrity checks, for its client
-        own = defs.resolve_job_def("de_enrollment_job").execute_in_process(instance=instance, partition_key=key)
-        own_run = instance.get_run_by_id(own.run_id)
-        assert own_run is not None
-        request = checks.integrity_checks_after(own_run, instance)
-        assert isinstance(request, dg.RunRequest), request
-        # the checks are unpartitioned: the request scopes them to the run's client by its id tag
-        assert request.tags[CLIENT_ID_TAG] == a.client_id
-        after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
-        assert {e.check_name for e in after.get_asset_check_evaluations()} == set(checks.INTEGRITY_CHECK_NAMES)
 
         # a run that materialized nothing of de-enrollment (here: the schema check) gets no checks after it
         other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)

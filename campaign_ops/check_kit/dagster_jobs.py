@@ -140,39 +140,39 @@ def check_sensor(
     return _sensor
 
 
-def planned_checks_evaluated(
+def asset_checks_evaluated(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     assets: Collection[dg.AssetKey],
     client_id: str | None,
+    *,
+    materialized: bool,
 ) -> Iterator[dg.AssetCheckEvaluation]:
-    """The checks on `assets` that this run planned, evaluated by the step that materializes them.
+    """Every check on `assets`, evaluated by the step that materializes them, when it `materialized` any or its
+    run planned their checks: the UI's result of a check is the one for its asset's latest materialization.
 
-    A run launched from the UI on these assets (a backfill from the job's Partitions tab, Materialize in the
-    catalog) selects them by asset, and Dagster then plans every check of those assets, whatever the job's own
-    selection. A step that records its materializations client by client, and no output (a client that failed must
-    get none), makes Dagster skip those check steps: the UI would show each check's latest result as "Skipped"
-    ("Failed" after a failed run), over its last real one. The checks' earlier results do not come back either: the
-    UI shows a check's result only for its asset's latest materialization ("Not evaluated" otherwise). So the step
-    evaluates them itself, after its materializations, with each check's own function: the planned result becomes
-    a real evaluation of this run (every client judged, `client_id` answered first)."""
+    - After a materialization, a check's earlier result is shown as "Not evaluated" until the check runs again
+      (hourly for some): evaluated here, it is the check's real result of this run at once.
+    - A run launched from the UI on these assets as a backfill (the job's Partitions tab, Materialize in the
+      catalog) selects them by asset, and Dagster then plans every check of those assets, whatever the job's own
+      selection. A step that records its materializations client by client, and no output (a client that failed
+      must get none), makes Dagster skip those check steps: each check would read "Skipped" ("Failed" after a
+      failed run). Evaluated here, the planned result becomes a real evaluation of this run.
+    Each check's own function and default configuration (every client judged, `client_id` answered first)."""
     planned = context.instance.get_records_for_run(
-        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, limit=1000
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, limit=1
     ).records
-    keys = {
-        dg.AssetCheckKey(data.asset_key, data.check_name)
-        for record in planned
-        if (event := record.event_log_entry.dagster_event) is not None
-        and (data := event.event_specific_data) is not None
-        and getattr(data, "asset_key", None) in assets
-    }
-    # the run's own job holds the checks it planned (`repository_def` is not set in `execute_in_process`)
+    if not materialized and not planned:
+        return
+    # the code location's asset graph (`repository_def` is not set in `execute_in_process`): the job's own graph
+    # holds only the checks it selects
     graph = context.job_def.asset_layer.asset_graph
-    for key in sorted(keys, key=lambda k: k.to_user_string()):
+    graph = getattr(graph, "source_asset_graph", graph)
+    for key in sorted((k for k in graph.asset_check_keys if k.asset_key in assets), key=lambda k: k.to_user_string()):
         check = graph.assets_def_for_key(key)
         assert isinstance(check, dg.AssetChecksDefinition), key
         evaluation = evaluate_outside_a_run(check, database, None, client_id)
-        context.log.info(f"{key.name} (planned by this run, evaluated here): {_outcome_word(evaluation)}")
+        context.log.info(f"{key.name} (on the assets this run materialized): {_outcome_word(evaluation)}")
         yield evaluation
 
 

@@ -15,11 +15,11 @@ Where the checks attach, and why:
 
 When they run (Dagster's own machinery, no side scheduler):
 - `integrity_checks_job` (stuck, drift, duplicates): hourly, and after every de-enrollment run that de-enrolled
-  leads, for the clients that run covered. "After" is a run-status sensor rather than in the de-enrollment run
-  itself: de-enrollment records `AssetMaterialization`s per changed client (so each client's figures stay on its
-  partition), and Dagster skips a check step whose asset step yielded no output. A run launched from the UI
-  (a backfill, Materialize) selects the assets, so Dagster plans all their checks in it: the de-enrollment step
-  evaluates those itself (check_kit's `planned_checks_evaluated`), and no second run follows.
+  leads, for the clients that run covered. A run that materialized client partitions (a one-client run, a
+  backfill, Materialize) evaluates every check of its assets itself, in its de-enrollment step
+  (check_kit's `asset_checks_evaluated`: the UI shows a check's result for its asset's latest materialization,
+  and Dagster would skip the check steps it plans in UI launches, the step yielding materializations per client
+  and no output); a sweep, which records no materialization, is followed by a run-status sensor's run.
 - the alerting checks (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
   minutes, evaluated by `alerting_checks_sensor` in its tick, one evaluation per check and no run (a run worker's
   start, ~1.2–2.5 CPU-seconds, would cost more than the four queries); `alerting_checks_job` runs the same checks

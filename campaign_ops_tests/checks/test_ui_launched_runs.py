@@ -1,7 +1,8 @@
-"""A de-enrollment run launched from the UI (a backfill from the job's Partitions tab, Materialize in the catalog)
-selects the assets, and Dagster plans every check of those assets in it: each check's latest result must be a
-real evaluation of that run, never the "Skipped" (or, after a failed run, "Failed") of a planned check that did
-not run.
+"""A de-enrollment run that materializes client partitions, however launched: each check of its assets must show
+a real evaluation of that run, never "Not evaluated" (the asset materialized since) nor, for a run launched from
+the UI as a backfill (a backfill from the job's Partitions tab, Materialize in the catalog: Dagster plans every
+check of the selected assets), the "Skipped" (or, after a failed run, "Failed") of a planned check that did not
+run.
 
 The run here is what the backfill daemon creates: the job subset to the asset selection the UI sends
 (`JobDefinition.get_subset(asset_selection=...)`, which the code server calls for it), with the partition's tag."""
@@ -113,17 +114,23 @@ def test_a_failed_backfill_from_the_ui_leaves_real_results_not_failed_ones(
         assert "asked_client" not in stuck.metadata
 
 
-def test_the_jobs_own_runs_plan_no_check_and_evaluate_none(conn: Connection, db_env: str) -> None:
-    """The schedule, the CLI and the sensors run the job itself: its selection has no checks (they follow in their
-    own run), so nothing is planned and the step evaluates nothing."""
+def test_a_run_of_the_job_itself_evaluates_every_check_of_what_it_materialized(conn: Connection, db_env: str) -> None:
+    """The CLI's and the Launchpad's one-client runs select no check, but they materialize the client's partitions:
+    the UI shows a check's result only for its asset's latest materialization ("Not evaluated" otherwise, until the
+    check runs again: hourly for skipped_de_enrollments), so the run evaluates them before it ends."""
     client = make_client(conn)
     conn.commit()
     key = key_of(conn, client.client_id)
+    planned = checks_on_de_enrollment_assets()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("clients", [key])
         result = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
             instance=instance, partition_key=key
         )
         assert result.success
-        assert result.get_asset_check_evaluations() == []
-        assert latest(instance, checks_on_de_enrollment_assets()) == {}
+        assert {e.check_name for e in result.get_asset_check_evaluations()} == {k.name for k in planned}
+        shown = latest(instance, planned)
+        assert {name: r.run_id for name, r in shown.items()} == {k.name: result.run_id for k in planned}
+        assert all(r.status == AssetCheckExecutionRecordStatus.SUCCEEDED for r in shown.values()), shown
+        run = instance.get_run_by_id(result.run_id)
+        assert run is not None and isinstance(checks.integrity_checks_after(run, instance), dg.SkipReason)
