@@ -1,14 +1,16 @@
 """The delay between a de-enrollment run's end and the integrity checks' results that follow it, with the real
 service (`campaign-ops dev`'s supervisor: code server, daemon, webserver on PostgreSQL). A bounded measurement.
 
-(A) runs of `de_enrollment_job` itself (the CLI, the Launchpad): the run-status sensor
-    `integrity_checks_after_de_enrollment_sensor` asks for an `integrity_checks_job` run; measured from the
-    de-enrollment run's end to that run's creation (the sensor's reaction) and to its end (the checks' results).
-(B) the same one-client runs launched as the UI launches them (the job's Partitions tab → Materialize… → Launch
-    backfill: the job's assets selected, so Dagster plans their checks): the run evaluates the planned checks
-    itself; measured from the run's end to the checks' evaluations (negative: they are there before it ends),
-    and the run's own length against (A)'s, the price of evaluating them in the run.
-Before the in-run evaluation, (B) runs had (A)'s delay, their checks reading "Skipped" until then.
+(A) sweeps of one client (`de_enrollment_sweep_job`, run config `client_ids`), which record no materialization:
+    the run-status sensor `integrity_checks_after_de_enrollment_sensor` asks for an `integrity_checks_job` run;
+    measured from the sweep's end to that run's creation (the sensor's reaction) and to its end (the results).
+(B) one-client runs of `de_enrollment_job` (the CLI, the Launchpad) and (C) the same launched as the UI's
+    backfill (the job's Partitions tab → Materialize… → Launch backfill: the job's assets selected, so Dagster
+    plans their checks): they materialize the client's partitions and evaluate every check of those assets
+    themselves; measured from the run's end to the checks' evaluations (negative: there before it ends), and the
+    run's length, the price of evaluating them in the run.
+Before the in-run evaluation, (B) and (C) went through the sensor as (A) does: their checks read "Not evaluated"
+(B) or "Skipped" (C) until then.
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.after_run_checks_bench
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from bench.common import admin_url, fresh_copy
 from bench.service_bench import JOB, start_services, wait_partitions
+from campaign_ops.clients.partition_keys import client_ids_of
 from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
@@ -29,6 +32,7 @@ from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 
 APP_DB, INSTANCE_DB = "co_after_run_bench", "co_after_run_bench_dagster"
 CHECKS_JOB = "integrity_checks_job"
+SWEEP_JOB = "de_enrollment_sweep_job"
 
 
 def seed(url: str, clients: int, due: int) -> None:
@@ -42,10 +46,10 @@ def seed(url: str, clients: int, due: int) -> None:
     engine.dispose()
 
 
-def finished(api: DagsterApi, run_id: str) -> dict:
+def finished(api: DagsterApi, run_id: str, job: str = JOB) -> dict:
     run = api.wait_run_finished(run_id, timeout_seconds=300)
     assert run["status"] == "SUCCESS", api.run_messages(run_id)[-10:]
-    return next(r for r in api.runs(JOB) if r["runId"] == run_id)
+    return next(r for r in api.runs(job) if r["runId"] == run_id)
 
 
 def checks_run_after(api: DagsterApi, run_id: str) -> dict:
@@ -59,11 +63,12 @@ def checks_run_after(api: DagsterApi, run_id: str) -> dict:
     )
 
 
-def own_runs(api: DagsterApi, keys: list[str]) -> list[tuple[float, float, float]]:
-    """(A) per run: (checks run created, checks run ended) after the run's end, and the run's length, in s."""
+def sweeps(api: DagsterApi, client_ids: list[str]) -> list[tuple[float, float, float]]:
+    """(A) per run: (checks run created, checks run ended) after the sweep's end, and the sweep's length, in s."""
     out = []
-    for key in keys:
-        run = finished(api, api.launch_run(JOB, {PARTITION_TAG: key}, {}))
+    for client_id in client_ids:
+        config = {"ops": {"de_enrollment_sweep": {"config": {"client_ids": [client_id]}}}}
+        run = finished(api, api.launch_run(SWEEP_JOB, {}, config), SWEEP_JOB)
         checks = checks_run_after(api, run["runId"])
         out.append(
             (
@@ -75,8 +80,33 @@ def own_runs(api: DagsterApi, keys: list[str]) -> list[tuple[float, float, float
     return out
 
 
+def evaluated_after_end(api: DagsterApi, run: dict) -> float:
+    """The last of the run's evaluations of three checks, after the run's end (s)."""
+    evaluated = [
+        e["evaluation"]["timestamp"]
+        for asset, check in (
+            ("leads", "stuck_leads"),
+            ("campaigns", "stats_drift"),
+            ("leads", "skipped_de_enrollments"),
+        )
+        for e in api.check_executions(asset, check, limit=5)
+        if e["runId"] == run["runId"] and e["evaluation"]
+    ]
+    assert len(evaluated) == 3, evaluated
+    return max(evaluated) - run["endTime"]
+
+
+def own_runs(api: DagsterApi, keys: list[str]) -> list[tuple[float, float]]:
+    """(B) per run: the checks' results after the run's end, and the run's length, in s."""
+    out = []
+    for key in keys:
+        run = finished(api, api.launch_run(JOB, {PARTITION_TAG: key}, {}))
+        out.append((evaluated_after_end(api, run), run["endTime"] - run["startTime"]))
+    return out
+
+
 def ui_runs(api: DagsterApi, keys: list[str]) -> list[tuple[float, float]]:
-    """(B) per run: the last check evaluation's time after the run's end, and the run's length, in s."""
+    """(C) per run: the checks' results after the run's end, and the run's length, in s."""
     out = []
     for key in keys:
         result = api.launch_job_backfill(JOB, [key])
@@ -90,14 +120,7 @@ def ui_runs(api: DagsterApi, keys: list[str]) -> list[tuple[float, float]]:
             interval=0.5,
         )
         run = finished(api, backfill["runs"][0]["runId"])
-        evaluated = [
-            e["evaluation"]["timestamp"]
-            for check in ("stuck_leads", "stats_drift", "skipped_de_enrollments")
-            for e in api.check_executions("leads" if check != "stats_drift" else "campaigns", check, limit=5)
-            if e["runId"] == run["runId"] and e["evaluation"]
-        ]
-        assert len(evaluated) == 3, evaluated
-        out.append((max(evaluated) - run["endTime"], run["endTime"] - run["startTime"]))
+        out.append((evaluated_after_end(api, run), run["endTime"] - run["startTime"]))
     return out
 
 
@@ -108,17 +131,18 @@ def main() -> None:
     admin = admin_url()
     app = fresh_copy(admin, APP_DB, None)
     migrations.upgrade(app)
-    seed(app, clients=2 * args.runs, due=5)
+    seed(app, clients=3 * args.runs, due=5)
     instance = fresh_copy(admin, INSTANCE_DB, None)
     with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as logs:
         services, api = start_services(app, instance, Path(home), Path(logs))
         try:
             api.stop_schedule("de_enrollment_sweep_schedule")
             api.stop_sensor("de_enrollment_due_sensor")  # the runs below are the only ones de-enrolling
-            keys = wait_partitions(api, 2 * args.runs)
+            keys = wait_partitions(api, 3 * args.runs)
             started = time.monotonic()
-            a = own_runs(api, keys[: args.runs])
-            b = ui_runs(api, keys[args.runs :])
+            a = sweeps(api, client_ids_of(keys[: args.runs]))
+            b = own_runs(api, keys[args.runs : 2 * args.runs])
+            c = ui_runs(api, keys[2 * args.runs :])
             elapsed = time.monotonic() - started
         finally:
             services.stop()
@@ -129,16 +153,17 @@ def main() -> None:
     print(f"\n{args.runs} one-client runs of each kind, one at a time ({elapsed:.0f} s in all)\n")
     print("| after a de-enrollment run's end | median | max |")
     print("|---|---|---|")
-    line("(A) job's own run: the sensor creates the checks run", [x[0] for x in a])
-    line("(A) job's own run: the checks' results (checks run ended)", [x[1] for x in a])
-    line("(B) UI-launched run: the checks' results (in the run)", [x[0] for x in b])
-    line("(A) length of the de-enrollment run", [x[2] for x in a])
-    line("(B) length of the run, evaluating 7 checks in it", [x[1] for x in b])
-    before, after = statistics.median(x[1] for x in a), statistics.median(x[0] for x in b)
-    longer = statistics.median(x[1] for x in b) / statistics.median(x[2] for x in a)
+    line("(A) sweep: the sensor creates the checks run", [x[0] for x in a])
+    line("(A) sweep: the checks' results (checks run ended)", [x[1] for x in a])
+    line("(B) job's own run: the checks' results (in the run)", [x[0] for x in b])
+    line("(C) UI backfill's run: the checks' results (in the run)", [x[0] for x in c])
+    line("(A) length of the sweep run", [x[2] for x in a])
+    line("(B) length of the run, evaluating the 7 checks in it", [x[1] for x in b])
+    line("(C) length of the run, evaluating the 7 checks in it", [x[1] for x in c])
+    before, after = statistics.median(x[1] for x in a), statistics.median(x[0] for x in b + c)
     print(
-        f"\nUI-launched run's end -> its checks' real results: before {before:.1f} s (through the sensor, 'Skipped' "
-        f"meanwhile), after {after:.1f} s; the run itself {longer:.2f}x as long"
+        f"\nrun's end -> its checks' real results, (B) and (C): before {before:.1f} s (through the sensor), "
+        f"after {after:.1f} s"
     )
 
 
