@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy import text
+
 from bench.common import admin_url, fresh_copy
 from bench.service_bench import JOB, start_services, wait_partitions
 from campaign_ops.clients.partition_keys import client_ids_of
@@ -42,7 +44,14 @@ def seed(url: str, clients: int, due: int) -> None:
             client = add_client(conn, name=f"Bench Client {i:03d}")
             campaign = add_campaign(conn, client, messages=3)
             for _ in range(due):
-                add_lead(conn, client, campaign, position=3)
+                add_lead(conn, client, campaign, position=1)  # made due once the due sensor is off
+    engine.dispose()
+
+
+def make_due(url: str) -> None:
+    engine = make_engine(url, pooled=False)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE leads SET current_message_position = 3"))
     engine.dispose()
 
 
@@ -139,6 +148,7 @@ def main() -> None:
             api.stop_schedule("de_enrollment_sweep_schedule")
             api.stop_sensor("de_enrollment_due_sensor")  # the runs below are the only ones de-enrolling
             keys = wait_partitions(api, 3 * args.runs)
+            make_due(app)
             started = time.monotonic()
             a = sweeps(api, client_ids_of(keys[: args.runs]))
             b = own_runs(api, keys[args.runs : 2 * args.runs])
