@@ -68,6 +68,7 @@ bench: install
 	$(BIN)/python -m bench.checks_reports
 	$(BIN)/python -m bench.ui_find_client
 	$(BIN)/python -m bench.compliance_bench
+	$(BIN)/python -m bench.after_run_checks_bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -44,3 +44,5 @@ de_enrollment_runs_asset = dg.AssetSpec(
 LEADS = leads_asset.key
 CAMPAIGNS = campaigns_asset.key
 DE_ENROLLMENT_RUNS = de_enrollment_runs_asset.key
+# what a de-enrollment pass records per client, whichever way it was started
+DE_ENROLLMENT_ASSETS = frozenset({LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS})

@@ -22,9 +22,10 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
+from campaign_ops.assets import DE_ENROLLMENT_ASSETS
 from campaign_ops.clients.partition_keys import client_id_or_none, client_names, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG
-from campaign_ops.de_enrollment.defs import DE_ENROLLMENT_RUN_TAGS, de_enrollment
+from campaign_ops.de_enrollment.defs import DE_ENROLLMENT_RUN_TAGS
 from campaign_ops.pause.defs import IN_FLIGHT
 from campaign_ops.reconciliation.defs import RECONCILIATION_RUN_TAGS, campaign_stats_reconciliation_asset
 from campaign_ops.resources import DatabaseResource
@@ -34,7 +35,7 @@ RUN_TAGS_INTERVAL_SECONDS = 30
 
 # (the assets, the tags every run materializing one of them must carry)
 ASSET_RUN_TAGS: Sequence[tuple[frozenset[dg.AssetKey], Mapping[str, str]]] = [
-    (frozenset(de_enrollment.keys), DE_ENROLLMENT_RUN_TAGS),
+    (DE_ENROLLMENT_ASSETS, DE_ENROLLMENT_RUN_TAGS),
     (frozenset({campaign_stats_reconciliation_asset.key}), RECONCILIATION_RUN_TAGS),
 ]
 

@@ -5,7 +5,7 @@ import dagster as dg
 from sqlalchemy import Connection
 
 from campaign_ops.checks import defs as checks
-from campaign_ops.clients.partition_keys import CLIENT_ID_TAG, CLIENT_TAG, client_names, partition_key
+from campaign_ops.clients.partition_keys import CLIENT_TAG, client_names, partition_key
 from campaign_ops.definitions import defs
 from campaign_ops.resources import DatabaseResource
 from campaign_ops.run_tags import run_tags_sensor
@@ -57,7 +57,8 @@ def test_materialize_from_the_catalog_gets_the_jobs_tags_the_client_name_and_the
         again = run_tags_sensor(context)
         assert isinstance(again, dg.SkipReason) and "tagged 0 of 1" in (again.skip_message or "")
 
-        # the run itself, as the catalog runs it: in process, and the integrity checks follow it
+        # the run itself, as the catalog runs it: in process; it evaluates the checks of the assets it
+        # materialized itself, each answering for that client first
         run = asset_job().execute_in_process(
             instance=instance, asset_selection=list(DE_ENROLLMENT_ASSETS), tags={"dagster/partition": key}
         )
@@ -65,16 +66,13 @@ def test_materialize_from_the_catalog_gets_the_jobs_tags_the_client_name_and_the
         assert instance.get_materialized_partitions(dg.AssetKey("leads")) == {key}
         dagster_run = instance.get_run_by_id(run.run_id)
         assert dagster_run is not None and dagster_run.job_name == "__ASSET_JOB"
-        request = checks.integrity_checks_after(dagster_run, instance)
-        assert isinstance(request, dg.RunRequest), request
-        # the checks are unpartitioned: the request scopes them to the run's client by its id tag
-        assert request.tags[CLIENT_ID_TAG] == a.client_id
-        after = defs.resolve_job_def("integrity_checks_job").execute_in_process(instance=instance, tags=request.tags)
-        found = {e.check_name: e for e in after.get_asset_check_evaluations()}
+        found = {e.check_name: e for e in run.get_asset_check_evaluations()}
         assert {"stuck_leads", "stats_drift", "duplicate_de_enrollments"} <= set(found)
         for evaluation in found.values():  # each answers for that client, named, and judges every client
             assert evaluation.metadata["asked_client"].value == f"client {name} ({a.client_id})"
             assert evaluation.metadata["scope"].value == "all active clients"
+        # so no second run of the integrity checks follows it
+        assert isinstance(checks.integrity_checks_after(dagster_run, instance), dg.SkipReason)
 
         # a run that materialized nothing of de-enrollment (here: the schema check) gets no checks after it
         other = defs.resolve_job_def("schema_contract_job").execute_in_process(instance=instance)

@@ -21,7 +21,7 @@ from campaign_ops.alerts.check_evaluation import Evaluation
 from campaign_ops.alerts.run_alerts import RunEvent
 from campaign_ops.clients.partition_keys import client_id_or_none
 from campaign_ops.clients.partitions import clients_partitions
-from campaign_ops.clients.runs import CLIENT_METADATA
+from campaign_ops.clients.runs import CLIENT_METADATA, CLIENTS_METADATA, FAILED_CLIENT_NAMES_METADATA
 from campaign_ops.clients.tags import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.errors import mask_secrets
 
@@ -92,6 +92,7 @@ def runs_by_id(instance: dg.DagsterInstance, run_ids: Sequence[str]) -> dict[str
 def run_event(record: dg.EventLogRecord, event_type: DagsterEventType, run: dg.DagsterRun) -> RunEvent:
     """A run's failure or success, as the run alert rules read it."""
     failed = event_type is DagsterEventType.RUN_FAILURE
+    names, clients = failed_clients(record.event_log_entry) if failed else ((), None)
     return RunEvent(
         run_id=run.run_id,
         job_name=run.job_name,
@@ -99,7 +100,22 @@ def run_event(record: dg.EventLogRecord, event_type: DagsterEventType, run: dg.D
         failed=failed,
         at=datetime.fromtimestamp(record.timestamp, UTC),
         error=run_error(record.event_log_entry) if failed else None,
+        failed_clients=names,
+        clients=clients,
     )
+
+
+def failed_clients(entry: Any) -> tuple[tuple[str, ...], int | None]:
+    """The clients a RUN_FAILURE's step failure names (a sweep's `clients_failed`), and of how many."""
+    data = entry.dagster_event.event_specific_data if entry.dagster_event else None
+    step_event = getattr(data, "first_step_failure_event", None)
+    user = getattr(step_event.event_specific_data, "user_failure_data", None) if step_event is not None else None
+    metadata = getattr(user, "metadata", None) or {}
+    names, total = metadata.get(FAILED_CLIENT_NAMES_METADATA), metadata.get(CLIENTS_METADATA)
+    names, total = getattr(names, "value", names), getattr(total, "value", total)
+    if not isinstance(names, list) or not isinstance(total, int):
+        return (), None
+    return tuple(mask_secrets(str(n))[:80] for n in names), total
 
 
 def run_error(entry: Any) -> str:

@@ -26,7 +26,7 @@ from datetime import datetime
 from campaign_ops.alerts.model import Alert, Resolution
 from campaign_ops.alerts.rendering import format_utc_seconds
 from campaign_ops.alerts.sources import ClientPassProblem, RunPasses
-from campaign_ops.clients.partition_keys import client_id_or_none
+from campaign_ops.clients.partition_keys import SEPARATOR, client_id_or_none
 from campaign_ops.clients.tags import ALL_CLIENTS, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, SWEEP_TAG
 from campaign_ops.errors import mask_secrets
 
@@ -52,6 +52,10 @@ class RunEvent:
     at: datetime
     error: str | None = None
     """The failure's innermost error message, masked (failed runs only)."""
+    failed_clients: tuple[str, ...] = ()
+    """The clients a sweep's failure names (`clients_failed`), by name."""
+    clients: int | None = None
+    """How many clients that sweep tried."""
 
 
 def run_scope(tags: Mapping[str, str]) -> RunScope:
@@ -63,11 +67,18 @@ def run_scope(tags: Mapping[str, str]) -> RunScope:
         )
     start, end = tags.get(RANGE_START_TAG), tags.get(RANGE_END_TAG)
     if start and end and tags.get(SWEEP_TAG) != ALL_CLIENTS and start != end:
-        return RunScope(f"range:{start}...{end}", f"partitions {start}…{end}", None)
+        # the keys' names, not their uuids: a reader recognises "Demo Client 001 to Demo Client 999"
+        return RunScope(f"range:{start}...{end}", f"clients {_readable(start)} to {_readable(end)}", None)
     if start and end and start == end:
         client_id = client_id_or_none(start)
         return RunScope(client_id or start, f"client {start}" if client_id else f"partition {start}", client_id)
     return RunScope("all", "all clients" if start else "whole job", None)
+
+
+def _readable(key: str) -> str:
+    """A clients partition key's name part (`<name>--<uuid>`); the key itself when it has none."""
+    name, _, rest = key.rpartition(SEPARATOR)
+    return name if name and client_id_or_none(key) == rest else key
 
 
 def clients_fact(problems: Sequence[ClientPassProblem]) -> tuple[str, str]:
@@ -123,7 +134,11 @@ def run_event_alerts(event: RunEvent, passes: RunPasses, ui_url: str) -> list[Al
         )
     for problem in failed + partial:
         out.append(_client_alert(event, problem, link))
-    facts = [("Job", job), ("Scope", scope.label), ("Run", event.run_id), ("At", at)]
+    label = scope.label
+    if event.failed_clients and event.clients:  # a sweep's failure names its clients: so does the alert
+        named = ", ".join(event.failed_clients[:3]) + (" …" if len(event.failed_clients) > 3 else "")
+        label = f"{named}: {len(event.failed_clients)} of {event.clients} clients"
+    facts = [("Job", job), ("Scope", label), ("Run", event.run_id), ("At", at)]
     if event.failed and not failed:
         if partial:
             facts.append(clients_fact(partial))
@@ -132,7 +147,7 @@ def run_event_alerts(event: RunEvent, passes: RunPasses, ui_url: str) -> list[Al
                 alert_type="RUN_FAILED",
                 key=failed_key(job, scope.key),
                 severity="ERROR",
-                title=f"{job} failed ({scope.label})",
+                title=f"{job} failed ({label})",
                 summary=event.error or "run failed",
                 client_id=scope.client_id,
                 facts=tuple(facts),

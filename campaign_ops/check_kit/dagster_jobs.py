@@ -11,7 +11,7 @@ more than the queries. What evaluates the checks on a cadence is named after the
   configuration), so the UI's check history, the alert sensor and "Execute" (a run of the job) see the same thing.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import dagster as dg
 
@@ -26,6 +26,7 @@ JOB_SUFFIX = "_job"
 # so (and alerts) instead of a timed-out tick that records nothing
 SENSOR_CHECKS_BUDGET_MS = 40_000
 STATEMENT_TIMEOUT_FIELD = "statement_timeout_ms"
+CLIENT_ID_FIELD = "client_id"
 # on every check sensor (the UI can filter by it; the retention bench finds them by it)
 CHECK_SENSOR_TAG = "campaign_ops/evaluates_checks"
 
@@ -72,17 +73,25 @@ def check_schedule(
 
 
 def evaluate_outside_a_run(
-    check: dg.AssetChecksDefinition, database: DatabaseResource, max_statement_ms: int
+    check: dg.AssetChecksDefinition,
+    database: DatabaseResource,
+    max_statement_ms: int | None,
+    client_id: str | None = None,
 ) -> dg.AssetCheckEvaluation:
     """`check` evaluated now, in this process, with its default configuration and a statement timeout of at most
-    `max_statement_ms`: the evaluation a run of its job would record, without the run (scope: every client)."""
+    `max_statement_ms` (None: its own): the evaluation a run of its job would record, without the check's step
+    (scope: every client, the client `client_id` answered first)."""
     config_type = check.node_def.config_schema.config_type if check.node_def.config_schema else None
     fields = getattr(config_type, "fields", {})
-    config = None
-    if STATEMENT_TIMEOUT_FIELD in fields:
+    config: dict[str, object] = {}
+    if STATEMENT_TIMEOUT_FIELD in fields and max_statement_ms is not None:
         default = fields[STATEMENT_TIMEOUT_FIELD].default_value
-        config = {STATEMENT_TIMEOUT_FIELD: min(int(default), max_statement_ms)}
-    context = dg.build_asset_check_context(resources={"database": database}, asset_config=config)
+        config[STATEMENT_TIMEOUT_FIELD] = min(int(default), max_statement_ms)
+    if client_id is not None and CLIENT_ID_FIELD in fields:
+        config[CLIENT_ID_FIELD] = client_id
+    # a check taken from a job's definitions comes with the job's database resource bound
+    resources = {} if "database" in check.resource_defs else {"database": database}
+    context = dg.build_asset_check_context(resources=resources, asset_config=config or None)
     try:
         result = check(context)
     except Exception as exc:  # even a check that raised is an evaluation: the alert sensor must see it
@@ -127,3 +136,52 @@ def check_sensor(
         return dg.SensorResult(asset_events=evaluations, skip_reason=f"evaluated without a run: {said}")
 
     return _sensor
+
+
+def asset_checks_evaluated(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    assets: Collection[dg.AssetKey],
+    client_id: str | None,
+    *,
+    materialized: bool,
+) -> Iterator[dg.AssetCheckEvaluation]:
+    """Every check on `assets`, evaluated by the step that materializes them, when it `materialized` any or its
+    run planned their checks: the UI's result of a check is the one for its asset's latest materialization.
+
+    - After a materialization, a check's earlier result is shown as "Not evaluated" until the check runs again
+      (hourly for some): evaluated here, it is the check's real result of this run at once.
+    - A run launched from the UI on these assets as a backfill (the job's Partitions tab, Materialize in the
+      catalog) selects them by asset, and Dagster then plans every check of those assets, whatever the job's own
+      selection. A step that records its materializations client by client, and no output (a client that failed
+      must get none), makes Dagster skip those check steps: each check would read "Skipped" ("Failed" after a
+      failed run). Evaluated here, the planned result becomes a real evaluation of this run.
+    Each check's own function and default configuration (every client judged, `client_id` answered first)."""
+    planned = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED, limit=1
+    ).records
+    if not materialized and not planned:
+        return
+    # the code location's asset graph (`repository_def` is not set in `execute_in_process`): the job's own graph
+    # holds only the checks it selects
+    graph = context.job_def.asset_layer.asset_graph
+    graph = getattr(graph, "source_asset_graph", graph)
+    for key in sorted((k for k in graph.asset_check_keys if k.asset_key in assets), key=lambda k: k.to_user_string()):
+        check = graph.assets_def_for_key(key)
+        assert isinstance(check, dg.AssetChecksDefinition), key
+        evaluation = evaluate_outside_a_run(check, database, None, client_id)
+        context.log.info(f"{key.name} (on the assets this run materialized): {_outcome_word(evaluation)}")
+        yield evaluation
+
+
+def checks_evaluated_in_run(instance: dg.DagsterInstance, run_id: str) -> set[str]:
+    """The names of the checks a run recorded an evaluation of."""
+    records = instance.get_records_for_run(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=1000
+    ).records
+    return {
+        data.check_name
+        for record in records
+        if (event := record.event_log_entry.dagster_event) is not None
+        and isinstance(data := event.event_specific_data, dg.AssetCheckEvaluation)
+    }

@@ -15,9 +15,11 @@ Where the checks attach, and why:
 
 When they run (Dagster's own machinery, no side scheduler):
 - `integrity_checks_job` (stuck, drift, duplicates): hourly, and after every de-enrollment run that de-enrolled
-  leads, for the clients that run covered. "After" is a run-status sensor rather than in the de-enrollment run
-  itself: de-enrollment records `AssetMaterialization`s per changed client (so each client's figures stay on its
-  partition), and Dagster skips a check step whose asset step yielded no output.
+  leads, for the clients that run covered. A run that materialized client partitions (a one-client run, a
+  backfill, Materialize) evaluates every check of its assets itself, in its de-enrollment step
+  (check_kit's `asset_checks_evaluated`: the UI shows a check's result for its asset's latest materialization,
+  and Dagster would skip the check steps it plans in UI launches, the step yielding materializations per client
+  and no output); a sweep, which records no materialization, is followed by a run-status sensor's run.
 - the alerting checks (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
   minutes, evaluated by `alerting_checks_sensor` in its tick, one evaluation per check and no run (a run worker's
   start, ~1.2–2.5 CPU-seconds, would cost more than the four queries); `alerting_checks_job` runs the same checks
@@ -36,8 +38,8 @@ step with one clear message instead: that is a mistake in the request, not a fin
 import dagster as dg
 from pydantic import Field
 
-from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_RUNS, LEADS
-from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule, check_sensor
+from campaign_ops.assets import CAMPAIGNS, DE_ENROLLMENT_ASSETS, DE_ENROLLMENT_RUNS, LEADS
+from campaign_ops.check_kit.dagster_jobs import check_job, check_schedule, check_sensor, checks_evaluated_in_run
 from campaign_ops.check_kit.dagster_result import run_check
 from campaign_ops.check_kit.remedies import remedy
 from campaign_ops.check_kit.snapshot import DEFAULT_STATEMENT_TIMEOUT_MS
@@ -55,7 +57,7 @@ from campaign_ops.checks.core import (
 from campaign_ops.checks.health import evaluate_de_enrollment_health
 from campaign_ops.clients.partition_keys import client_id_or_none, client_run_tags
 from campaign_ops.clients.tags import CLIENT_TAG, PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG, SWEEP_TAG
-from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME, de_enrollment, de_enrollment_job
+from campaign_ops.de_enrollment.defs import LEADS_DE_ENROLLED, SWEEP_JOB_NAME, de_enrollment_job
 from campaign_ops.de_enrollment.due import DUE_CLIENTS
 from campaign_ops.onboarding.defs import stuck_onboarding_clients_check
 from campaign_ops.reconciliation.defs import stats_reconciliation_job
@@ -272,9 +274,11 @@ def schema_contract_check(
 
 # --- jobs, schedules, sensors ------------------------------------------------------------------------------------
 
+INTEGRITY_CHECKS = [stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check]
+INTEGRITY_CHECK_NAMES = frozenset(c.check_key.name for c in INTEGRITY_CHECKS)
 integrity_checks_job = check_job(
     "integrity_checks_job",
-    [stuck_leads_check, stats_drift_check, duplicate_de_enrollments_check],
+    INTEGRITY_CHECKS,
     "Stuck leads, stats drift and duplicate de-enrollments: every active client, or one client "
     "(tag campaign_ops/client=<client id>, or the checks' client_id config).",
 )
@@ -332,11 +336,6 @@ def one_client_of(run: dg.DagsterRun) -> str | None:
     return start if start is not None and start == end else None
 
 
-# what a de-enrollment pass records per client, whichever job ran it (its own job, the sweep job, or
-# "Materialize" in the catalog, which runs the implicit __ASSET_JOB): the after-run checks follow these
-DE_ENROLLMENT_ASSETS = frozenset(de_enrollment.keys)
-
-
 def materialized_de_enrollment_assets(instance: dg.DagsterInstance, run_id: str) -> bool:
     """Whether the run recorded a materialization of the de-enrollment assets (for any client)."""
     cursor = None
@@ -379,6 +378,9 @@ def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> 
         materialized_de_enrollment_assets(instance, run.run_id)
     ):
         return dg.SkipReason(f"run {run.run_id} of {run.job_name} materialized no de-enrollment asset")
+    if checks_evaluated_in_run(instance, run.run_id) >= INTEGRITY_CHECK_NAMES:
+        # a run launched from the UI on the assets planned their checks and evaluated them itself
+        return dg.SkipReason(f"run {run.run_id} evaluated the integrity checks itself")
     tags = {"campaign_ops/after_run": run.run_id}
     client_id = client_id_or_none(one_client_of(run))
     if client_id is not None:

@@ -17,6 +17,10 @@ from campaign_ops.clients.tags import ALL_CLIENTS, PARTITION_TAG, SWEEP_TAG, ran
 
 # metadata key of a check evaluation scoped to one client: that client's id (the alert sensor reads it)
 CLIENT_METADATA = "client_id"
+# metadata of a sweep's failure (`clients_failed`): the failed clients' ids and names, and how many were tried
+FAILED_CLIENTS_METADATA = "failed_clients"
+FAILED_CLIENT_NAMES_METADATA = "failed_client_names"
+CLIENTS_METADATA = "clients"
 
 
 def tick_run_key(context: dg.ScheduleEvaluationContext, prefix: str) -> str:
@@ -57,5 +61,10 @@ def clients_failed(what: str, failures: Sequence[ClientFailure], total: int) -> 
     named = "; ".join(f"{f.client_name or '?'} ({f.client_id}): {f.error}" for f in failures)
     return dg.Failure(
         description=f"{what} failed for {len(failures)} of {total} client(s): {named}",
-        metadata={"failed_clients": dg.MetadataValue.json([f.client_id for f in failures])},
+        metadata={
+            FAILED_CLIENTS_METADATA: dg.MetadataValue.json([f.client_id for f in failures]),
+            # what the run alert names its scope by: the failed clients, of how many
+            FAILED_CLIENT_NAMES_METADATA: dg.MetadataValue.json([f.client_name or f.client_id for f in failures]),
+            CLIENTS_METADATA: total,
+        },
     )

@@ -8,7 +8,6 @@ is one `clock()` call, so the code reads it only where a decision needs the time
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
@@ -88,14 +87,3 @@ def take_client_lock(conn: Connection, client_id: str, wait_until: float | None,
         if locked or wait_until is None or clock() >= wait_until:
             return locked
         time.sleep(0.1)
-
-
-def lock_holder(conn: Connection, client_id: str) -> str:
-    """Who holds the client's lock, for the `skipped` record: session pid, since when, what it is."""
-    row = conn.execute(load_sql(__file__, "lock_holder.sql"), {"client_id": client_id}).one_or_none()
-    conn.commit()
-    if row is None:
-        return "its lock is held"
-    app = f", {row.application_name}" if row.application_name else ""
-    since = row.since.astimezone(UTC)
-    return f"its lock is held by session {row.pid} ({row.state}{app}) since {since:%Y-%m-%d %H:%M:%S} UTC"

@@ -28,12 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from campaign_ops.assets import (
     CAMPAIGNS,
+    DE_ENROLLMENT_ASSETS,
     DE_ENROLLMENT_RUNS,
     LEADS,
     campaigns_asset,
     de_enrollment_runs_asset,
     leads_asset,
 )
+from campaign_ops.check_kit.dagster_jobs import asset_checks_evaluated
 from campaign_ops.check_kit.markdown import UI_TABLE_ROWS, first_rows, markdown_table
 from campaign_ops.clients.partition_keys import CLIENT_TAG, client_names, client_run_tags, keys_by_client_id
 from campaign_ops.clients.partitions import clients_partitions
@@ -157,9 +159,12 @@ def de_enrollment(context: dg.AssetExecutionContext, config: DeEnrollmentConfig,
             names = client_names(conn, client_ids)
         context.instance.add_run_tags(context.run.run_id, client_run_tags(client_ids[0], names.get(client_ids[0])))
     sweep = _sweep(context, database, settings, client_ids)
-    for r in sweep.clients:
-        if r.status in ("success", "partial"):
-            yield from _materializations(r, key_of[r.client_id])
+    done = [r for r in sweep.clients if r.status in ("success", "partial")]
+    for r in done:
+        yield from _materializations(r, key_of[r.client_id])
+    # the checks of what it materialized, in the run: the UI shows a check's result for the latest one
+    one_client = client_ids[0] if len(client_ids) == 1 else None
+    yield from asset_checks_evaluated(context, database, DE_ENROLLMENT_ASSETS, one_client, materialized=bool(done))
     _fail_if_any_failed(sweep)
 
 

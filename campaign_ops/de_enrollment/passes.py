@@ -29,11 +29,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine
 
-from campaign_ops.clients.locks import release_client_lock
+from campaign_ops.clients.locks import lock_holder, release_client_lock
 from campaign_ops.clients.sweep import error_text
 from campaign_ops.compliance.core import revoke_person
 from campaign_ops.db.engine import connect
-from campaign_ops.de_enrollment.budget import Budget, ClientLockHeld, hold_to, lock_holder, ran_out, take_client_lock
+from campaign_ops.de_enrollment.budget import Budget, ClientLockHeld, hold_to, ran_out, take_client_lock
 from campaign_ops.de_enrollment.runs import (
     ClientResult,
     LogCallback,

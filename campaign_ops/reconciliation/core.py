@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from campaign_ops.clients import partition_keys
-from campaign_ops.clients.locks import release_client_lock
+from campaign_ops.clients.locks import lock_holder, release_client_lock
 from campaign_ops.clients.scope import require_clients
 from campaign_ops.clients.sweep import ClientFailure, each_client
 from campaign_ops.db.engine import connect
@@ -40,6 +40,8 @@ from campaign_ops.sqlfiles import load_sql
 DEFAULT_LOCK_TIMEOUT_SECONDS = 120.0
 # over several clients, a busy client's first try: then it goes last, waited for with the full lock timeout
 BUSY_FIRST_TRY_SECONDS = 1.0
+# the busy clients' wait is taken in this many slices, each ending in a log line naming who holds the lock
+WAIT_SLICES = 8
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
 
 
@@ -153,8 +155,9 @@ def iter_reconcile_clients(
 
     One client's failure (busy lock, database error) is yielded as a ClientFailure and the others go on. Over
     several clients, a client whose lock is held (de-enrollment works on it) is not waited for in turn: it is
-    tried for at most BUSY_FIRST_TRY_SECONDS, put last (`say` tells why), and waited for with the full lock
-    timeout only once every other client is done, so one busy client does not hold up the rest in silence.
+    tried for at most BUSY_FIRST_TRY_SECONDS, put last (`say` tells why), and waited for only once every other
+    client is done, all busy clients together within the lock timeout, `say` naming who holds each lock as the
+    wait goes on: one busy client does not hold up the rest, nor in silence.
     """
 
     def work(settings_now: ReconciliationSettings) -> Callable[[Connection, str, str], ClientReconciliation]:
@@ -182,9 +185,30 @@ def iter_reconcile_clients(
     for outcome in each_client(engine, clients, try_quickly):
         if outcome is not None:
             yield outcome
-    if busy and say is not None:
-        say(f"{len(busy)} busy client(s): waiting up to {settings.lock_timeout_seconds:g} s for each lock")
-    yield from each_client(engine, busy, work(settings))
+    if not busy:
+        return
+    # the busy clients share ONE wait of the lock timeout: n busy clients never hold the run n times as long, and
+    # every slice of it says in the run's log who still holds which lock
+    budget = settings.lock_timeout_seconds
+    deadline = time.monotonic() + budget
+    if say is not None:
+        say(f"{len(busy)} busy client(s): waiting up to {budget:g} s in all for their locks")
+
+    def wait_then_work(conn: Connection, client_id: str, name: str) -> ClientReconciliation:
+        while True:  # one try at least, however much of the wait the busy clients before it used
+            left = deadline - time.monotonic()
+            slice_ = dataclasses.replace(settings, lock_timeout_seconds=max(0.001, min(left, budget / WAIT_SLICES)))
+            try:
+                return work(slice_)(conn, client_id, name)
+            except ClientBusyError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ClientBusyError(f"{_busy_text(client_id, budget)}; {lock_holder(conn, client_id)}") from None
+                if say is not None:
+                    holder = lock_holder(conn, client_id)
+                    say(f"still waiting for client {name} ({client_id}), {left:.0f} s left: {holder}")
+
+    yield from each_client(engine, busy, wait_then_work)
 
 
 def reconcile_clients(
@@ -275,11 +299,15 @@ def _wait_for_client_lock(conn: Connection, client_id: str, settings: Reconcilia
             conn.execute(load_sql(__file__, "lock_client.sql"), {"client_id": client_id})
     except DBAPIError as exc:
         if getattr(exc.orig, "pgcode", None) == LOCK_NOT_AVAILABLE:
-            raise ClientBusyError(
-                f"client {client_id} is busy: its lock (de-enrollment or another reconciliation) was not released "
-                f"within {settings.lock_timeout_seconds:g} s; nothing changed, try again later"
-            ) from None
+            raise ClientBusyError(_busy_text(client_id, settings.lock_timeout_seconds)) from None
         raise
+
+
+def _busy_text(client_id: str, seconds: float) -> str:
+    return (
+        f"client {client_id} is busy: its lock (de-enrollment or another reconciliation) was not released within "
+        f"{seconds:g} s; nothing changed, try again later"
+    )
 
 
 def _release_client_lock(conn: Connection, client_id: str) -> None:

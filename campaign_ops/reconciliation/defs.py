@@ -52,7 +52,8 @@ class StatsReconciliationConfig(dg.Config):
     dry_run: bool = Field(default=False, description="Report drift without changing anything (no log rows either).")
     lock_timeout_seconds: float = Field(
         default=DEFAULT_LOCK_TIMEOUT_SECONDS,
-        description="How long to wait for a client's lock held by de-enrollment before that client fails.",
+        description="How long to wait for a busy client's lock (held by de-enrollment) before it fails; over "
+        "several clients, the wait all busy clients share, after every other client is done.",
     )
 
 

@@ -47,8 +47,17 @@ class DagsterApi:
         sets = data["partitionSetsOrError"].get("results") or []
         return [p["name"] for s in sets for p in (s["partitionsOrError"].get("results") or [])]
 
+    def job_asset_keys(self, job: str) -> list[list[str]]:
+        """The asset keys (as paths) an asset job materializes."""
+        data = self.query(
+            """query($job: PipelineSelector!) { assetNodes(pipeline: $job) { assetKey { path } } }""",
+            {"job": {**REPOSITORY, "pipelineName": job}},
+        )
+        return [node["assetKey"]["path"] for node in data["assetNodes"]]
+
     def launch_job_backfill(self, job: str, partition_keys: list[str]) -> dict[str, Any]:
-        """launchPartitionBackfill over the job's partition set: the UI's "Launch backfill"."""
+        """launchPartitionBackfill over the job's partition set with the job's assets, as the UI's "Materialize…" →
+        "Launch backfill" on the job's Partitions tab sends it (Dagster then plans the checks of those assets)."""
         data = self.query(
             """mutation($params: LaunchBackfillParams!) {
                  launchPartitionBackfill(backfillParams: $params) {
@@ -59,7 +68,9 @@ class DagsterApi:
             {
                 "params": {
                     "selector": {"partitionSetName": f"{job}_partition_set", "repositorySelector": REPOSITORY},
+                    "assetSelection": [{"path": path} for path in self.job_asset_keys(job)],
                     "partitionNames": partition_keys,
+                    "fromFailure": False,
                 }
             },
         )
@@ -82,7 +93,8 @@ class DagsterApi:
             run_filter["tags"] = [{"key": k, "value": v} for k, v in tags.items()]
         data = self.query(
             """query($filter: RunsFilter) { runsOrError(filter: $filter, limit: 200) {
-                 ... on Runs { results { runId jobName status startTime endTime tags { key value } } } } }""",
+                 ... on Runs { results {
+                   runId jobName status creationTime startTime endTime tags { key value } } } } }""",
             {"filter": run_filter},
         )
         runs = data["runsOrError"]["results"]
@@ -161,7 +173,7 @@ class DagsterApi:
             """query($key: AssetKeyInput!, $check: String!, $limit: Int!) {
                  assetCheckExecutions(assetKey: $key, checkName: $check, limit: $limit) {
                    runId status partition
-                   evaluation { success severity description metadataEntries {
+                   evaluation { timestamp success severity description metadataEntries {
                      label ... on IntMetadataEntry { intValue } } } } }""",
             {"key": {"path": [asset]}, "check": check, "limit": limit},
         )

@@ -17,8 +17,10 @@ from bench.sensor_ticks import record_check_sensor_tick
 from campaign_ops.alerts import events as alert_events
 from campaign_ops.alerts.defs import SlackAlertResource
 from campaign_ops.cli import main
+from campaign_ops.clients.partition_keys import partition_key
 from campaign_ops.clients.partitions import clients_partitions
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops.definitions import defs as definitions
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.alerts.conftest import (
     BOT_TOKEN,
@@ -274,6 +276,37 @@ def test_a_failure_the_project_words_reaches_on_call_without_dagsters_class_path
     driver.tick(RUNS)
     summary = slack.received[0]["blocks"][1]["text"]["text"]
     assert summary == "reconciliation failed for 1 of 8 client(s): Demo Client 777 (lock timeout)"
+
+
+def test_a_reconciliation_over_a_range_that_failed_for_a_busy_client_names_it_and_of_how_many(
+    driver: SensorDriver, slack: FakeSlack, conn: Connection, db_env: str
+) -> None:
+    """Reconciling a range of clients from the UI (no sweep tag): the alert's scope is the failing client by name,
+    of how many clients, never the first and last partition keys."""
+    busy, free = add_client(conn, name="Demo Client 777"), add_client(conn, name="Demo Client 001")
+    for client in (busy, free):
+        add_campaign(conn, client, messages=3)
+    conn.commit()
+    keys = sorted(partition_key(c, n) for c, n in ((busy, "Demo Client 777"), (free, "Demo Client 001")))
+    driver.instance.add_dynamic_partitions("clients", keys)
+    with conn.engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": busy})
+        holder.commit()
+        result = definitions.resolve_job_def("stats_reconciliation_job").execute_in_process(
+            instance=driver.instance,
+            tags={RANGE_START_TAG: keys[0], RANGE_END_TAG: keys[-1]},
+            run_config={"ops": {"reconcile_campaign_stats": {"config": {"lock_timeout_seconds": 0.5}}}},
+            raise_on_error=False,
+        )
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
+        holder.commit()
+    assert not result.success
+    driver.tick(RUNS)
+    assert slack.titles() == [":red_circle: [ERROR] stats_reconciliation_job failed (Demo Client 777: 1 of 2 clients)"]
+    blocks = slack.received[0]["blocks"]
+    assert blocks[1]["text"]["text"].startswith("stats reconciliation failed for 1 of 2 client(s): Demo Client 777 (")
+    facts = {f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in blocks[2]["fields"]}
+    assert facts["*Scope*"] == "Demo Client 777: 1 of 2 clients"
 
 
 def test_first_tick_looks_back_one_hour_only(driver: SensorDriver, slack: FakeSlack) -> None:

@@ -114,8 +114,8 @@ def step_unknown_partitions_refused(api: DagsterApi, bad_keys: list[str]) -> Non
 
 
 def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
-    """launchPartitionBackfill for one client: the daemon runs it, the client's leads (only) are de-enrolled,
-    the run records the figures as materialization metadata, and the checks that follow record evaluations."""
+    """launchPartitionBackfill for one client, as the UI sends it: the daemon runs it, the client's leads (only) are
+    de-enrolled, the run records the figures as materialization metadata and evaluates its assets' checks."""
     client = client_id_of(key)
     others_stuck_before = stuck_leads(engine, exclude=client)
     result = api.launch_job_backfill(JOB, [key])
@@ -140,12 +140,13 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
     assert metadata_value(leads[0], "leads_de_enrolled") == de_enrolled
     assert metadata_value(leads[0], "status") == "success"
 
-    # the integrity checks run after every de-enrollment run (a run-status sensor of the daemon), named by client
-    checks_run = checks_after(api, run["runId"])
-    assert checks_run["status"] == "SUCCESS"
+    # launched as the UI does (the job's assets), the run planned every check of its assets and evaluated them
+    # itself: each check's latest result in the UI is a real one of this run, never "Skipped"
     name = scalar_text(engine, "SELECT company_name FROM clients WHERE id = :c", c=client)
-    assert checks_run["tags"]["campaign_ops/client"] == name
-    evaluations = [e for e in api.check_executions("leads", "stuck_leads") if e["runId"] == checks_run["runId"]]
+    latest_skipped = api.check_executions("leads", "skipped_de_enrollments", limit=1)
+    assert [e["runId"] for e in latest_skipped] == [run["runId"]], latest_skipped
+    assert latest_skipped[0]["status"] in ("SUCCEEDED", "FAILED"), latest_skipped  # a real result, not SKIPPED
+    evaluations = [e for e in api.check_executions("leads", "stuck_leads") if e["runId"] == run["runId"]]
     evaluated = [e["evaluation"] for e in evaluations if e["evaluation"]]
     assert evaluated, evaluations
     # they answer for the client first, and judge every client: the check's latest evaluation (its status in the
@@ -154,24 +155,9 @@ def step_one_client_backfill(api: DagsterApi, engine: Engine, key: str) -> str:
         assert evaluation["description"].startswith(f"{name} ({client}): no findings. "), evaluation
         stuck = next(m for m in evaluation["metadataEntries"] if m["label"] == "stuck_leads")
         assert stuck.get("intValue", 0) > 0, evaluation
+    # so no second run of the integrity checks follows it
+    assert api.runs("integrity_checks_job", {"campaign_ops/after_run": run["runId"]}) == []
     return run["runId"]
-
-
-def checks_after(api: DagsterApi, run_id: str) -> dict:
-    """The finished integrity-checks run that the daemon's run-status sensor started after `run_id`."""
-    return wait_for(
-        f"the integrity checks run that follows {run_id}",
-        lambda: next(
-            (
-                r
-                for r in api.runs("integrity_checks_job", {"campaign_ops/after_run": run_id})
-                if r["status"] in ("SUCCESS", "FAILURE")
-            ),
-            None,
-        ),
-        timeout_seconds=180,
-        interval=2,
-    )
 
 
 # --- 2. in a browser ----------------------------------------------------------------------------------------
@@ -488,8 +474,17 @@ def step_as_people_work(service: RunningService, engine: Engine, keys: list[str]
             run = api.wait_run_finished(run["runId"], timeout_seconds=180)
             assert run["status"] == "SUCCESS", api.run_messages(run["runId"])[-20:]
             assert run["tags"]["dagster/partition"] == key
-            # the integrity checks that follow it (a run-status sensor) end before the drift below is made
-            checks_after(api, run["runId"])
+            # it planned the checks of its assets and evaluated them itself, before the drift below is made: the
+            # checks' latest results are real ones of that run, not "Skipped"
+            latest = api.check_executions("leads", "skipped_de_enrollments", limit=1)
+            assert [e["runId"] for e in latest] == [run["runId"]], latest
+            assert latest[0]["status"] in ("SUCCEEDED", "FAILED"), latest  # a real result, not SKIPPED
+            # and so the leads' Checks tab reads: no check of the asset "Skipped"
+            page.goto(f"{base}/assets/leads?view=checks")
+            expect(page.get_by_text("skipped_de_enrollments", exact=True).first).to_be_visible()
+            expect(page.get_by_text("stuck_leads", exact=True).first).to_be_visible()
+            expect(page.get_by_text("Skipped", exact=True)).to_have_count(0)
+            page.screenshot(path=str(ARTIFACTS / "6b-checks-after-ui-backfill.png"))
 
             # (c) the integrity checks for that client fail on the drift: the check says who and what to do
             # (drift made after the backfill: de-enrollment recounts its clients' campaigns)

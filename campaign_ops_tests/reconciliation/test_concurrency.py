@@ -115,26 +115,53 @@ def test_busy_client_fails_clearly_and_others_are_reconciled(conn: Connection, e
 
 
 def test_a_busy_client_goes_last_so_the_others_do_not_wait_for_it(conn: Connection, engine: Engine) -> None:
-    """Over several clients, a busy one is tried briefly, said so, and waited for only after the others."""
-    busy, free = add_client(conn, name="Busy Co"), add_client(conn, name="Free Co")
-    for client in (busy, free):
+    """Over several clients, a busy one is tried briefly, said so, and waited for only after the others; the
+    busy clients share one wait of the lock timeout, and the log says who holds each lock as it goes on."""
+    busy, other_busy, free = (add_client(conn, name=n) for n in ("Busy Co", "Other Busy Co", "Free Co"))
+    for client in (busy, other_busy, free):
         add_campaign_with_leads(conn, client, Leads(active=3))
     refresh_all_counters(conn)
     conn.commit()
     said: list[str] = []
     outcomes: list[tuple[str, str]] = []
     with engine.connect() as holder:
-        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": busy})
+        holder.execute(text("SET application_name = 'held on purpose'"))
+        for client in (busy, other_busy):
+            holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": client})
         holder.commit()
         settings = ReconciliationSettings(lock_timeout_seconds=3)
-        for outcome in iter_reconcile_clients(engine, {busy: "Busy Co", free: "Free Co"}, settings, say=said.append):
+        started = time.monotonic()
+        clients = {busy: "Busy Co", other_busy: "Other Busy Co", free: "Free Co"}
+        for outcome in iter_reconcile_clients(engine, clients, settings, say=said.append):
             outcomes.append((outcome.client_id, type(outcome).__name__))
-        holder.execute(text("SELECT pg_advisory_unlock(client_lock_key(:c))"), {"c": busy})
+        waited = time.monotonic() - started
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
         holder.commit()
-    # the free client is done first although it came second; then the busy one, after the full lock timeout
-    assert outcomes == [(free, "ClientReconciliation"), (busy, "ClientFailure")]
+    # the free client is done first although it came last; then the busy ones, after the lock timeout in all
+    assert outcomes == [(free, "ClientReconciliation"), (busy, "ClientFailure"), (other_busy, "ClientFailure")]
+    assert waited < 2 * 1.0 + 3 + 1.5, waited  # two first tries, then ONE shared wait (not 3 s per busy client)
     assert said[0] == f"client Busy Co ({busy}) is busy (its lock is held): tried again after the others"
-    assert said[1] == "1 busy client(s): waiting up to 3 s for each lock"
+    assert said[2] == "2 busy client(s): waiting up to 3 s in all for their locks"
+    progress = [line for line in said if line.startswith("still waiting for client Busy Co")]
+    assert len(progress) >= 3, said
+    assert "held by session" in progress[0] and "held on purpose" in progress[0], progress[0]
+
+
+def test_a_busy_clients_failure_says_how_long_and_who_holds_its_lock(conn: Connection, engine: Engine) -> None:
+    busy, free = add_client(conn, name="Busy Co"), add_client(conn, name="Free Co")
+    for client in (busy, free):
+        add_campaign_with_leads(conn, client, Leads(active=3))
+    refresh_all_counters(conn)
+    conn.commit()
+    with engine.connect() as holder:
+        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": busy})
+        holder.commit()
+        sweep = reconcile_clients(engine, [busy, free], ReconciliationSettings(lock_timeout_seconds=2))
+        holder.execute(text("SELECT pg_advisory_unlock_all()"))
+        holder.commit()
+    (failure,) = sweep.failures
+    assert failure.error.startswith(f"client {busy} is busy: its lock "), failure.error
+    assert "not released within 2 s" in failure.error and "held by session" in failure.error, failure.error
 
 
 def add_bulk_leads(conn: Connection, client_id: str, campaign_id: str, count: int, seed: int) -> None:
