@@ -30,21 +30,39 @@ from campaign_ops.clients.tags import PARTITION_TAG
 from campaign_ops.db import migrations
 from campaign_ops.db.engine import make_engine
 from campaign_ops.service.dagster_api import DagsterApi, wait_for
-from campaign_ops_tests.factories import add_campaign, add_client, add_lead
 
 APP_DB, INSTANCE_DB = "co_after_run_bench", "co_after_run_bench_dagster"
 CHECKS_JOB = "integrity_checks_job"
 SWEEP_JOB = "de_enrollment_sweep_job"
 
 
+# clients, each with one 3-message campaign and `due` leads at its first message (made due once the due sensor is
+# off), set-based
+SEED = """
+WITH c AS (
+    INSERT INTO clients (id, company_name, email, airtable_base_id, is_active)
+    SELECT gen_random_uuid(), format('Bench Client %s', lpad(i::text, 3, '0')), format('bench%s@test.example', i),
+           format('appbench%s', i), true
+      FROM generate_series(0, :clients - 1) AS i
+    RETURNING id
+), k AS (
+    INSERT INTO campaigns (id, client_id, name, messages)
+    SELECT gen_random_uuid(), c.id, 'Bench Campaign',
+           '[{"step": 1, "body": "m1"}, {"step": 2, "body": "m2"}, {"step": 3, "body": "m3"}]'::jsonb
+      FROM c
+    RETURNING id, client_id
+)
+INSERT INTO leads (id, client_id, campaign_link_id, first_name, last_name, current_message_position, is_active,
+                   opted_out, booked_meeting, enrolled_at)
+SELECT gen_random_uuid(), k.client_id, k.id, 'Bench', 'Lead', 1, true, false, false, now() - interval '10 days'
+  FROM k, generate_series(1, :due)
+"""
+
+
 def seed(url: str, clients: int, due: int) -> None:
     engine = make_engine(url, pooled=False)
     with engine.begin() as conn:
-        for i in range(clients):
-            client = add_client(conn, name=f"Bench Client {i:03d}")
-            campaign = add_campaign(conn, client, messages=3)
-            for _ in range(due):
-                add_lead(conn, client, campaign, position=1)  # made due once the due sensor is off
+        conn.execute(text(SEED), {"clients": clients, "due": due})
     engine.dispose()
 
 

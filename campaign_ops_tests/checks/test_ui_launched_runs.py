@@ -19,6 +19,7 @@ from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import client_names, partition_key
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
 from campaign_ops.de_enrollment.core import de_enroll_clients
+from campaign_ops.de_enrollment.defs import de_enrollment_job
 from campaign_ops.de_enrollment.settings import DeEnrollmentSettings
 from campaign_ops.definitions import defs
 from campaign_ops_tests.de_enrollment.conftest import make_client
@@ -27,7 +28,7 @@ from campaign_ops_tests.de_enrollment.test_defs import lead_log_refuses
 
 def ui_launched_job() -> dg.JobDefinition:
     """de_enrollment_job as a UI backfill runs it: subset to the job's assets, without a check selection."""
-    return defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).get_subset(asset_selection=set(DE_ENROLLMENT_ASSETS))
+    return defs.resolve_job_def(de_enrollment_job.name).get_subset(asset_selection=set(DE_ENROLLMENT_ASSETS))
 
 
 def checks_on_de_enrollment_assets() -> set[dg.AssetCheckKey]:
@@ -124,7 +125,7 @@ def test_a_run_of_the_job_itself_evaluates_every_check_of_what_it_materialized(c
     planned = checks_on_de_enrollment_assets()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("clients", [key])
-        result = defs.resolve_job_def(checks.DE_ENROLLMENT_JOB_NAME).execute_in_process(
+        result = defs.resolve_job_def(de_enrollment_job.name).execute_in_process(
             instance=instance, partition_key=key
         )
         assert result.success
