@@ -35,9 +35,9 @@ from bench.due_sensor_bench import BURST, RATE, Producer, candidates, pct, prepa
 from campaign_ops.db.engine import make_engine
 from campaign_ops.de_enrollment.due_defs import SPACING_ENV
 from campaign_ops.service.dagster_api import wait_for
+from deploy.check_chart import RENDERED, on_database
 from deploy.k8s_standin import Containers, StandIn
 
-RENDERED = c.PROJECT_ROOT / "deploy" / "helm" / "rendered.yaml"
 LOCATION = "campaign_ops"
 
 
@@ -54,26 +54,7 @@ def daemon_venv() -> Path:
 
 def instance_config(work: Path, api_server: str) -> dict[str, Any]:
     """The chart's rendered instance config, its storage on the layout's PostgreSQL, its launcher at the stand-in."""
-    config = yaml.safe_load(RENDERED.read_text())["instance"]
-    for storage in ("run_storage", "event_log_storage", "schedule_storage"):
-        config[storage]["config"]["postgres_db"].update(
-            hostname=DB_IP, port=5432, db_name="dagster", username="postgres", params={}
-        )
-    kubeconfig = work / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "c", "cluster": {"server": api_server}}],
-                "users": [{"name": "u", "user": {"token": "none"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "c",
-            }
-        )
-    )
-    config["run_launcher"]["config"].update(load_incluster_config=False, kubeconfig_file=str(kubeconfig))
-    return config
+    return on_database(yaml.safe_load(RENDERED.read_text())["instance"], c.db_url(DB_IP, "dagster"), work, api_server)
 
 
 def runs_since(instance: Engine, since: float) -> list[dict[str, Any]]:
