@@ -276,8 +276,7 @@ def start_databases(layout: Layout) -> tuple[str, dict[str, str]]:
 def location_loaded(api: DagsterApi) -> bool:
     try:
         data = api.query(
-            "{ workspaceOrError { ... on Workspace { locationEntries { name "
-            "locationOrLoadError { __typename } } } } }"
+            "{ workspaceOrError { ... on Workspace { locationEntries { name locationOrLoadError { __typename } } } } }"
         )
     except (OSError, ValueError):  # not listening yet, or answering before its workspace is loaded
         return False

@@ -207,7 +207,6 @@ def close_test_alert(conn: Connection, alert: Alert, now: datetime) -> None:
     conn.commit()
 
 
-
 @alerts_group.command("stats")
 @click.option("--hours", type=positive_int(MAX_HOURS), default=24, show_default=True, help="The window, ending now.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable figures.")

@@ -95,5 +95,3 @@ def archive_command(
     if sweep.failures:
         named = "; ".join(f"{f.client_name} ({f.client_id}): {f.error}" for f in sweep.failures)
         raise CampaignOpsError(f"archival failed for {len(sweep.failures)} client(s): {named}")
-
-

@@ -152,4 +152,3 @@ def report_command(month: str, as_json: bool) -> None:
     else:
         click.echo(report.markdown())
         click.echo("\n" + " | ".join(f"{k}: {v}" for k, v in report.figures().items()))
-

@@ -57,5 +57,3 @@ def verify_command() -> None:
     click.echo(f"Total checks: {len(items)} | Passed: {len(items) - len(missing)} | Failed: {len(missing)}")
     if missing:
         raise SystemExit(1)
-
-

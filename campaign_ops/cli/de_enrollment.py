@@ -167,5 +167,3 @@ def resolve_skipped_command(
         )
     then = "the next pass de-enrolls them again" if decision == "new-enrollment" else "they are de-enrolled again"
     click.echo(f"{len(done)} lead(s) resolved as {decision}: {then}; recorded in the lead log")
-
-

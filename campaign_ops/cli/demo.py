@@ -31,5 +31,3 @@ def seed_command(clients: int, campaigns_per_client: int, leads: int, seed: int)
         f"{summary.booked_waiting} booked awaiting de-enrollment, {summary.already_completed} already completed "
         f"in {time.monotonic() - started:.1f}s"
     )
-
-

@@ -76,5 +76,3 @@ def status_command(campaign_name: str) -> None:
     click.echo(f"\n{status.integrity.level.icon} {status.integrity.summary}")
     for v in status.integrity.violations:
         click.echo(f"  round {v.round_number}: {v.kind} — {v.detail}")
-
-

@@ -37,5 +37,3 @@ def stuck_clients_command(severity: str | None, terminal: bool, as_json: bool) -
         )
     by_severity = ", ".join(f"{n} {s}" for s, n in report.by_severity.items() if n)
     click.echo(f"{len(report.clients)} stuck: {by_severity}")
-
-

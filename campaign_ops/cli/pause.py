@@ -60,5 +60,3 @@ def resume_command() -> None:
     with disposing_connection(env["DATABASE_URL"]) as conn, _instance(env) as instance:
         report = resume_processing(conn, instance, by=getpass.getuser())
     click.echo("\n".join(report.lines(paused=False)))
-
-

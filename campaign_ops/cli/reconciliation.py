@@ -116,5 +116,3 @@ def restore_command(day: str) -> None:
             f"  left as they are (created since the backup): {result.leads_only_live} leads, "
             f"{result.campaigns_only_live} campaigns"
         )
-
-

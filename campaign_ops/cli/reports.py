@@ -102,5 +102,3 @@ def report_command(which: str, statement_timeout_ms: int) -> None:
     click.echo(report.markdown())
     figures = report.figures()
     click.echo("\n" + " | ".join(f"{k}: {v}" for k, v in figures.items()))
-
-

@@ -125,9 +125,7 @@ def test_a_run_of_the_job_itself_evaluates_every_check_of_what_it_materialized(c
     planned = checks_on_de_enrollment_assets()
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("clients", [key])
-        result = defs.resolve_job_def(de_enrollment_job.name).execute_in_process(
-            instance=instance, partition_key=key
-        )
+        result = defs.resolve_job_def(de_enrollment_job.name).execute_in_process(instance=instance, partition_key=key)
         assert result.success
         assert {e.check_name for e in result.get_asset_check_evaluations()} == {k.name for k in planned}
         shown = latest(instance, planned)
