@@ -8,7 +8,9 @@ guards, so a Dagster upgrade that changes one fails that test by name instead of
   public way is GraphQL, which needs a webserver: a pause must work without one);
 - the deletion of a run's asset-check rows and of check evaluations recorded without a run (run retention: no
   public API deletes either);
-- the instance storage's engines and its schedule storage's table checks (service/instance_storage.py says why).
+- the instance storage's engines and its schedule storage's table checks (service/instance_storage.py says why);
+- the code location's asset graph seen from a job (`JobDefinition.asset_layer`): a run evaluates every check of
+  what it materialized.
 """
 
 import datetime as dt
@@ -176,3 +178,11 @@ def remember_built_indexes(schedules: Any, known: Callable[[str], bool], learn: 
         return False
 
     setattr(schedules, "has_built_index", has_built_index)  # noqa: B010
+
+
+def code_location_asset_graph(job_def: dg.JobDefinition) -> Any:
+    """The code location's whole asset graph as seen from one of its jobs (`JobDefinition.asset_layer` is not
+    public, and a run's `repository_def` is not set in `execute_in_process`): the job's own graph holds only the
+    checks it selects, its source graph every check of the location."""
+    graph = job_def.asset_layer.asset_graph
+    return getattr(graph, "source_asset_graph", graph)

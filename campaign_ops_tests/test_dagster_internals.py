@@ -129,3 +129,14 @@ def test_postgres_schedule_storage_table_checks_are_the_methods_patched() -> Non
     for name in ("has_instigators_table", "_has_instigators_table", "has_built_index"):
         assert callable(getattr(PostgresScheduleStorage, name, None)), name
     assert "postgres_url" in internals.pg_config()
+
+
+def test_job_asset_layer_source_asset_graph_holds_every_check_of_the_code_location() -> None:
+    from campaign_ops.assets import LEADS
+    from campaign_ops.de_enrollment.defs import de_enrollment_job
+    from campaign_ops.definitions import defs
+
+    job = defs.resolve_job_def(de_enrollment_job.name)
+    everywhere = {k for k in defs.resolve_asset_graph().asset_check_keys if k.asset_key == LEADS}
+    assert len(everywhere) > 1, "the location has no checks on leads: the test would prove nothing"
+    assert everywhere <= set(internals.code_location_asset_graph(job).asset_check_keys)

@@ -17,7 +17,7 @@ import dagster as dg
 
 from campaign_ops.check_kit.dagster_result import could_not_run
 from campaign_ops.clients.runs import tick_run_key
-from campaign_ops.dagster_internals import AssetJob
+from campaign_ops.dagster_internals import AssetJob, code_location_asset_graph
 from campaign_ops.resources import DatabaseResource
 
 JOB_SUFFIX = "_job"
@@ -162,10 +162,7 @@ def asset_checks_evaluated(
     ).records
     if not materialized and not planned:
         return
-    # the code location's asset graph (`repository_def` is not set in `execute_in_process`): the job's own graph
-    # holds only the checks it selects
-    graph = context.job_def.asset_layer.asset_graph
-    graph = getattr(graph, "source_asset_graph", graph)
+    graph = code_location_asset_graph(context.job_def)
     for key in sorted((k for k in graph.asset_check_keys if k.asset_key in assets), key=lambda k: k.to_user_string()):
         check = graph.assets_def_for_key(key)
         assert isinstance(check, dg.AssetChecksDefinition), key
