@@ -240,10 +240,6 @@ CODE_SERVER_PORT, WEBSERVER_PORT = 4000, 3000
 IMAGE_WORKSPACE = "/opt/dagster/dagster_home/workspace.yaml"
 WEBSERVER_COMMAND = ["dagster-webserver", "-w", IMAGE_WORKSPACE, "-h", "0.0.0.0", "-p", str(WEBSERVER_PORT)]
 DAEMON_COMMAND = ["dagster-daemon", "run", "-w", IMAGE_WORKSPACE]
-CODE_SERVER_COMMAND = [
-    *("dagster", "api", "grpc", "-m", "campaign_ops.definitions", "--location-name", "campaign_ops"),
-    *("-h", "0.0.0.0", "-p", str(CODE_SERVER_PORT)),
-]
 
 
 def listening(ip: str, port: int) -> bool:

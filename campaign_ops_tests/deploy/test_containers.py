@@ -181,12 +181,16 @@ def test_sigterm_in_the_middle_of_a_run_ends_the_run_at_once(deployment: Deploym
     assert left > 0  # stopped half-way
 
     # the queued run, free to go now, is dequeued while the code server is down: back in the queue, not failed
-    wait_for(
-        "the queued run to be dequeued while the code server is down, and queued again",
-        lambda: any(REQUEUED in m for m in d.api.run_messages(queued)),
-        120,
-        interval=1,
-    )
+    try:
+        wait_for(
+            "the queued run to be dequeued while the code server is down, and queued again",
+            lambda: any(REQUEUED in m for m in d.api.run_messages(queued)),
+            120,
+            interval=1,
+        )
+    except AssertionError as timed_out:
+        status, messages = d.api.run(queued)["status"], d.api.run_messages(queued)
+        raise AssertionError(f"{timed_out}; the queued run is {status}, its last messages: {messages[-4:]}") from None
     # queued, or being dequeued again (STARTING until the launch fails and puts it back)
     assert d.api.run(queued)["status"] in {"QUEUED", "STARTING"}
     assert not listening(CODE_SERVER_IP, CODE_SERVER_PORT)

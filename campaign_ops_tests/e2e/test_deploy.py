@@ -19,6 +19,7 @@ from campaign_ops.db.urls import normalise_url
 from campaign_ops.de_enrollment.due_defs import SPACING_ENV
 from campaign_ops.de_enrollment.settings import DEFAULT_MAX_RUNTIME_MS
 from campaign_ops.definitions import defs
+from campaign_ops.service import code_server
 from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops.service.supervisor import SERVICE_WORKSPACE, ServicePorts, service_commands
 from campaign_ops.ui_url import CODE_LOCATION, DEFINITIONS_MODULE
@@ -121,7 +122,8 @@ def dockerfile_exposed_port() -> int:
 def test_dockerfile_runs_the_code_server_command_make_dev_runs() -> None:
     port = dockerfile_exposed_port()
     ours = service_commands(ServicePorts(code_server=port, host="0.0.0.0"))["code-server"]
-    assert dockerfile_cmd() == [Path(ours[0]).name, *ours[1:]]
+    # stopped port first (code_server.py says why)
+    assert dockerfile_cmd() == ["python", "-m", code_server.__name__, Path(ours[0]).name, *ours[1:]]
     # the other two entry points, as the Dockerfile documents them
     text = (DEPLOY / "Dockerfile").read_text()
     for name in ("webserver", "daemon"):
