@@ -15,7 +15,8 @@ after a timeout, including run workers the code server spawned, so nothing is or
 (and any advisory lock it held) is closed.
 
 `campaign-ops dev` (campaign_ops/cli/dev.py) runs it in a terminal; the end-to-end tests and the service bench
-drive it directly. The Dockerfile in deploy/ runs the same three commands (`service_commands`), one per container.
+drive it directly. The Dockerfile in deploy/ runs the same three commands (`service_commands`), one per container
+(the code server's under code_server.py, which stops it port first).
 """
 
 import os
