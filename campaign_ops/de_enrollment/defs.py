@@ -6,8 +6,9 @@ per client whatever happened (event-log rows in proportion to the clients) and i
 the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
 figures of every client that changed or had a problem (a table and JSON: bytes grow with the work). It materializes
 the partitions (3 events each, the client's figures) of the clients whose leads it de-enrolled, and of every client
-it processed whose partition was never materialized — its first pass, once in its lifetime — so that "Missing" in
-the UI means "never processed", not "processed only by sweeps". A quiet sweep after that writes no per-client event:
+it processed whose partition has no materialization — its first pass, and again after run retention deleted the
+run that recorded its last one — so that "Missing" in the UI means "never processed", not "processed only by
+sweeps". A quiet sweep after that writes no per-client event:
 its event log is a constant handful of rows, and a sweep's events follow the clients that changed. Every client
 still gets its pass in `de_enrollment_runs` (the SOP's health queries read them); one-client runs and backfills of
 `de_enrollment_job` materialize their partitions whatever changed.
@@ -323,8 +324,8 @@ def _partitions_to_materialize(
     instance: dg.DagsterInstance, done: list[ClientResult]
 ) -> list[tuple[ClientResult, str]]:
     """The clients a sweep materializes, with their partition keys: those whose leads it de-enrolled, and those
-    whose partition was never materialized (their first pass). A client activated since the last partition sync
-    has no partition yet: the pass after the sync materializes it."""
+    whose partition has no materialization (their first pass, or its runs were pruned). A client activated since
+    the last partition sync has no partition yet: the pass after the sync materializes it."""
     if not done:
         return []
     assert clients_partitions.name is not None
