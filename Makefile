@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python -m bench.run_bench
 	$(BIN)/python -m bench.bulk_bench
 	$(BIN)/python -m bench.scale_bench
+	$(BIN)/python -m bench.materialization_bench
 	$(BIN)/python -m bench.retention_bench
 	$(BIN)/python -m bench.service_bench
 	$(BIN)/python -m bench.due_sensor_bench

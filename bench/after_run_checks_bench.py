@@ -1,7 +1,7 @@
 """The delay between a de-enrollment run's end and the integrity checks' results that follow it, with the real
 service (`campaign-ops dev`'s supervisor: code server, daemon, webserver on PostgreSQL). A bounded measurement.
 
-(A) sweeps of one client (`de_enrollment_sweep_job`, run config `client_ids`), which record no materialization:
+(A) sweeps of one client (`de_enrollment_sweep_job`, run config `client_ids`), which evaluate no check themselves:
     the run-status sensor `integrity_checks_after_de_enrollment_sensor` asks for an `integrity_checks_job` run;
     measured from the sweep's end to that run's creation (the sensor's reaction) and to its end (the results).
 (B) one-client runs of `de_enrollment_job` (the CLI, the Launchpad) and (C) the same launched as the UI's

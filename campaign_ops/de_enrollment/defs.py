@@ -4,11 +4,14 @@ and the scheduled sweep over all clients as a plain (unpartitioned) job.
 Why the sweep is not a range run of the multi-asset: such a run writes 3 planned + 3 materialization events
 per client whatever happened (event-log rows in proportion to the clients) and its cost followed the clients, not
 the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
-figures of every client that changed or had a problem (a table and JSON: bytes grow with the work), and its
-event log is a constant handful of rows. Per-client materializations are opt-in (`materialize_changed_partitions`):
-each Dagster event is its own write, 3 per changed client, which made a sweep with many changed clients spend most
-of its time writing events (BENCHMARKS.md). Every client still gets its pass in `de_enrollment_runs` (the SOP's health
-queries read them); one-client runs and backfills of `de_enrollment_job` materialize their partitions.
+figures of every client that changed or had a problem (a table and JSON: bytes grow with the work). It materializes
+the partitions (3 events each, the client's figures) of the clients whose leads it de-enrolled, and of every client
+it processed whose partition has no materialization — its first pass, and again after run retention deleted the
+run that recorded its last one — so that "Missing" in the UI means "never processed", not "processed only by
+sweeps". A quiet sweep after that writes no per-client event:
+its event log is a constant handful of rows, and a sweep's events follow the clients that changed. Every client
+still gets its pass in `de_enrollment_runs` (the SOP's health queries read them); one-client runs and backfills of
+`de_enrollment_job` materialize their partitions whatever changed.
 
 Why a client-partitioned multi-asset with `BackfillPolicy.single_run()` (and not an op job): a run then covers one
 client (a backfill, "Materialize" in the UI, `dg launch --partition`) or all of them (the schedule's partition
@@ -61,8 +64,11 @@ LEADS_DE_ENROLLED = "leads_de_enrolled"
 
 def max_runtime_seconds(budget_ms: int, clients: int) -> int:
     """Run monitoring's limit for a run: the budget, plus a minute for start-up, plus the bookkeeping that the
-    budget does not bound (recording every client's pass and its events: a second per 200 clients leaves margin)."""
-    return budget_ms // 1000 + 60 + -(-clients // 200)
+    budget does not bound: recording every client's pass, and the materializations written after the passes. A
+    sweep where every client changed, or every client's first pass, writes 3 Dagster events per client, each its
+    own commits in the instance database and the largest part of that bookkeeping (BENCHMARKS.md): a second per
+    20 clients covers it with margin."""
+    return budget_ms // 1000 + 60 + -(-clients // 20)
 
 
 class SweepConfig(dg.Config):
@@ -76,12 +82,6 @@ class SweepConfig(dg.Config):
         default=None,
         description="Only these clients (ids; those not active are left out), as de_enrollment_due_sensor asks "
         "for the clients with due leads. Default: every active client.",
-    )
-    materialize_changed_partitions: bool = Field(
-        default=False,
-        description="Also record a materialization of leads/campaigns/de_enrollment_runs for each client whose "
-        "leads were de-enrolled (3 event-log writes per client: minutes at a thousand changed clients). Off: the "
-        "figures of every changed client are in this run's output table.",
     )
 
 
@@ -258,8 +258,8 @@ de_enrollment_job = dg.define_asset_job(
 
 @dg.op(
     name=SWEEP_OP_NAME,
-    description="De-enrolls every active client's due leads (SOP); materializes the partitions of clients whose "
-    "data changed, with their figures.",
+    description="De-enrolls every active client's due leads (SOP); materializes, with their figures, the "
+    "partitions of the clients whose leads it de-enrolled and of those it processed for the first time.",
 )
 def de_enrollment_sweep(
     context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
@@ -285,16 +285,10 @@ def de_enrollment_sweep(
     )
     if after.materialization is not None:
         yield after.materialization
-    changed = [r for r in sweep.clients if r.leads_de_enrolled and r.status in ("success", "partial")]
-    assert clients_partitions.name is not None
-    known = (
-        keys_by_client_id(context.instance.get_dynamic_partitions(clients_partitions.name))
-        if config.materialize_changed_partitions
-        else {}
-    )
-    for r in changed:
-        if r.client_id in known:  # a client activated since the last partition sync has no partition yet
-            yield from _materializations(r, known[r.client_id])
+    done = [r for r in sweep.clients if r.status in ("success", "partial")]
+    changed = [r for r in done if r.leads_de_enrolled]
+    for r, key in _partitions_to_materialize(context.instance, done):
+        yield from _materializations(r, key)
     noteworthy = sorted(
         (r for r in sweep.clients if r.leads_de_enrolled or r.status != "success" or r.leads_skipped),
         key=lambda r: (STATUS_ORDER.get(r.status, 0), -r.leads_de_enrolled, r.client_name),
@@ -324,6 +318,25 @@ def de_enrollment_sweep(
         },
     )
     _fail_if_any_failed(sweep)
+
+
+def _partitions_to_materialize(
+    instance: dg.DagsterInstance, done: list[ClientResult]
+) -> list[tuple[ClientResult, str]]:
+    """The clients a sweep materializes, with their partition keys: those whose leads it de-enrolled, and those
+    whose partition has no materialization (their first pass, or its runs were pruned). A client activated since
+    the last partition sync has no partition yet: the pass after the sync materializes it."""
+    if not done:
+        return []
+    assert clients_partitions.name is not None
+    key_of = keys_by_client_id(instance.get_dynamic_partitions(clients_partitions.name))
+    # the three assets are materialized together: leads stands for them
+    materialized = instance.get_materialized_partitions(LEADS)
+    return [
+        (r, key_of[r.client_id])
+        for r in done
+        if r.client_id in key_of and (r.leads_de_enrolled or key_of[r.client_id] not in materialized)
+    ]
 
 
 @dg.job(

@@ -28,7 +28,7 @@ def test_integrity_checks_follow_a_de_enrollment_sweep_and_pass(conn: Connection
         assert by_name["stuck_leads"].severity == dg.AssetCheckSeverity.WARN and not by_name["stuck_leads"].passed
         assert not by_name["stats_drift"].passed  # 7 active opted-out leads: the two "active" definitions differ
 
-        # the scheduled sweep records no materialization (its figures are in its output): the checks follow it
+        # the scheduled sweep evaluates no check itself: the checks follow it, in their own run
         sweep = defs.resolve_job_def(checks.SWEEP_JOB_NAME).execute_in_process(instance=instance)
         assert sweep.success
         assert sweep.get_asset_check_evaluations() == []

@@ -505,6 +505,30 @@ def test_a_sweep_asks_the_checks_when_it_de_enrolled_leads_and_not_when_it_de_en
     assert conn.execute(text("SELECT count(*) FROM leads WHERE is_active")).scalar_one() == 10
 
 
+def test_a_sweep_that_de_enrolled_nothing_but_materialized_first_passes_asks_the_checks(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """Its materializations would leave the checks' results "Not evaluated" in the UI until the hourly run."""
+    alpha, beta = two_clients(conn)
+    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
+
+    def decision_after_a_sweep() -> dg.RunRequest | dg.SkipReason:
+        sweep = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(instance=instance)
+        assert sweep.success
+        run = instance.get_run_by_id(sweep.run_id)
+        assert run is not None
+        return checks.integrity_checks_after(run, instance)
+
+    decision_after_a_sweep()  # de-enrolls Alpha's due leads; no partitions yet, so no materialization
+    assert clients_partitions.name is not None
+    instance.add_dynamic_partitions(clients_partitions.name, [alpha, beta])  # the partition sync
+    first_passes = decision_after_a_sweep()  # nothing due; both clients' first materializations
+    assert isinstance(first_passes, dg.RunRequest)
+    assert instance.get_materialized_partitions(LEADS) == {alpha, beta}
+    quiet = decision_after_a_sweep()
+    assert isinstance(quiet, dg.SkipReason) and "de-enrolled no lead" in (quiet.skip_message or "")
+
+
 def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:

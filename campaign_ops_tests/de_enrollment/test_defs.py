@@ -1,13 +1,19 @@
 """De-enrollment through real Dagster runs: one client (a backfill) and all clients (the scheduled sweep)."""
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import dagster as dg
 import pytest
 from sqlalchemy import Connection, Engine, text
 
 from campaign_ops.check_kit.markdown import UI_TABLE_ROWS
 from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops.db.urls import normalise_url
 from campaign_ops.definitions import defs
+from campaign_ops.service.environment import INSTANCE_YAML
 from campaign_ops_tests.de_enrollment.conftest import make_client, snapshot
+from campaign_ops_tests.factories import add_client, add_lead
 
 LEADS = dg.AssetKey("leads")
 CAMPAIGNS = dg.AssetKey("campaigns")
@@ -189,12 +195,9 @@ def test_schedule_asks_for_one_plain_sweep_run_whose_max_runtime_follows_budget_
     instance.add_dynamic_partitions("clients", [f"00000000-0000-0000-0000-{i:012d}" for i in range(1000)])
     monkeypatch.setenv("DE_ENROLLMENT_MAX_RUNTIME", "600000")
     [request] = schedule.evaluate_tick(dg.build_schedule_context(instance, scheduled_execution_time=tick)).run_requests
-    assert request.tags["dagster/max_runtime"] == str(600 + 60 + 5)
+    assert request.tags["dagster/max_runtime"] == str(600 + 60 + 50)
     job_tags = defs.resolve_job_def("de_enrollment_job").tags
     assert job_tags["dagster/max_runtime"] == str(240 + 60 + 1)  # one-client runs: the default budget
-
-
-OPT_IN = {"ops": {"de_enrollment_sweep": {"config": {"materialize_changed_partitions": True}}}}
 
 
 def sweep_job():
@@ -219,6 +222,8 @@ def test_a_sweep_with_nothing_due_writes_as_many_events_for_3_clients_as_for_30(
         instance.add_dynamic_partitions(
             "clients", [k for k in keys if not instance.has_dynamic_partition("clients", k)]
         )
+        first = sweep_job().execute_in_process(instance=instance)  # the new clients' first passes
+        assert first.success
         result = sweep_job().execute_in_process(instance=instance)
         assert result.success
         rows[size] = event_rows(instance, result.run_id)
@@ -231,60 +236,14 @@ def test_a_sweep_with_nothing_due_writes_as_many_events_for_3_clients_as_for_30(
             {"r": result.run_id},
         ).one()
         assert tuple(passes) == (size, size)
-    assert materializations(instance) == {}
     assert rows[3] == rows[30], rows
-
-
-def test_a_sweep_materializes_only_the_clients_it_changed_with_their_figures(
-    conn: Connection, db_env: str, instance
-) -> None:
-    busy = [make_client(conn, due=i + 1) for i in range(3)]
-    quiet = make_client(conn, due=0)
-    conn.execute(
-        text("UPDATE leads SET opted_out = false, booked_meeting = false WHERE client_id = :c"),
-        {"c": quiet.client_id},
-    )
-    inactive = make_client(conn, active=False)
-    conn.commit()
-    keys = [c.client_id for c in [*busy, quiet, inactive]]
-    instance.add_dynamic_partitions("clients", keys)
-    result = sweep_job().execute_in_process(instance=instance)
-    assert result.success
-    assert materializations(instance) == {}  # by default the figures are the run's output, one event
-    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
-    figures = output.step_output_data.metadata["client_figures"].value
-    assert {c: f["leads_de_enrolled"] for c, f in figures.items()} == {
-        c.client_id: n for c, n in zip(busy, [3, 4, 5], strict=True)
-    }
-    assert output.step_output_data.metadata["clients_changed"].value == 3
-    # opted in, the next sweep materializes the partitions of exactly the clients it changed
-    first_run = result.run_id
-    busy = [make_client(conn, due=i + 1) for i in range(3)]
-    conn.commit()
-    instance.add_dynamic_partitions("clients", [c.client_id for c in busy])
-    result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN)
-    assert result.success
-    mats = materializations(instance)
-    assert set(mats) == {c.client_id for c in busy}
-    assert sorted(m["leads_de_enrolled"].value for m in mats.values()) == [3, 4, 5]
-    for key in ("campaigns", "de_enrollment_runs"):
-        assert set(materializations(instance, dg.AssetKey(key))) == {c.client_id for c in busy}
-    rows = dict(
-        conn.execute(
-            text("SELECT client_id::text, leads_de_enrolled FROM de_enrollment_runs WHERE dagster_run_id = :r"),
-            {"r": first_run},
-        ).all()
-    )
-    assert rows == {**{c: f["leads_de_enrolled"] for c, f in figures.items()}, quiet.client_id: 0}
-    logged = conn.execute(text("SELECT count(*) FROM de_enrollment_lead_log")).scalar()
-    assert logged == 2 * 12  # one lead-log row per de-enrolled lead
 
 
 def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Connection, db_env: str, instance) -> None:
     good, bad, other = make_client(conn), make_client(conn), make_client(conn, due=1)
     lead_log_refuses(conn, bad.client_id)
     instance.add_dynamic_partitions("clients", [good.client_id, bad.client_id, other.client_id])
-    result = sweep_job().execute_in_process(instance=instance, run_config=OPT_IN, raise_on_error=False)
+    result = sweep_job().execute_in_process(instance=instance, raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     message = failure.step_failure_data.user_failure_data.description
@@ -374,3 +333,145 @@ def test_a_clients_figures_are_shown_once_not_on_each_of_its_three_materializati
     assert campaigns["leads_de_enrolled"].value == logged and "leads_evaluated" not in campaigns
     assert runs["de_enrollment_run_id"].value == leads["de_enrollment_run_id"].value
     assert "completed" not in runs and "leads_evaluated" not in runs
+
+
+# --- what a sweep materializes, on the production instance storage (PostgreSQL, pooled) --------------------------
+
+
+@pytest.fixture
+def pg_instance(empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """A Dagster instance as the service's: the package's dagster.yaml, in this test's own PostgreSQL database."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").symlink_to(INSTANCE_YAML)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_PG_URL", normalise_url(empty_db_url))
+    with dg.DagsterInstance.get() as inst:
+        yield inst
+
+
+ASSETS = (LEADS, CAMPAIGNS, DE_ENROLLMENT_RUNS)
+
+
+def materialization_events(instance: dg.DagsterInstance) -> int:
+    """Every ASSET_MATERIALIZATION record of the three client-partitioned assets."""
+    return sum(len(instance.fetch_materializations(key, limit=10_000).records) for key in ASSETS)
+
+
+def materialized_by_run(instance: dg.DagsterInstance, run_id: str) -> dict[tuple[str, str], dict]:
+    """(asset, partition) -> metadata of each materialization of the three assets the run recorded."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION, limit=10_000)
+    out = {}
+    for record in records.records:
+        mat = record.asset_materialization
+        if mat is None or mat.asset_key not in ASSETS:  # the latency asset: unpartitioned, one per run
+            continue
+        assert mat.partition is not None
+        out[(mat.asset_key.to_user_string(), mat.partition)] = {k: v.value for k, v in mat.metadata.items()}
+    return out
+
+
+def quiet_client(conn: Connection):
+    """A client with leads but none due (its opted-out and booked leads taken back)."""
+    client = make_client(conn, due=0)
+    conn.execute(
+        text("UPDATE leads SET opted_out = false, booked_meeting = false WHERE client_id = :c"),
+        {"c": client.client_id},
+    )
+    return client
+
+
+def test_the_first_sweep_materializes_every_client_it_processed_changed_or_not(
+    conn: Connection, db_env: str, pg_instance: dg.DagsterInstance
+) -> None:
+    busy = [make_client(conn, due=2), make_client(conn, due=3)]
+    quiet = [quiet_client(conn), quiet_client(conn)]
+    inactive = make_client(conn, active=False)
+    conn.commit()
+    processed = {c.client_id for c in [*busy, *quiet]}
+    pg_instance.add_dynamic_partitions("clients", [*sorted(processed), inactive.client_id])
+    unsynced = add_client(conn)  # activated since the last partition sync: no partition yet
+    conn.commit()
+    result = sweep_job().execute_in_process(instance=pg_instance)
+    assert result.success
+    for key in ASSETS:
+        assert pg_instance.get_materialized_partitions(key) == processed, key
+    mats = materialized_by_run(pg_instance, result.run_id)
+    assert len(mats) == 3 * len(processed)
+    figures = {p: m["leads_de_enrolled"] for (asset, p), m in mats.items() if asset == "leads"}
+    assert figures == {busy[0].client_id: 4, busy[1].client_id: 5, **{c.client_id: 0 for c in quiet}}
+    assert {m["status"] for m in mats.values()} == {"success"}
+    # the client without a partition got its pass all the same
+    status = conn.execute(
+        text("SELECT status FROM de_enrollment_runs WHERE client_id = :c AND dagster_run_id = :r"),
+        {"c": unsynced, "r": result.run_id},
+    ).scalar_one()
+    assert status == "success"
+
+
+def test_a_sweep_with_nothing_due_after_the_first_writes_no_materialization(
+    conn: Connection, db_env: str, pg_instance: dg.DagsterInstance
+) -> None:
+    clients = [make_client(conn, due=2), quiet_client(conn), quiet_client(conn)]
+    conn.commit()
+    pg_instance.add_dynamic_partitions("clients", [c.client_id for c in clients])
+    assert sweep_job().execute_in_process(instance=pg_instance).success
+    after_first = materialization_events(pg_instance)
+    assert after_first == 3 * len(clients)
+    quiet = sweep_job().execute_in_process(instance=pg_instance)
+    assert quiet.success
+    assert materialization_events(pg_instance) == after_first
+    assert materialized_by_run(pg_instance, quiet.run_id) == {}
+
+
+def test_a_later_sweep_materializes_only_the_client_whose_leads_it_de_enrolled_with_its_figures(
+    conn: Connection, db_env: str, pg_instance: dg.DagsterInstance
+) -> None:
+    target, *others = [quiet_client(conn) for _ in range(3)]
+    conn.commit()
+    pg_instance.add_dynamic_partitions("clients", [c.client_id for c in [target, *others]])
+    assert sweep_job().execute_in_process(instance=pg_instance).success
+    before = materialization_events(pg_instance)
+    for _ in range(2):  # two leads reach the end of their sequence
+        add_lead(conn, target.client_id, target.campaign_id, position=3)
+    conn.commit()
+    result = sweep_job().execute_in_process(instance=pg_instance)
+    assert result.success
+    mats = materialized_by_run(pg_instance, result.run_id)
+    assert set(mats) == {(asset.to_user_string(), target.client_id) for asset in ASSETS}
+    leads = mats[("leads", target.client_id)]
+    assert (leads["status"], leads["leads_de_enrolled"], leads["completed"]) == ("success", 2, 2)
+    assert mats[("campaigns", target.client_id)]["leads_de_enrolled"] == 2
+    run_row = conn.execute(
+        text("SELECT id::text FROM de_enrollment_runs WHERE client_id = :c AND dagster_run_id = :r"),
+        {"c": target.client_id, "r": result.run_id},
+    ).scalar_one()
+    assert mats[("de_enrollment_runs", target.client_id)]["de_enrollment_run_id"] == run_row
+    assert materialization_events(pg_instance) == before + 3
+
+
+def test_a_failed_or_lock_skipped_client_gets_no_materialization(
+    conn: Connection, engine: Engine, db_env: str, pg_instance: dg.DagsterInstance
+) -> None:
+    good, failing, locked = make_client(conn), make_client(conn), quiet_client(conn)
+    lead_log_refuses(conn, failing.client_id)
+    pg_instance.add_dynamic_partitions("clients", [c.client_id for c in (good, failing, locked)])
+    holder = engine.connect()  # another session holds the client's lock for the whole sweep
+    try:
+        holder.execute(text("SELECT pg_advisory_lock(client_lock_key(:c))"), {"c": locked.client_id})
+        holder.commit()
+        # a short budget: the sweep gives up waiting for the held lock at its deadline
+        config = {"ops": {"de_enrollment_sweep": {"config": {"max_runtime_ms": 3000}}}}
+        result = sweep_job().execute_in_process(instance=pg_instance, run_config=config, raise_on_error=False)
+    finally:
+        holder.close()
+    assert not result.success  # the failing client fails the run, after the others
+    statuses = dict(
+        conn.execute(
+            text("SELECT client_id::text, status FROM de_enrollment_runs WHERE dagster_run_id = :r"),
+            {"r": result.run_id},
+        ).all()
+    )
+    assert statuses == {good.client_id: "success", failing.client_id: "failed", locked.client_id: "skipped"}
+    for key in ASSETS:
+        assert pg_instance.get_materialized_partitions(key) == {good.client_id}, key
