@@ -19,7 +19,7 @@ When they run (Dagster's own machinery, no side scheduler):
   backfill, Materialize) evaluates every check of its assets itself, in its de-enrollment step
   (check_kit's `asset_checks_evaluated`: the UI shows a check's result for its asset's latest materialization,
   and Dagster would skip the check steps it plans in UI launches, the step yielding materializations per client
-  and no output); a sweep (it materializes only the clients whose data changed and first passes) is followed by a
+  and no output); a sweep (it materializes only clients' first passes) is followed by a
   run-status sensor's run.
 - the alerting checks (stuck leads, de-enrollment health, schema contract, stuck onboarding clients): every 5
   minutes, evaluated by `alerting_checks_sensor` in its tick, one evaluation per check and no run (a run worker's
@@ -366,10 +366,11 @@ def leads_de_enrolled_by_sweep(instance: dg.DagsterInstance, run_id: str) -> int
 
 def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> dg.RunRequest | dg.SkipReason:
     """The integrity checks for the clients a finished de-enrollment run covered: that one client, or all. A
-    run of a de-enrollment job counts unless it was a sweep that de-enrolled no lead and materialized nothing
-    (most quarter hours when the due sensor keeps up); any other run (a backfill, Materialize in the catalog)
-    counts when it materialized the de-enrollment assets."""
-    if run.tags.get(SWEEP_TAG) == DUE_CLIENTS:
+    run of a de-enrollment job counts unless it was a due run or a sweep that de-enrolled no lead, either of them
+    materializing nothing (a due run every few seconds, most quarter hours' sweep when the due sensor keeps up);
+    any other run (a backfill, Materialize in the catalog) counts when it materialized the de-enrollment assets.
+    A run that materialized a client's first pass is always checked: the UI reads "Not evaluated" until then."""
+    if run.tags.get(SWEEP_TAG) == DUE_CLIENTS and not materialized_de_enrollment_assets(instance, run.run_id):
         # every few seconds when leads keep becoming due: the hourly run and the 15-minute sweep's cover them
         return dg.SkipReason(f"run {run.run_id} de-enrolled only clients with due leads (checked hourly)")
     if (
@@ -377,8 +378,7 @@ def integrity_checks_after(run: dg.DagsterRun, instance: dg.DagsterInstance) -> 
         and leads_de_enrolled_by_sweep(instance, run.run_id) == 0
         and not materialized_de_enrollment_assets(instance, run.run_id)
     ):
-        # it changed no lead and no counter: nothing new for stuck leads, drift or duplicates (checked hourly); a
-        # sweep that materialized clients' first passes is checked, or the UI reads "Not evaluated" until then
+        # it changed no lead and no counter: nothing new for stuck leads, drift or duplicates (checked hourly)
         return dg.SkipReason(f"run {run.run_id} de-enrolled no lead (checked hourly)")
     if run.job_name not in (de_enrollment_job.name, SWEEP_JOB_NAME) and not (
         materialized_de_enrollment_assets(instance, run.run_id)

@@ -5,13 +5,15 @@ Why the sweep is not a range run of the multi-asset: such a run writes 3 planned
 per client whatever happened (event-log rows in proportion to the clients) and its cost followed the clients, not
 the work. `de_enrollment_sweep_job` is one op over every active client; its output carries the
 figures of every client that changed or had a problem (a table and JSON: bytes grow with the work). It materializes
-the partitions (3 events each, the client's figures) of the clients whose leads it de-enrolled, and of every client
-it processed whose partition has no materialization — its first pass, and again after run retention deleted the
-run that recorded its last one — so that "Missing" in the UI means "never processed", not "processed only by
-sweeps". A quiet sweep after that writes no per-client event:
-its event log is a constant handful of rows, and a sweep's events follow the clients that changed. Every client
-still gets its pass in `de_enrollment_runs` (the SOP's health queries read them); one-client runs and backfills of
-`de_enrollment_job` materialize their partitions whatever changed.
+the partitions (3 events each, the client's figures) of the clients it processed whose partition has no
+materialization: their first pass, and again after run retention deleted the run that recorded it. So "Missing" in
+the UI means "never processed", not "processed only by sweeps", and the sweep's events follow the clients that are
+new, once each. Not the clients whose leads it de-enrolled: the UI shows a check's result for its asset's latest
+materialization, so every due run (seconds apart at operating rates) would turn the integrity checks "Not evaluated"
+until their next run. A partition's materialization therefore says when its client was first processed (or last
+run on its own); every later pass is a `de_enrollment_runs` row (the SOP's health queries read them) and a line of
+its run's output. One-client runs and backfills of `de_enrollment_job` materialize their partitions, and evaluate
+the checks in the run.
 
 Why a client-partitioned multi-asset with `BackfillPolicy.single_run()` (and not an op job): a run then covers one
 client (a backfill, "Materialize" in the UI, `dg launch --partition`) or all of them (the schedule's partition
@@ -65,7 +67,7 @@ LEADS_DE_ENROLLED = "leads_de_enrolled"
 def max_runtime_seconds(budget_ms: int, clients: int) -> int:
     """Run monitoring's limit for a run: the budget, plus a minute for start-up, plus the bookkeeping that the
     budget does not bound: recording every client's pass, and the materializations written after the passes. A
-    sweep where every client changed, or every client's first pass, writes 3 Dagster events per client, each its
+    sweep of every client's first pass writes 3 Dagster events per client, each its
     own commits in the instance database and the largest part of that bookkeeping (BENCHMARKS.md): a second per
     20 clients covers it with margin."""
     return budget_ms // 1000 + 60 + -(-clients // 20)
@@ -259,7 +261,7 @@ de_enrollment_job = dg.define_asset_job(
 @dg.op(
     name=SWEEP_OP_NAME,
     description="De-enrolls every active client's due leads (SOP); materializes, with their figures, the "
-    "partitions of the clients whose leads it de-enrolled and of those it processed for the first time.",
+    "partitions of the clients it processed for the first time.",
 )
 def de_enrollment_sweep(
     context: dg.OpExecutionContext, config: SweepConfig, database: DatabaseResource
@@ -323,20 +325,16 @@ def de_enrollment_sweep(
 def _partitions_to_materialize(
     instance: dg.DagsterInstance, done: list[ClientResult]
 ) -> list[tuple[ClientResult, str]]:
-    """The clients a sweep materializes, with their partition keys: those whose leads it de-enrolled, and those
-    whose partition has no materialization (their first pass, or its runs were pruned). A client activated since
-    the last partition sync has no partition yet: the pass after the sync materializes it."""
+    """The clients a sweep materializes, with their partition keys: those whose partition has no materialization
+    (their first pass, or its run was pruned). A client activated since the last partition sync has no partition
+    yet: the pass after the sync materializes it."""
     if not done:
         return []
     assert clients_partitions.name is not None
     key_of = keys_by_client_id(instance.get_dynamic_partitions(clients_partitions.name))
     # the three assets are materialized together: leads stands for them
     materialized = instance.get_materialized_partitions(LEADS)
-    return [
-        (r, key_of[r.client_id])
-        for r in done
-        if r.client_id in key_of and (r.leads_de_enrolled or key_of[r.client_id] not in materialized)
-    ]
+    return [(r, key_of[r.client_id]) for r in done if r.client_id in key_of and key_of[r.client_id] not in materialized]
 
 
 @dg.job(

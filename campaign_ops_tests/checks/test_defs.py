@@ -22,8 +22,9 @@ from campaign_ops.assets import (
 from campaign_ops.checks import defs as checks
 from campaign_ops.clients.partition_keys import CLIENT_ID_TAG
 from campaign_ops.clients.partitions import clients_partitions
-from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG
+from campaign_ops.clients.tags import RANGE_END_TAG, RANGE_START_TAG, SWEEP_TAG
 from campaign_ops.de_enrollment.defs import de_enrollment_job, de_enrollment_sweep_job
+from campaign_ops.de_enrollment.due import DUE_CLIENTS
 from campaign_ops.onboarding import defs as onboarding
 from campaign_ops.resources import DatabaseResource
 from campaign_ops_tests.checks.helpers import add_leads, add_runs, refresh_counters
@@ -527,6 +528,42 @@ def test_a_sweep_that_de_enrolled_nothing_but_materialized_first_passes_asks_the
     assert instance.get_materialized_partitions(LEADS) == {alpha, beta}
     quiet = decision_after_a_sweep()
     assert isinstance(quiet, dg.SkipReason) and "de-enrolled no lead" in (quiet.skip_message or "")
+
+
+def test_a_due_run_asks_the_checks_only_when_it_materialized_a_new_clients_first_pass(
+    conn: Connection, db_url: str, instance: dg.DagsterInstance
+) -> None:
+    """Due runs come seconds apart and are checked hourly, except one that materialized a client's first pass:
+    the UI would read "Not evaluated" for the checks until the hourly run."""
+    alpha, beta = two_clients(conn)  # Alpha's leads are due
+    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
+    assert clients_partitions.name is not None
+    instance.add_dynamic_partitions(clients_partitions.name, [alpha, beta])
+
+    def decision_after_a_due_run(client: str) -> dg.RunRequest | dg.SkipReason:
+        config = {"ops": {"de_enrollment_sweep": {"config": {"client_ids": [client]}}}}
+        due_run = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(
+            instance=instance, run_config=config, tags={SWEEP_TAG: DUE_CLIENTS}
+        )
+        assert due_run.success
+        run = instance.get_run_by_id(due_run.run_id)
+        assert run is not None
+        return checks.integrity_checks_after(run, instance)
+
+    first_pass = decision_after_a_due_run(alpha)
+    assert isinstance(first_pass, dg.RunRequest)
+    assert instance.get_materialized_partitions(LEADS) == {alpha}
+    add_leads(
+        conn,
+        alpha,
+        conn.execute(text("SELECT id FROM campaigns WHERE client_id = :c"), {"c": alpha}).scalar_one(),
+        count=2,
+        position=3,
+    )
+    conn.commit()
+    later = decision_after_a_due_run(alpha)  # de-enrolls the two new leads; Alpha was materialized before
+    assert isinstance(later, dg.SkipReason) and "due leads" in (later.skip_message or "")
+    assert instance.get_materialized_partitions(LEADS) == {alpha}
 
 
 def test_checks_in_the_de_enrollment_job_are_skipped_so_a_sensor_runs_them_after(

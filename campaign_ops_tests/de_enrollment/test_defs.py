@@ -424,9 +424,12 @@ def test_a_sweep_with_nothing_due_after_the_first_writes_no_materialization(
     assert materialized_by_run(pg_instance, quiet.run_id) == {}
 
 
-def test_a_later_sweep_materializes_only_the_client_whose_leads_it_de_enrolled_with_its_figures(
+def test_a_later_sweep_materializes_only_a_new_clients_first_pass_not_the_clients_it_changed(
     conn: Connection, db_env: str, pg_instance: dg.DagsterInstance
 ) -> None:
+    """Every materialization turns the integrity checks "Not evaluated" in the UI until they run again: a client
+    already materialized is not materialized again by a sweep that de-enrolled its leads (its figures are in the
+    run's output); a client synced since is, with its figures."""
     target, *others = [quiet_client(conn) for _ in range(3)]
     conn.commit()
     pg_instance.add_dynamic_partitions("clients", [c.client_id for c in [target, *others]])
@@ -434,19 +437,23 @@ def test_a_later_sweep_materializes_only_the_client_whose_leads_it_de_enrolled_w
     before = materialization_events(pg_instance)
     for _ in range(2):  # two leads reach the end of their sequence
         add_lead(conn, target.client_id, target.campaign_id, position=3)
+    newcomer = make_client(conn, due=1)
     conn.commit()
+    pg_instance.add_dynamic_partitions("clients", [newcomer.client_id])
     result = sweep_job().execute_in_process(instance=pg_instance)
     assert result.success
+    (output,) = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
+    figures = output.step_output_data.metadata["client_figures"].value
+    assert figures[target.client_id]["leads_de_enrolled"] == 2
     mats = materialized_by_run(pg_instance, result.run_id)
-    assert set(mats) == {(asset.to_user_string(), target.client_id) for asset in ASSETS}
-    leads = mats[("leads", target.client_id)]
-    assert (leads["status"], leads["leads_de_enrolled"], leads["completed"]) == ("success", 2, 2)
-    assert mats[("campaigns", target.client_id)]["leads_de_enrolled"] == 2
+    assert set(mats) == {(asset.to_user_string(), newcomer.client_id) for asset in ASSETS}
+    leads = mats[("leads", newcomer.client_id)]
+    assert (leads["status"], leads["leads_de_enrolled"]) == ("success", 3)
     run_row = conn.execute(
         text("SELECT id::text FROM de_enrollment_runs WHERE client_id = :c AND dagster_run_id = :r"),
-        {"c": target.client_id, "r": result.run_id},
+        {"c": newcomer.client_id, "r": result.run_id},
     ).scalar_one()
-    assert mats[("de_enrollment_runs", target.client_id)]["de_enrollment_run_id"] == run_row
+    assert mats[("de_enrollment_runs", newcomer.client_id)]["de_enrollment_run_id"] == run_row
     assert materialization_events(pg_instance) == before + 3
 
 
