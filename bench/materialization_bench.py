@@ -1,6 +1,6 @@
 """What the sweep's client materializations cost on the production instance storage (dagster.yaml: PostgreSQL,
 one connection pool per process): an op yields 3 partitioned materializations per client, as the sweep does for
-the clients it changed and for first passes, and the time per event is taken inside the op (each event is stored
+clients' first passes, and the time per event is taken inside the op (each event is stored
 before the op resumes); then `get_materialized_partitions` of one asset, the sweep's lookup of first passes.
 This is the bookkeeping `max_runtime_seconds` (de_enrollment/defs.py) leaves room for.
 
