@@ -484,20 +484,29 @@ def test_one_tick_passes_over_every_run_that_de_enrolled_nothing(
     assert [r.run_key for r in tick(after.cursor).run_requests or []] == []  # and each run once
 
 
+def checks_decision_after_a_sweep(
+    instance: dg.DagsterInstance, db_url: str, run_config: dict | None = None, tags: dict[str, str] | None = None
+) -> dg.RunRequest | dg.SkipReason:
+    """Run the sweep job (a due run with the due sensor's config and tag), then what the after-run sensor decides."""
+    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
+    sweep = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(
+        instance=instance, run_config=run_config, tags=tags
+    )
+    assert sweep.success
+    run = instance.get_run_by_id(sweep.run_id)
+    assert run is not None
+    return checks.integrity_checks_after(run, instance)
+
+
 def test_a_sweep_asks_the_checks_when_it_de_enrolled_leads_and_not_when_it_de_enrolled_none(
     conn: Connection, db_url: str, instance: dg.DagsterInstance
 ) -> None:
     """Most quarter-hour sweeps find nothing due (the due sensor keeps up): a run of checks after each would be
     a run worker every 15 minutes for nothing; the hourly run covers what other writers did."""
     two_clients(conn)  # Alpha's 101 leads are at the end of their sequence: due
-    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
 
     def decision_after_a_sweep() -> dg.RunRequest | dg.SkipReason:
-        sweep = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(instance=instance)
-        assert sweep.success
-        run = instance.get_run_by_id(sweep.run_id)
-        assert run is not None
-        return checks.integrity_checks_after(run, instance)
+        return checks_decision_after_a_sweep(instance, db_url)
 
     first = decision_after_a_sweep()
     assert isinstance(first, dg.RunRequest) and checks.CLIENT_TAG not in first.tags
@@ -511,14 +520,9 @@ def test_a_sweep_that_de_enrolled_nothing_but_materialized_first_passes_asks_the
 ) -> None:
     """Its materializations would leave the checks' results "Not evaluated" in the UI until the hourly run."""
     alpha, beta = two_clients(conn)
-    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
 
     def decision_after_a_sweep() -> dg.RunRequest | dg.SkipReason:
-        sweep = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(instance=instance)
-        assert sweep.success
-        run = instance.get_run_by_id(sweep.run_id)
-        assert run is not None
-        return checks.integrity_checks_after(run, instance)
+        return checks_decision_after_a_sweep(instance, db_url)
 
     decision_after_a_sweep()  # de-enrolls Alpha's due leads; no partitions yet, so no materialization
     assert clients_partitions.name is not None
@@ -536,19 +540,12 @@ def test_a_due_run_asks_the_checks_only_when_it_materialized_a_new_clients_first
     """Due runs come seconds apart and are checked hourly, except one that materialized a client's first pass:
     the UI would read "Not evaluated" for the checks until the hourly run."""
     alpha, beta = two_clients(conn)  # Alpha's leads are due
-    defs = dg.Definitions(jobs=[de_enrollment_sweep_job], resources={"database": DatabaseResource(url=db_url)})
     assert clients_partitions.name is not None
     instance.add_dynamic_partitions(clients_partitions.name, [alpha, beta])
 
     def decision_after_a_due_run(client: str) -> dg.RunRequest | dg.SkipReason:
         config = {"ops": {"de_enrollment_sweep": {"config": {"client_ids": [client]}}}}
-        due_run = defs.resolve_job_def(de_enrollment_sweep_job.name).execute_in_process(
-            instance=instance, run_config=config, tags={SWEEP_TAG: DUE_CLIENTS}
-        )
-        assert due_run.success
-        run = instance.get_run_by_id(due_run.run_id)
-        assert run is not None
-        return checks.integrity_checks_after(run, instance)
+        return checks_decision_after_a_sweep(instance, db_url, config, {SWEEP_TAG: DUE_CLIENTS})
 
     first_pass = decision_after_a_due_run(alpha)
     assert isinstance(first_pass, dg.RunRequest)

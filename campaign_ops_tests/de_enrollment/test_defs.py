@@ -239,6 +239,14 @@ def test_a_sweep_with_nothing_due_writes_as_many_events_for_3_clients_as_for_30(
     assert rows[3] == rows[30], rows
 
 
+def pass_statuses(conn: Connection, dagster_run_id: str) -> dict[str, str]:
+    """client id -> the status of its pass in that Dagster run."""
+    rows = conn.execute(
+        text("SELECT client_id::text, status FROM de_enrollment_runs WHERE dagster_run_id = :r"), {"r": dagster_run_id}
+    ).all()
+    return {client: status for client, status in rows}
+
+
 def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Connection, db_env: str, instance) -> None:
     good, bad, other = make_client(conn), make_client(conn), make_client(conn, due=1)
     lead_log_refuses(conn, bad.client_id)
@@ -250,12 +258,7 @@ def test_a_failing_client_in_a_sweep_is_named_and_the_others_are_done(conn: Conn
     assert "de-enrollment failed for 1 of 3 client(s): " in message and bad.client_id in message
     assert "log disk full" in message
     assert set(materializations(instance)) == {good.client_id, other.client_id}
-    statuses = dict(
-        conn.execute(
-            text("SELECT client_id::text, status FROM de_enrollment_runs WHERE dagster_run_id = :r"),
-            {"r": result.run_id},
-        ).all()
-    )
+    statuses = pass_statuses(conn, result.run_id)
     assert statuses == {good.client_id: "success", bad.client_id: "failed", other.client_id: "success"}
     # the Runs list names the failed client (a tag the run wrote before it failed), not the others
     bad_name = conn.execute(text("SELECT company_name FROM clients WHERE id = :c"), {"c": bad.client_id}).scalar()
@@ -473,12 +476,7 @@ def test_a_failed_or_lock_skipped_client_gets_no_materialization(
     finally:
         holder.close()
     assert not result.success  # the failing client fails the run, after the others
-    statuses = dict(
-        conn.execute(
-            text("SELECT client_id::text, status FROM de_enrollment_runs WHERE dagster_run_id = :r"),
-            {"r": result.run_id},
-        ).all()
-    )
+    statuses = pass_statuses(conn, result.run_id)
     assert statuses == {good.client_id: "success", failing.client_id: "failed", locked.client_id: "skipped"}
     for key in ASSETS:
         assert pg_instance.get_materialized_partitions(key) == {good.client_id}, key
