@@ -1,19 +1,21 @@
 -- Seeds 003 and 004 in the demo: onboarding states (one client moving normally, one stuck in S2, one waiting in
 -- S5_CONFIRM_LIVE without payment for 3 h, one in S9_TEST_CALL for 30 h: terminal), a small number pool, and a
--- three-round lifecycle campaign whose third round was sent a day early.
+-- three-round lifecycle campaign whose third round was sent a day early. The onboarding scenarios cycle over the
+-- first ten clients only; the others finished onboarding a month ago: a demo at 1,000 clients shows the same
+-- handful of stuck clients, not hundreds of alerts on its first check.
 WITH numbered AS (
     SELECT md5(:seed || ':client:' || i)::uuid AS client_id, i
       FROM generate_series(1, :clients) AS i
 )
 INSERT INTO onboarding_states (client_id, current_state, state_entered_at, completed_at)
 SELECT client_id,
-       CASE i % 5 WHEN 1 THEN 'COMPLETE' WHEN 2 THEN 'S2_BUSINESS_DETAILS' WHEN 3 THEN 'S5_CONFIRM_LIVE'
-                  WHEN 4 THEN 'S9_TEST_CALL' ELSE 'S4_CAMPAIGN_SETUP' END,
-       CAST(:as_of AS timestamptz) - CASE i % 5 WHEN 1 THEN interval '30 days' WHEN 2 THEN interval '5 hours'
-                                        WHEN 3 THEN interval '3 hours' WHEN 4 THEN interval '30 hours'
-                                        ELSE interval '20 minutes' END,
-       CASE WHEN i % 5 = 1 THEN CAST(:as_of AS timestamptz) - interval '30 days' END
-  FROM numbered;
+       CASE scenario WHEN 1 THEN 'COMPLETE' WHEN 2 THEN 'S2_BUSINESS_DETAILS' WHEN 3 THEN 'S5_CONFIRM_LIVE'
+                     WHEN 4 THEN 'S9_TEST_CALL' ELSE 'S4_CAMPAIGN_SETUP' END,
+       CAST(:as_of AS timestamptz) - CASE scenario WHEN 1 THEN interval '30 days' WHEN 2 THEN interval '5 hours'
+                                           WHEN 3 THEN interval '3 hours' WHEN 4 THEN interval '30 hours'
+                                           ELSE interval '20 minutes' END,
+       CASE WHEN scenario = 1 THEN CAST(:as_of AS timestamptz) - interval '30 days' END
+  FROM (SELECT client_id, CASE WHEN i <= 10 THEN i % 5 ELSE 1 END AS scenario FROM numbered) s;
 
 UPDATE clients SET payment_active = (md5(:seed || ':client:' || 3)::uuid <> id),
                    -- clients below 9000 keep their numbers; from 9000 on (where 4 digits would reach the pool's

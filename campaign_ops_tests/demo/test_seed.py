@@ -1,10 +1,11 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Connection, text
 
 from campaign_ops.demo.seed import seed_demo_data
 from campaign_ops.errors import ConfigError
+from campaign_ops.onboarding.core import detect_stuck_clients
 
 AS_OF = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
 CONTENT_HASH = """
@@ -74,3 +75,15 @@ def test_ten_thousand_clients_seed_with_a_phone_number_each(conn: Connection) ->
     seed_demo_data(conn, clients=10_000, campaigns_per_client=1, leads=10_000, seed=5, as_of=AS_OF)
     phones = conn.execute(text("SELECT count(DISTINCT phone_number), count(*) FROM clients")).one()
     assert tuple(phones) == (10_000, 10_000)
+
+
+def test_a_demo_at_scale_shows_the_same_handful_of_stuck_onboarding_clients(conn: Connection) -> None:
+    """The onboarding scenarios cycle over the first ten clients: a thousand demo clients are not hundreds of stuck
+    clients (and alerts) on the first check."""
+    stuck = {}
+    for clients in (10, 1000):
+        seed_demo_data(conn, clients=clients, campaigns_per_client=1, leads=clients, seed=5, as_of=AS_OF)
+        report = detect_stuck_clients(conn, now=AS_OF + timedelta(minutes=1), stamp=False)
+        stuck[clients] = sorted(c.client_id for c in report.clients)
+    assert len(stuck[10]) == 6  # S2 twice (MEDIUM), S5 and S9 twice each (HIGH): every scenario of the SOP
+    assert stuck[1000] == stuck[10]
