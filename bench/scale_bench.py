@@ -80,42 +80,38 @@ def scalar(url: str, sql: str, **params: object) -> object:
     return value
 
 
-def hold_back_due_leads(url: str) -> None:
-    """Take the due leads back to the start of their sequence, remembering how they were (the platform's writes)."""
+def platform_writes(url: str, *statements: str) -> None:
+    """Statements standing for the platform's updates of leads, in one transaction with its counter refresh, then
+    `VACUUM ANALYZE` as after seeding (autovacuum's part on a live database: updates leave visibility maps stale)."""
     engine = make_engine(url, pooled=False)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TABLE bench_held_back AS SELECT id, current_message_position, opted_out, booked_meeting"
-                f" FROM leads WHERE id IN ({DUE_LEADS})"
-            )
-        )
-        conn.execute(
-            text(
-                "UPDATE leads SET current_message_position = 0, opted_out = false, booked_meeting = false"
-                " WHERE id IN (SELECT id FROM bench_held_back)"
-            )
-        )
+        for statement in statements:
+            conn.execute(text(statement))
         conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns"))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
     engine.dispose()
+
+
+def hold_back_due_leads(url: str) -> None:
+    """Take the due leads back to the start of their sequence, remembering how they were."""
+    platform_writes(
+        url,
+        "CREATE TABLE bench_held_back AS SELECT id, current_message_position, opted_out, booked_meeting"
+        f" FROM leads WHERE id IN ({DUE_LEADS})",
+        "UPDATE leads SET current_message_position = 0, opted_out = false, booked_meeting = false"
+        " WHERE id IN (SELECT id FROM bench_held_back)",
+    )
 
 
 def give_back_due_leads(url: str) -> None:
     """The held-back leads become due again, as the platform's updates would make them."""
-    engine = make_engine(url, pooled=False)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "UPDATE leads l SET current_message_position = b.current_message_position, opted_out = b.opted_out,"
-                " booked_meeting = b.booked_meeting FROM bench_held_back b WHERE l.id = b.id"
-            )
-        )
-        conn.execute(text("DROP TABLE bench_held_back"))
-        conn.execute(text("SELECT refresh_campaign_counters(array_agg(id)) FROM campaigns"))
-    # as after seeding (autovacuum's part on a live database): the updates left the tables' visibility maps stale
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE")
-    engine.dispose()
+    platform_writes(
+        url,
+        "UPDATE leads l SET current_message_position = b.current_message_position, opted_out = b.opted_out,"
+        " booked_meeting = b.booked_meeting FROM bench_held_back b WHERE l.id = b.id",
+        "DROP TABLE bench_held_back",
+    )
 
 
 def run_job(job: str, env: dict[str, str]) -> tuple[float, float, str]:
